@@ -1,0 +1,48 @@
+# genmodels: `make demo` and `make test` are all a new machine needs (Python 3.11, pip, gcc).
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip --disable-pip-version-check -q
+# torch is pinned here (a CPU build of it lies on this machine's disk); the package only
+# asks for a range that this version satisfies, so installing the package downloads no torch.
+TORCH  := torch==2.13.0
+
+.PHONY: demo test test-slow bench lint clean venv
+
+$(VENV)/.torch:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install $(TORCH)
+	touch $@
+
+$(VENV)/.base: $(VENV)/.torch pyproject.toml
+	$(PIP) install -e .
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.base pyproject.toml
+	$(PIP) install -e '.[dev]'
+	touch $@
+
+$(VENV)/.bench: $(VENV)/.base pyproject.toml
+	$(PIP) install -e '.[bench]'
+	touch $@
+
+venv: $(VENV)/.dev
+
+demo: $(VENV)/.base
+	$(VENV)/bin/genmodels demo
+
+test: $(VENV)/.dev
+	$(PY) -m pytest
+
+test-slow: $(VENV)/.dev
+	$(PY) -m pytest -m slow
+
+bench: $(VENV)/.bench
+	$(PY) benchmarks/gmm.py
+
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check genmodels tests benchmarks
+	$(VENV)/bin/ruff format --check genmodels tests benchmarks
+
+clean:
+	rm -rf $(VENV) demo-report build *.egg-info

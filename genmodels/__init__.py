@@ -1,0 +1,27 @@
+"""genmodels: fit, sample, score and explain generative models under one API.
+
+>>> import genmodels
+>>> gmm = genmodels.GaussianMixture(n_components=3).fit(X)       # doctest: +SKIP
+>>> gmm.sample(5); gmm.score_samples(X); gmm.save("gmm.safetensors")  # doctest: +SKIP
+>>> genmodels.load("gmm.safetensors")                            # doctest: +SKIP
+"""
+
+from ._version import __version__
+from .base import Capabilities, GenerativeModel, model_class, register, registered_models
+from .exceptions import ComponentReseededWarning, ModelFileError, NotFittedError
+from .mixture import GaussianMixture
+from .persistence import load
+
+__all__ = [
+    "Capabilities",
+    "ComponentReseededWarning",
+    "GaussianMixture",
+    "GenerativeModel",
+    "ModelFileError",
+    "NotFittedError",
+    "__version__",
+    "load",
+    "model_class",
+    "register",
+    "registered_models",
+]

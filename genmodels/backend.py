@@ -1,0 +1,46 @@
+"""The one compute backend: torch devices, dtypes and seeded generators.
+
+Public methods take and return numpy; inside, every model computes with torch tensors made
+here, on the device and in the precision the user asked for.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+_DTYPES = {"float64": torch.float64, "float32": torch.float32}
+
+
+def resolve_device(device: str | None) -> torch.device:
+    """``"auto"`` -> CUDA when available, else CPU; ``"cpu"``; ``"cuda"`` (or ``"cuda:N"``)."""
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} was requested but no CUDA device is available")
+    return dev
+
+
+def resolve_dtype(dtype: str) -> torch.dtype:
+    try:
+        return _DTYPES[dtype]
+    except KeyError:
+        raise ValueError(f"dtype must be one of {sorted(_DTYPES)}, got {dtype!r}") from None
+
+
+def to_tensor(a: Any, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    return torch.as_tensor(np.ascontiguousarray(a), device=device, dtype=dtype)
+
+
+def to_numpy(t: torch.Tensor) -> np.ndarray:
+    return t.detach().cpu().numpy()
+
+
+def torch_generator(rng: np.random.RandomState, device: torch.device) -> torch.Generator:
+    """A torch generator seeded from a numpy RandomState (so one seed drives both)."""
+    g = torch.Generator(device=device)
+    g.manual_seed(int(rng.randint(0, 2**31 - 1)))
+    return g

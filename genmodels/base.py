@@ -1,0 +1,144 @@
+"""The contract every genmodels model keeps, its declared capabilities, and the registry.
+
+A model is a scikit-learn estimator (hyper-parameters stored untouched in ``__init__``,
+fitted state in attributes ending in ``_``, ``fit`` returns ``self``) that also samples,
+scores in nats and saves itself to a safe file. What a model *can* do is declared on its
+class as :class:`Capabilities`, so the CLI, the demo and the contract tests dispatch on
+declarations instead of probing with ``hasattr``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+from sklearn.base import BaseEstimator
+
+Likelihood = Literal["exact", "bound", "estimate", "none"]
+InputKind = Literal["continuous", "sequences", "labelled", "binary", "counts", "images"]
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a model family offers, declared once on its class.
+
+    Attributes
+    ----------
+    likelihood : what ``score_samples`` returns: ``"exact"`` log p(x), a lower ``"bound"``
+        (e.g. an ELBO), a stochastic ``"estimate"`` (e.g. AIS or importance sampling), or
+        ``"none"`` (the family has no tractable likelihood; GANs).
+    latent : the model has latent variables, so ``sample(..., return_latent=True)`` returns them.
+    conditional_sampling : ``sample`` can be conditioned on a class label.
+    supervised : ``fit`` needs targets ``y``.
+    missing_values : NaN in the input is treated as missing and marginalised.
+    input_kind : the kind of data ``fit`` takes, which the contract tests and CLI use to
+        pick example data and loaders.
+    """
+
+    likelihood: Likelihood
+    latent: bool = False
+    conditional_sampling: bool = False
+    supervised: bool = False
+    missing_values: bool = False
+    input_kind: InputKind = "continuous"
+
+
+_REGISTRY: dict[str, type[GenerativeModel]] = {}
+_ALIASES: dict[str, str] = {}
+
+
+def register(*aliases: str):
+    """Class decorator: make a model loadable by class name and reachable by CLI aliases.
+
+    >>> @register("gmm")
+    ... class GaussianMixture(GenerativeModel): ...
+    """
+
+    def deco(cls: type[GenerativeModel]) -> type[GenerativeModel]:
+        name = cls.__name__
+        if name in _REGISTRY and _REGISTRY[name] is not cls:
+            raise RuntimeError(f"two model classes are registered as {name!r}")
+        _REGISTRY[name] = cls
+        for alias in (name.lower(), *aliases):
+            _ALIASES[alias.lower()] = name
+        return cls
+
+    return deco
+
+
+def registered_models() -> dict[str, type[GenerativeModel]]:
+    """All registered model classes, by class name."""
+    return dict(_REGISTRY)
+
+
+def model_class(name: str) -> type[GenerativeModel]:
+    """The model class for a class name or CLI alias (case-insensitive), or a clear error."""
+    key = _ALIASES.get(name.lower(), name)
+    if key in _REGISTRY:
+        return _REGISTRY[key]
+    known = ", ".join(sorted(set(_ALIASES)))
+    raise ValueError(f"unknown model {name!r}; known models: {known}")
+
+
+def model_aliases() -> dict[str, str]:
+    """CLI alias -> class name."""
+    return dict(_ALIASES)
+
+
+class GenerativeModel(BaseEstimator, ABC):
+    """Abstract base of every genmodels model.
+
+    Subclasses declare ``capabilities`` and implement ``fit``, ``sample`` and
+    ``score_samples``. ``score``, ``save`` and the scikit-learn plumbing live here, once.
+    """
+
+    capabilities: ClassVar[Capabilities]
+
+    @abstractmethod
+    def fit(self, X, y=None, **fit_params) -> GenerativeModel:
+        """Fit the model to ``X`` and return ``self``."""
+
+    @abstractmethod
+    def sample(self, n_samples: int = 1, *, random_state=None, return_latent: bool = False):
+        """Draw ``n_samples`` new data points (and their latent values if ``return_latent``)."""
+
+    @abstractmethod
+    def score_samples(self, X) -> np.ndarray:
+        """Log-likelihood of each sample in nats (exact, or the documented bound/estimate)."""
+
+    def score(self, X, y=None) -> float:
+        """Mean of :meth:`score_samples` over ``X`` (nats per sample)."""
+        return float(np.mean(self.score_samples(X)))
+
+    def save(self, path) -> None:
+        """Write the fitted model to one ``.safetensors`` file (no pickle, see ``genmodels.load``)."""
+        from .persistence import save_model
+
+        save_model(self, path)
+
+    # -- scikit-learn plumbing -------------------------------------------------------------
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.estimator_type = "density_estimator"
+        tags.input_tags.allow_nan = self.capabilities.missing_values
+        tags.target_tags.required = self.capabilities.supervised
+        return tags
+
+    @classmethod
+    def _test_params(cls) -> dict[str, Any]:
+        """Small, fast hyper-parameters for the contract test suite."""
+        return {}
+
+    def _fitted_state(self) -> dict[str, Any]:
+        """The fitted attributes (public names ending in ``_``), for persistence."""
+        return {
+            k: v for k, v in vars(self).items() if k.endswith("_") and not k.startswith("_")
+        }
+
+    def _restore_state(self, state: dict[str, Any]) -> None:
+        """Inverse of :meth:`_fitted_state` (models with derived caches override it)."""
+        for k, v in state.items():
+            setattr(self, k, v)

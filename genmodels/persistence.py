@@ -1,0 +1,223 @@
+"""Safe model files: one ``.safetensors`` file per model, never a pickle.
+
+Layout of a file (the safetensors format: an 8-byte little-endian header length, a JSON
+header, then raw tensor bytes):
+
+* tensors ``attr/<name>`` — the fitted numeric arrays (``means_``, ``covariances_`` ...);
+* tensors ``param/<name>`` — hyper-parameters that are arrays (``means_init`` ...);
+* ``__metadata__`` (strings only): ``format`` = ``"genmodels"``, ``format_version``,
+  ``library_version``, ``class``, ``params`` (JSON), ``attributes`` (JSON: the fitted
+  scalars, strings and small lists).
+
+Loading parses and checks the header itself before touching any tensor, builds the model
+through the registry from its class *name* (never from code in the file), and refuses a
+truncated, corrupt, foreign, newer-format or unknown-class file with a
+:class:`~genmodels.exceptions.ModelFileError` that says which and why.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from safetensors.numpy import load as st_load
+from safetensors.numpy import save as st_save
+
+from ._version import __version__
+from .base import GenerativeModel, registered_models
+from .exceptions import ModelFileError
+
+FORMAT_NAME = "genmodels"
+FORMAT_VERSION = 1
+_MAX_HEADER = 100 * 1024 * 1024  # safetensors' own limit on the JSON header
+
+
+# ----------------------------------------------------------------------------------------
+# JSON encoding of non-tensor values (tuples, numpy scalars, string arrays, inf/nan floats)
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, bool | str) or value is None:
+        return value
+    if isinstance(value, np.generic):
+        return _encode(value.item())
+    if isinstance(value, int | float):
+        return value
+    if isinstance(value, tuple):
+        return {"__tuple__": [_encode(v) for v in value]}
+    if isinstance(value, list):
+        return [_encode(v) for v in value]
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {"__dict__": {k: _encode(v) for k, v in value.items()}}
+    if isinstance(value, np.ndarray) and value.dtype.kind in "OUS":
+        return {"__strarray__": [str(v) for v in value.ravel()], "shape": list(value.shape)}
+    raise TypeError(f"cannot store a value of type {type(value).__name__} in a model file")
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    if isinstance(value, dict):
+        if "__tuple__" in value:
+            return tuple(_decode(v) for v in value["__tuple__"])
+        if "__dict__" in value:
+            return {k: _decode(v) for k, v in value["__dict__"].items()}
+        if "__strarray__" in value:
+            return np.array(value["__strarray__"], dtype=object).reshape(value["shape"])
+        raise ModelFileError(f"corrupt metadata: unexpected JSON object {sorted(value)}")
+    return value
+
+
+def _is_tensor(value: Any) -> bool:
+    return isinstance(value, np.ndarray) and value.dtype.kind in "biuf"
+
+
+# ----------------------------------------------------------------------------------------
+
+
+def save_model(model: GenerativeModel, path: str | os.PathLike) -> None:
+    """Write ``model`` to ``path`` atomically (write a temporary file, then rename)."""
+    from .validation import check_is_fitted
+
+    cls = type(model)
+    if registered_models().get(cls.__name__) is not cls:
+        raise TypeError(f"{cls.__name__} is not a registered genmodels model; cannot save it")
+    state = model._fitted_state()
+    if not state:
+        check_is_fitted(model, "__no_fitted_state__")
+
+    tensors: dict[str, np.ndarray] = {}
+    params: dict[str, Any] = {}
+    for name, value in model.get_params(deep=False).items():
+        if isinstance(value, np.random.RandomState):
+            value = None  # a generator's state is not a hyper-parameter worth persisting
+        if _is_tensor(value):
+            tensors[f"param/{name}"] = np.ascontiguousarray(value)
+        else:
+            params[name] = _encode(value)
+    attributes: dict[str, Any] = {}
+    for name, value in state.items():
+        if _is_tensor(value):
+            tensors[f"attr/{name}"] = np.ascontiguousarray(value)
+        else:
+            attributes[name] = _encode(value)
+
+    metadata = {
+        "format": FORMAT_NAME,
+        "format_version": str(FORMAT_VERSION),
+        "library_version": __version__,
+        "class": cls.__name__,
+        "params": json.dumps(params),
+        "attributes": json.dumps(attributes),
+    }
+    data = st_save(tensors, metadata=metadata)
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _read_header(data: bytes, path: Path) -> dict[str, Any]:
+    """Parse and check the safetensors header, naming what is wrong with the file."""
+    if data[:1] == b"\x80" or data[:2] == b"PK":
+        kind = "a pickle" if data[:1] == b"\x80" else "a zip archive (torch.save/joblib)"
+        raise ModelFileError(
+            f"{path}: this is {kind}, not a genmodels model file; genmodels never unpickles "
+            "files because unpickling can run arbitrary code"
+        )
+    if len(data) < 8:
+        raise ModelFileError(f"{path}: not a genmodels model file (only {len(data)} bytes)")
+    (n,) = struct.unpack("<Q", data[:8])
+    if n == 0 or n > _MAX_HEADER:
+        raise ModelFileError(
+            f"{path}: not a genmodels model file (no valid safetensors header at the start)"
+        )
+    if 8 + n > len(data):
+        raise ModelFileError(
+            f"{path}: file is truncated (header announces {n} bytes, file has {len(data) - 8})"
+        )
+    try:
+        header = json.loads(data[8 : 8 + n].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ModelFileError(f"{path}: not a genmodels model file (header is not JSON)") from None
+    if not isinstance(header, dict):
+        raise ModelFileError(f"{path}: corrupt model file (header is not a JSON object)")
+    meta = header.get("__metadata__") or {}
+    if meta.get("format") != FORMAT_NAME:
+        raise ModelFileError(
+            f"{path}: a safetensors file, but not a genmodels model file (no genmodels "
+            "metadata); it may hold plain weights from another library"
+        )
+    try:
+        version = int(meta.get("format_version", ""))
+    except ValueError:
+        raise ModelFileError(f"{path}: corrupt model file (bad format_version)") from None
+    if version > FORMAT_VERSION:
+        raise ModelFileError(
+            f"{path}: written by a newer genmodels (file format {version}, library "
+            f"{meta.get('library_version', '?')}); this genmodels {__version__} reads format "
+            f"{FORMAT_VERSION} or older: upgrade genmodels"
+        )
+    end = 0
+    for key, info in header.items():
+        if key == "__metadata__":
+            continue
+        try:
+            end = max(end, int(info["data_offsets"][1]))
+        except (KeyError, TypeError, IndexError, ValueError):
+            raise ModelFileError(f"{path}: corrupt model file (bad entry for {key!r})") from None
+    if 8 + n + end > len(data):
+        raise ModelFileError(
+            f"{path}: file is truncated ({len(data)} bytes, the header needs {8 + n + end})"
+        )
+    if 8 + n + end < len(data):
+        raise ModelFileError(f"{path}: corrupt model file (trailing bytes after the tensors)")
+    return meta
+
+
+def load(path: str | os.PathLike) -> GenerativeModel:
+    """Load a model saved with ``model.save(path)``, as an instance of its own class.
+
+    Never unpickles and never runs code from the file. Raises
+    :class:`~genmodels.exceptions.ModelFileError` for a truncated, corrupt, foreign,
+    newer-format or unknown-class file, and ``FileNotFoundError`` for a missing one.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no model file at {path}")
+    data = path.read_bytes()
+    meta = _read_header(data, path)
+    name = meta.get("class", "")
+    classes = registered_models()
+    if name not in classes:
+        raise ModelFileError(
+            f"{path}: unknown model class {name!r}; this genmodels knows "
+            f"{', '.join(sorted(classes))}"
+        )
+    try:
+        tensors = st_load(data)
+        params = {k: _decode(v) for k, v in json.loads(meta["params"]).items()}
+        attributes = {k: _decode(v) for k, v in json.loads(meta["attributes"]).items()}
+    except ModelFileError:
+        raise
+    except Exception as exc:
+        raise ModelFileError(f"{path}: corrupt model file ({exc})") from None
+    for key, value in tensors.items():
+        kind, _, attr = key.partition("/")
+        if kind == "param":
+            params[attr] = value
+        elif kind == "attr":
+            attributes[attr] = value
+        else:
+            raise ModelFileError(f"{path}: corrupt model file (unexpected tensor {key!r})")
+    cls = classes[name]
+    try:
+        model = cls(**params)
+    except TypeError as exc:
+        raise ModelFileError(f"{path}: hyper-parameters do not fit {name}: {exc}") from None
+    model._restore_state(attributes)
+    return model
