@@ -32,7 +32,10 @@ def resolve_dtype(dtype: str) -> torch.dtype:
 
 
 def to_tensor(a: Any, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
-    return torch.as_tensor(np.ascontiguousarray(a), device=device, dtype=dtype)
+    arr = np.ascontiguousarray(a)
+    if not arr.flags.writeable:  # read-only input (a memmap, a broadcast view): copy it once
+        arr = arr.copy()
+    return torch.as_tensor(arr, device=device, dtype=dtype)
 
 
 def to_numpy(t: torch.Tensor) -> np.ndarray:

@@ -54,25 +54,31 @@ def check_array(
     if arr.dtype.kind not in "biuf":
         try:
             arr = arr.astype(np.float64)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError) as exc:
             raise TypeError(
                 f"{where}{name} must be numeric, got values of dtype {arr.dtype} "
-                f"(e.g. {_first_bad_value(arr)!r})"
+                f"(e.g. {_first_bad_value(arr)!r}: {exc})"
             ) from None
     if arr.ndim != ndim:
         hint = ""
         if ndim == 2 and arr.ndim == 1:
             hint = (
-                "; reshape your data with X.reshape(-1, 1) if it has a single feature "
-                "or X.reshape(1, -1) if it contains a single sample"
+                ". Reshape your data either using X.reshape(-1, 1) if it has a single "
+                "feature or X.reshape(1, -1) if it contains a single sample"
             )
         raise ValueError(
             f"{where}{name} must be a {ndim}-D array, got {arr.ndim}-D with shape {arr.shape}{hint}"
         )
-    if arr.size == 0 or arr.shape[0] == 0:
-        raise ValueError(f"{where}{name} is empty (shape {arr.shape}); at least 1 sample is required")
     if ndim >= 2 and arr.shape[1] == 0:
-        raise ValueError(f"{where}{name} has 0 features (shape {arr.shape})")
+        raise ValueError(
+            f"{where}{name} is empty: 0 feature(s) (shape={arr.shape}) while a minimum of 1 "
+            "is required."
+        )
+    if arr.shape[0] == 0:
+        raise ValueError(
+            f"{where}{name} is empty: 0 sample(s) (shape={arr.shape}) while a minimum of "
+            f"{max(1, min_samples)} is required."
+        )
     if arr.shape[0] < min_samples:
         raise ValueError(
             f"{where}{name} has n_samples={arr.shape[0]} but at least {min_samples} are required"

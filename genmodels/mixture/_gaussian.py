@@ -62,7 +62,7 @@ def covariance_from_precision_cholesky(pc: torch.Tensor, covariance_type: str) -
         # precision = P Pᵀ with P upper  =>  covariance = P⁻ᵀ P⁻¹
         eye = torch.eye(pc.shape[-1], dtype=pc.dtype, device=pc.device).expand_as(pc)
         pinv = torch.linalg.solve_triangular(pc, eye, upper=True)
-        return pinv @ pinv.transpose(-1, -2)
+        return pinv.transpose(-1, -2) @ pinv
     return 1.0 / pc**2
 
 

@@ -1,7 +1,9 @@
 """Initial responsibilities for EM: k-means, k-means++, random, random rows of the data.
 
-All draws take the sample weights into account by inverse-CDF sampling on their cumulative
-sum, so fitting with integer weights gives the same initialisation as repeating the rows.
+k-means and k-means++ draw by inverse-CDF sampling on the cumulative sample weights in a
+canonical row order, so fitting with integer weights gives the same initialisation as
+repeating the rows (in any order). ``random`` and ``random_from_data`` draw per row and do
+not have that property.
 """
 
 from __future__ import annotations
@@ -27,7 +29,14 @@ def _sq_dist(X: torch.Tensor, C: torch.Tensor) -> torch.Tensor:
 def kmeans_plusplus(
     X: torch.Tensor, w: torch.Tensor, k: int, rng: np.random.RandomState
 ) -> torch.Tensor:
-    """Greedy k-means++ seeding (Arthur & Vassilvitskii 2007), weighted: (K, D) centres."""
+    """Greedy k-means++ seeding (Arthur & Vassilvitskii 2007), weighted: (K, D) centres.
+
+    Rows are visited in a canonical (lexicographic) order, so the seeds depend on the data
+    as a weighted set only: shuffling rows, or trading integer weights for repeated rows,
+    gives the same seeds for the same random state.
+    """
+    order = torch.as_tensor(np.lexsort(X.cpu().numpy().T[::-1]), device=X.device)
+    X, w = X[order], w[order]
     w_np = w.cpu().numpy()
     trials = 2 + int(math.log(k))
     first = _weighted_pick(np.cumsum(w_np), rng.uniform(size=1))[0]

@@ -1,0 +1,154 @@
+"""The contract every registered model keeps. A model is checked here the moment it registers.
+
+Data for each model is chosen from its declared ``capabilities.input_kind``; fast
+hyper-parameters come from its ``_test_params()``.
+"""
+
+from __future__ import annotations
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+import genmodels
+from genmodels.base import registered_models
+from genmodels.exceptions import NotFittedError
+
+MODELS = sorted(registered_models().items())
+
+
+def _data(kind: str, n: int = 120, d: int = 3, seed: int = 0):
+    rng = np.random.RandomState(seed)
+    if kind == "continuous":
+        centres = rng.randn(3, d) * 4
+        X = centres[rng.randint(0, 3, n)] + rng.randn(n, d)
+        return X
+    raise NotImplementedError(f"the contract suite has no example data for input_kind={kind!r}")
+
+
+def _make(cls, **extra):
+    params = {**cls._test_params(), **extra}
+    return cls(**params)
+
+
+def _fit(cls, X, **extra):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence warnings on tiny data are expected
+        return _make(cls, **extra).fit(X)
+
+
+@pytest.fixture(params=MODELS, ids=[name for name, _ in MODELS])
+def model_cls(request):
+    return request.param[1]
+
+
+def test_registry_is_not_empty():
+    assert "GaussianMixture" in registered_models()
+
+
+def test_capabilities_are_declared(model_cls):
+    caps = model_cls.capabilities
+    assert isinstance(caps, genmodels.Capabilities)
+    assert caps.likelihood in ("exact", "bound", "estimate", "none")
+
+
+def test_init_stores_params_untouched(model_cls):
+    params = model_cls._test_params()
+    model = model_cls(**params)
+    got = model.get_params(deep=False)
+    for key, value in params.items():
+        assert got[key] is value
+    assert not [k for k in vars(model) if k.endswith("_")], "fitted attributes set in __init__"
+    twin = clone(model)
+    assert twin.get_params() == model.get_params()
+    twin.set_params(**params)
+
+
+def test_fit_sample_score(model_cls):
+    X = _data(model_cls.capabilities.input_kind)
+    model = _make(model_cls)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert model.fit(X) is model
+    S = model.sample(7, random_state=0)
+    assert isinstance(S, np.ndarray) and S.shape == (7, X.shape[1])
+    assert np.isfinite(S).all()
+    if model_cls.capabilities.latent:
+        S2, latent = model.sample(7, random_state=0, return_latent=True)
+        assert len(latent) == 7
+        np.testing.assert_array_equal(S, S2)
+    scores = model.score_samples(X)
+    assert scores.shape == (X.shape[0],) and scores.dtype == np.float64
+    assert np.isfinite(scores).all()
+    assert model.score(X) == pytest.approx(scores.mean())
+
+
+def test_save_load_gives_identical_outputs(model_cls, tmp_path):
+    X = _data(model_cls.capabilities.input_kind)
+    model = _fit(model_cls, X)
+    path = tmp_path / "m.safetensors"
+    model.save(path)
+    loaded = genmodels.load(path)
+    assert type(loaded) is model_cls
+    assert loaded.get_params().keys() == model.get_params().keys()
+    np.testing.assert_array_equal(loaded.score_samples(X), model.score_samples(X))
+    np.testing.assert_array_equal(
+        loaded.sample(5, random_state=3), model.sample(5, random_state=3)
+    )
+    # The file is a safetensors file, not a pickle.
+    assert path.read_bytes()[:1] != b"\x80"
+
+
+def test_same_seed_same_result(model_cls):
+    X = _data(model_cls.capabilities.input_kind)
+    a = _fit(model_cls, X, random_state=0)
+    b = _fit(model_cls, X, random_state=0)
+    np.testing.assert_array_equal(a.score_samples(X), b.score_samples(X))
+    np.testing.assert_array_equal(a.sample(4, random_state=1), b.sample(4, random_state=1))
+
+
+def test_pickles_in_memory(model_cls):
+    X = _data(model_cls.capabilities.input_kind)
+    model = _fit(model_cls, X)
+    again = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(again.score_samples(X), model.score_samples(X))
+
+
+def test_unfitted_model_raises_not_fitted(model_cls, tmp_path):
+    X = _data(model_cls.capabilities.input_kind)
+    model = _make(model_cls)
+    with pytest.raises(NotFittedError, match="not fitted"):
+        model.sample(3)
+    with pytest.raises(NotFittedError, match="not fitted"):
+        model.score_samples(X)
+    with pytest.raises(NotFittedError, match="not fitted"):
+        model.save(tmp_path / "x.safetensors")
+
+
+def test_bad_input_gives_clear_errors(model_cls):
+    caps = model_cls.capabilities
+    X = _data(caps.input_kind)
+    model = _make(model_cls)
+    with pytest.raises(ValueError, match="2-D"):
+        model.fit(X[:, 0])
+    with pytest.raises(ValueError, match="empty"):
+        model.fit(X[:0])
+    with pytest.raises(ValueError, match="infinity"):
+        bad = X.copy()
+        bad[0, 0] = np.inf
+        model.fit(bad)
+    with pytest.raises(TypeError, match="numeric"):
+        model.fit(np.array([["a", "b", "c"]] * 10, dtype=object))
+    nan = X.copy()
+    nan[0, 0] = np.nan
+    if not caps.missing_values:
+        with pytest.raises(ValueError, match="NaN"):
+            model.fit(nan)
+    fitted = _fit(model_cls, X)
+    with pytest.raises(ValueError, match="features"):
+        fitted.score_samples(X[:, :-1])
+    with pytest.raises(ValueError, match="n_samples"):
+        fitted.sample(0)
