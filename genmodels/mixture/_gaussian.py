@@ -203,6 +203,111 @@ def log_diag_prob_masked(
 
 
 # ----------------------------------------------------------------------------------------
+# Complete rows, prepared once per fit
+
+
+@dataclass(frozen=True)
+class Design:
+    """Complete rows, centred on ``centre``, laid out so EM is two GEMMs per iteration.
+
+    ``A`` is the (N, Q + D + 1) matrix ``[quad(x), x, 1]`` of centred rows, where quad(x)
+    holds the products x_i x_j (i <= j) for full/tied covariances and x_i² for
+    diag/spherical. Every Gaussian log-density is linear in those columns, so the E-step
+    is ``A @ C`` for a (Q + D + 1, K) coefficient matrix and the M-step's statistics are
+    ``respᵀ @ A`` — instead of O(N K D) elementwise work per iteration. ``A`` is None for
+    full covariances where it would not pay (D large next to K) or not fit in memory; the
+    triangular-solve path over ``X`` is used then.
+    """
+
+    X: torch.Tensor  # (N, D) centred rows (a view into A when A exists)
+    centre: torch.Tensor  # (D,)
+    A: torch.Tensor | None  # (N, Q + D + 1)
+    full: bool
+
+    @property
+    def n(self) -> int:
+        return self.X.shape[0]
+
+
+_DESIGN_MAX_ELEMENTS = 1 << 27  # 1 GiB of float64
+
+
+def _triu(d: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+    iu = torch.triu_indices(d, d, device=device)
+    return iu[0], iu[1]
+
+
+def make_design(X: torch.Tensor, centre: torch.Tensor, covariance_type: str, k: int) -> Design:
+    Xc = X - centre
+    n, d = Xc.shape
+    full = covariance_type in ("full", "tied")
+    q = d * (d + 1) // 2 if full else d
+    if (full and q > 4 * k * d) or n * (q + d + 1) > _DESIGN_MAX_ELEMENTS:
+        return Design(Xc, centre, None, full)
+    if full:
+        i, j = _triu(d, X.device)
+        quad = Xc[:, i] * Xc[:, j]
+    else:
+        quad = Xc.square()
+    A = torch.cat([quad, Xc, torch.ones(n, 1, dtype=X.dtype, device=X.device)], 1)
+    return Design(A[:, q : q + d], centre, A, full)
+
+
+def design_log_prob(
+    design: Design,
+    means: torch.Tensor,
+    pc: torch.Tensor,
+    covariance_type: str,
+    log_weights: torch.Tensor,
+) -> torch.Tensor:
+    """(N, K) log w_k + log N(x | mean_k, cov_k) of the design's rows."""
+    mc = means - design.centre  # (K, D)
+    k, d = means.shape
+    if design.A is None:
+        return log_gaussian_prob(design.X, mc, pc, covariance_type) + log_weights
+    if covariance_type in ("full", "tied"):
+        pcs = pc if covariance_type == "full" else pc.expand(k, d, d)
+        prec = pcs @ pcs.transpose(-1, -2)  # (K, D, D)
+        i, j = _triu(d, means.device)
+        quad_coef = prec[:, i, j] * torch.where(i == j, 1.0, 2.0).to(prec.dtype)  # (K, Q)
+        pm = torch.einsum("kde,ke->kd", prec, mc)  # (K, D) = Λ_k (μ_k - c)
+        log_det = torch.log(torch.diagonal(pcs, dim1=-2, dim2=-1)).sum(-1)
+    else:
+        p2 = pc**2 if covariance_type == "diag" else (pc**2)[:, None].expand(k, d)  # (K, D)
+        quad_coef, pm = p2, mc * p2
+        log_det = 0.5 * torch.log(p2).sum(1)
+    const = -0.5 * ((pm * mc).sum(1) + d * _LOG_2PI) + log_det + log_weights  # (K,)
+    C = torch.cat([-0.5 * quad_coef.T, pm.T, const[None, :]], 0)  # (Q + D + 1, K)
+    return design.A @ C
+
+
+def design_stats(design: Design, resp: torch.Tensor, shift: torch.Tensor) -> GaussianStats:
+    """Statistics of the design's rows under (weighted) responsibilities ``resp`` (N, K).
+
+    ``shift`` (K, D), the current means, is used only on the triangular-solve path.
+    """
+    if design.A is None:
+        st = gaussian_stats(design.X, resp, shift - design.centre, design.full)
+        return GaussianStats(st.count, st.mean + design.centre, st.scatter)
+    k, d = shift.shape
+    sums = resp.T @ design.A  # (K, Q + D + 1)
+    q = sums.shape[1] - d - 1
+    count = sums[:, -1]
+    safe = torch.where(count > 0, count, torch.ones_like(count))
+    off = sums[:, q : q + d] / safe[:, None]  # (K, D) mean - centre
+    s2 = sums[:, :q]
+    if design.full:
+        i, j = _triu(d, off.device)
+        scatter = torch.zeros(k, d, d, dtype=off.dtype, device=off.device)
+        scatter[:, i, j] = s2
+        scatter[:, j, i] = s2
+        scatter -= count[:, None, None] * off[:, :, None] * off[:, None, :]
+    else:
+        scatter = s2 - count[:, None] * off**2
+    return GaussianStats(count, off + design.centre, scatter)
+
+
+# ----------------------------------------------------------------------------------------
 # Sufficient statistics
 
 

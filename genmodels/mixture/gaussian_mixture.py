@@ -234,57 +234,65 @@ class GaussianMixture(GenerativeModel):
     # ------------------------------------------------------------------------------------
     # EM pieces (pure functions of tensors, no state)
 
-    def _weighted_log_prob(self, X: torch.Tensor, p: dict[str, torch.Tensor], completion: bool):
-        """(N, K) log w_k + log N(x | k), marginalising NaN features; with ``completion``
-        also the groups (rows, xhat, cond_cov) the M-step needs for incomplete rows."""
+    def _weighted_log_prob(self, X: torch.Tensor, p: dict[str, torch.Tensor], design=None):
+        """(N, K) log w_k + log N(x | k), marginalising NaN features, and the groups
+        (rows, xhat, cond_cov) of incomplete rows that the M-step needs.
+
+        ``design`` holds the complete rows prepared once per fit (see ``_prepare``); without
+        it they are prepared here, centred on the mixture mean.
+        """
         ct = self.covariance_type
         k, d = p["means"].shape
-        nan = torch.isnan(X)
-        incomplete = nan.any(1)
+        if design is None:
+            design = self._prepare(X, p["weights"] @ p["means"])
+        complete, incomplete, nan = design
+        lp = torch.empty(X.shape[0], k, dtype=X.dtype, device=X.device)
         groups = []
-        if not bool(incomplete.any()):
-            lp = G.log_gaussian_prob(X, p["means"], p["pc"], ct)
-        else:
-            lp = torch.empty(X.shape[0], k, dtype=X.dtype, device=X.device)
-            full_rows = (~incomplete).nonzero().squeeze(1)
-            if full_rows.numel():
-                lp[full_rows] = G.log_gaussian_prob(X[full_rows], p["means"], p["pc"], ct)
-            rows = incomplete.nonzero().squeeze(1)
+        log_w = torch.log(p["weights"])
+        if complete[1].n:
+            lp[complete[0]] = G.design_log_prob(complete[1], p["means"], p["pc"], ct, log_w)
+        if incomplete.numel():
             if ct in ("diag", "spherical"):
                 var = p["cov"] if ct == "diag" else p["cov"][:, None].expand(k, d)
-                lpi, xhat, cvar = G.log_diag_prob_masked(X[rows], p["means"], var)
-                lp[rows] = lpi
-                groups.append((rows, xhat, cvar))
+                lpi, xhat, cvar = G.log_diag_prob_masked(X[incomplete], p["means"], var)
+                lp[incomplete] = lpi + log_w
+                groups.append((incomplete, xhat, cvar))
             else:
                 cov_full = G.full_covariances(p["cov"], ct, k, d)
-                patterns, inverse = torch.unique(nan[rows], dim=0, return_inverse=True)
+                patterns, inverse = torch.unique(nan[incomplete], dim=0, return_inverse=True)
                 for g in range(patterns.shape[0]):
-                    sub = rows[inverse == g]
+                    sub = incomplete[inverse == g]
                     lpi, xhat, ccov = G.log_gaussian_prob_missing(
                         X[sub], ~patterns[g], p["means"], cov_full
                     )
-                    lp[sub] = lpi
+                    lp[sub] = lpi + log_w
                     groups.append((sub, xhat, ccov))
-        lp = lp + torch.log(p["weights"])
-        return (lp, groups) if completion else lp
+        return lp, groups
 
-    def _e_step(self, X, p):
-        wlp, groups = self._weighted_log_prob(X, p, completion=True)
+    def _prepare(self, X: torch.Tensor, centre: torch.Tensor):
+        """Split rows into complete ones (as a ``Design``) and incomplete ones (NaN)."""
+        nan = torch.isnan(X)
+        has_nan = nan.any(1)
+        if bool(has_nan.any()):
+            rows = (~has_nan).nonzero().squeeze(1)
+            Xc = X[rows]
+        else:
+            rows, Xc = slice(None), X
+        design = G.make_design(Xc, centre, self.covariance_type, self.n_components)
+        return (rows, design), has_nan.nonzero().squeeze(1), nan
+
+    def _e_step(self, X, p, design=None):
+        wlp, groups = self._weighted_log_prob(X, p, design)
         log_norm = torch.logsumexp(wlp, 1)  # (N,)
         return log_norm, wlp - log_norm[:, None], groups
 
-    def _stats(self, X, resp_w, shift, groups) -> G.GaussianStats:
+    def _stats(self, X, resp_w, shift, groups, design) -> G.GaussianStats:
         """Sufficient statistics of the data under weighted responsibilities ``resp_w``."""
         full = self.covariance_type in ("full", "tied")
-        if not groups:
-            return G.gaussian_stats(X, resp_w, shift, full)
-        incomplete = torch.zeros(X.shape[0], dtype=torch.bool, device=X.device)
-        for rows, _, _ in groups:
-            incomplete[rows] = True
-        complete = (~incomplete).nonzero().squeeze(1)
-        stats = G.gaussian_stats(X[complete], resp_w[complete], shift, full)
-        for rows, xhat, ccov in groups:
-            stats = stats + G.gaussian_stats(xhat, resp_w[rows], shift, full, cond_cov=ccov)
+        (rows, complete), _, _ = design
+        stats = G.design_stats(complete, resp_w[rows], shift)
+        for sub, xhat, ccov in groups:
+            stats = stats + G.gaussian_stats(xhat, resp_w[sub], shift, full, cond_cov=ccov)
         return stats
 
     def _params_from_stats(self, stats: G.GaussianStats, X, w, log_norm):
@@ -396,6 +404,7 @@ class GaussianMixture(GenerativeModel):
         Xt, wt = to_tensor(Xn, dev, dt), to_tensor(wn, dev, dt)
         rng = check_random_state(self.random_state)
         n_init = self.n_init if do_init else 1
+        design = self._prepare(Xt, _nanmean(Xt, wt))  # built once, reused by every iteration
 
         best: tuple | None = None
         total = n_init * self.max_iter
@@ -407,12 +416,11 @@ class GaussianMixture(GenerativeModel):
                 converged, n_iter = False, 0
                 for n_iter in range(1, self.max_iter + 1):
                     prev = lower
-                    log_norm, log_resp, groups = self._e_step(Xt, p)
+                    log_norm, log_resp, groups = self._e_step(Xt, p, design)
                     lower = float((log_norm * wt).sum() / wt.sum())
                     resp_w = torch.exp(log_resp) * wt[:, None]
-                    p = self._params_from_stats(
-                        self._stats(Xt, resp_w, p["means"], groups), Xt, wt, log_norm
-                    )
+                    stats = self._stats(Xt, resp_w, p["means"], groups, design)
+                    p = self._params_from_stats(stats, Xt, wt, log_norm)
                     bounds.append(lower)
                     bar.update(1, log_likelihood=lower)
                     if abs(lower - prev) < self.tol:
@@ -462,9 +470,10 @@ class GaussianMixture(GenerativeModel):
         else:
             check_n_features(Xn, self.n_features_in_, name)
         p = self._params_tensors(dev, dt)
-        log_norm, log_resp, groups = self._e_step(Xt, p)
+        design = self._prepare(Xt, _nanmean(Xt, wt))
+        log_norm, log_resp, groups = self._e_step(Xt, p, design)
         resp_w = torch.exp(log_resp) * wt[:, None]
-        batch = self._stats(Xt, resp_w, p["means"], groups) * (1.0 / float(wt.sum()))
+        batch = self._stats(Xt, resp_w, p["means"], groups, design) * (1.0 / float(wt.sum()))
         if self.n_batches_ == 0:
             stats = batch
         else:
@@ -498,12 +507,13 @@ class GaussianMixture(GenerativeModel):
     def score_samples(self, X) -> np.ndarray:
         """Exact log p(x) of each row in nats; NaN features are marginalised out."""
         Xt, p = self._checked(X)
-        return to_numpy(torch.logsumexp(self._weighted_log_prob(Xt, p, completion=False), 1)).astype(np.float64)
+        wlp, _ = self._weighted_log_prob(Xt, p)
+        return to_numpy(torch.logsumexp(wlp, 1)).astype(np.float64)
 
     def predict_proba(self, X) -> np.ndarray:
         """(N, K) posterior probability of each component given each row."""
         Xt, p = self._checked(X)
-        wlp = self._weighted_log_prob(Xt, p, completion=False)
+        wlp, _ = self._weighted_log_prob(Xt, p)
         return to_numpy(torch.softmax(wlp, 1))
 
     def predict(self, X) -> np.ndarray:
