@@ -113,7 +113,7 @@ class GenerativeModel(BaseEstimator, ABC):
         return float(np.mean(self.score_samples(X)))
 
     def save(self, path) -> None:
-        """Write the fitted model to one ``.safetensors`` file (no pickle, see ``genmodels.load``)."""
+        """Write the fitted model to one ``.safetensors`` file (never a pickle; see ``load``)."""
         from .persistence import save_model
 
         save_model(self, path)
@@ -134,9 +134,7 @@ class GenerativeModel(BaseEstimator, ABC):
 
     def _fitted_state(self) -> dict[str, Any]:
         """The fitted attributes (public names ending in ``_``), for persistence."""
-        return {
-            k: v for k, v in vars(self).items() if k.endswith("_") and not k.startswith("_")
-        }
+        return {k: v for k, v in vars(self).items() if k.endswith("_") and not k.startswith("_")}
 
     def _restore_state(self, state: dict[str, Any]) -> None:
         """Inverse of :meth:`_fitted_state` (models with derived caches override it)."""

@@ -18,13 +18,18 @@ class Progress:
     """A bar over ``total`` steps whose postfix shows the latest metrics."""
 
     def __init__(self, total: int, desc: str, enabled: bool):
-        self._bar = tqdm(total=total, desc=desc, leave=False, dynamic_ncols=True) if enabled else None
+        self._bar = (
+            tqdm(total=total, desc=desc, leave=False, dynamic_ncols=True) if enabled else None
+        )
 
     def update(self, n: int = 1, **metrics: Any) -> None:
         if self._bar is None:
             return
         if metrics:
-            self._bar.set_postfix({k: f"{v:.6g}" if isinstance(v, float) else v for k, v in metrics.items()}, refresh=False)
+            self._bar.set_postfix(
+                {k: f"{v:.6g}" if isinstance(v, float) else v for k, v in metrics.items()},
+                refresh=False,
+            )
         self._bar.update(n)
 
     def close(self) -> None:

@@ -43,7 +43,9 @@ def check_array(
             f"{where}{name} is a sparse matrix, which this model does not support; "
             "pass a dense array (X.toarray())"
         )
-    if getattr(X, "dtype", None) is not None and np.issubdtype(np.asarray(X).dtype, np.complexfloating):
+    if getattr(X, "dtype", None) is not None and np.issubdtype(
+        np.asarray(X).dtype, np.complexfloating
+    ):
         raise ValueError(f"{where}{name} holds complex numbers; Complex data not supported")
     try:
         arr = np.asarray(X)
@@ -249,6 +251,5 @@ def validate_params(model: Any, spec: dict[str, Sequence[Any]]) -> None:
             continue
         allowed = " or ".join(c.describe() for c in constraints)
         raise ValueError(
-            f"{type(model).__name__}: invalid hyper-parameter {name}={value!r}; "
-            f"expected {allowed}"
+            f"{type(model).__name__}: invalid hyper-parameter {name}={value!r}; expected {allowed}"
         )

@@ -95,9 +95,7 @@ def test_save_load_gives_identical_outputs(model_cls, tmp_path):
     assert type(loaded) is model_cls
     assert loaded.get_params().keys() == model.get_params().keys()
     np.testing.assert_array_equal(loaded.score_samples(X), model.score_samples(X))
-    np.testing.assert_array_equal(
-        loaded.sample(5, random_state=3), model.sample(5, random_state=3)
-    )
+    np.testing.assert_array_equal(loaded.sample(5, random_state=3), model.sample(5, random_state=3))
     # The file is a safetensors file, not a pickle.
     assert path.read_bytes()[:1] != b"\x80"
 

@@ -44,7 +44,9 @@ def row_chunks(n: int, width: int):
 # Parameterisations
 
 
-def precision_cholesky(cov: torch.Tensor, covariance_type: str) -> tuple[torch.Tensor, torch.Tensor]:
+def precision_cholesky(
+    cov: torch.Tensor, covariance_type: str
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Precision Cholesky factors from covariances, and a (K,) or () mask of failed factors."""
     if covariance_type in ("full", "tied"):
         chol, info = torch.linalg.cholesky_ex(cov)  # lower L, cov = L Lᵀ
@@ -125,19 +127,11 @@ def log_gaussian_prob(
     elif covariance_type == "diag":
         log_det = torch.log(pc).sum(-1)
         p2 = pc**2  # (K, D)
-        out = (
-            (means**2 * p2).sum(1)
-            - 2.0 * X @ (means * p2).T
-            + X**2 @ p2.T
-        )
+        out = (means**2 * p2).sum(1) - 2.0 * X @ (means * p2).T + X**2 @ p2.T
     else:  # spherical
         log_det = d * torch.log(pc)
         p2 = pc**2  # (K,)
-        out = (
-            (means**2).sum(1) * p2
-            - 2.0 * (X @ means.T) * p2
-            + (X**2).sum(1, keepdim=True) * p2
-        )
+        out = (means**2).sum(1) * p2 - 2.0 * (X @ means.T) * p2 + (X**2).sum(1, keepdim=True) * p2
     return -0.5 * (d * _LOG_2PI + out) + log_det
 
 
@@ -192,13 +186,13 @@ def log_diag_prob_masked(
     x0 = X.nan_to_num(0.0)
     obs_f = obs.to(X.dtype)
     inv = 1.0 / variances  # (K, D)
-    quad = (
-        (x0**2) @ inv.T - 2.0 * x0 @ (means * inv).T + obs_f @ (means**2 * inv).T
-    )  # (N, K)
+    quad = (x0**2) @ inv.T - 2.0 * x0 @ (means * inv).T + obs_f @ (means**2 * inv).T  # (N, K)
     logdet = obs_f @ torch.log(variances).T  # (N, K)
     logp = -0.5 * (obs_f.sum(1, keepdim=True) * _LOG_2PI + quad + logdet)
     xhat = torch.where(obs.unsqueeze(0), x0.unsqueeze(0), means[:, None, :])  # (K, N, D)
-    cvar = torch.where(obs.unsqueeze(0), torch.zeros_like(xhat), variances[:, None, :].expand_as(xhat))
+    cvar = torch.where(
+        obs.unsqueeze(0), torch.zeros_like(xhat), variances[:, None, :].expand_as(xhat)
+    )
     return logp, xhat, cvar
 
 

@@ -37,7 +37,10 @@ from ..validation import (
 from . import _gaussian as G
 from ._init import initial_resp
 
-_EPS10 = {torch.float64: 10 * np.finfo(np.float64).eps, torch.float32: 10 * np.finfo(np.float32).eps}
+_EPS10 = {
+    torch.float64: 10 * np.finfo(np.float64).eps,
+    torch.float32: 10 * np.finfo(np.float32).eps,
+}
 
 
 @register("gmm", "gaussian-mixture")
@@ -332,7 +335,9 @@ class GaussianMixture(GenerativeModel):
         idx = bad.nonzero().squeeze(1)
         means[idx] = fill
         if ct == "full":
-            cov[idx] = torch.diag(data_var) + self.reg_covar * torch.eye(d, dtype=cov.dtype, device=cov.device)
+            cov[idx] = torch.diag(data_var) + self.reg_covar * torch.eye(
+                d, dtype=cov.dtype, device=cov.device
+            )
         elif ct == "diag":
             cov[idx] = data_var + self.reg_covar
         else:
@@ -356,7 +361,12 @@ class GaussianMixture(GenerativeModel):
         X0 = torch.where(torch.isnan(X), _nanmean(X, w), X)  # impute only to initialise
         given_means = None if self.means_init is None else to_tensor(self.means_init, dev, dt)
         resp = initial_resp(X0, w, k, self.init_params, rng, means=given_means)
-        stats = G.gaussian_stats(X0, resp * w[:, None], _weighted_means(X0, resp * w[:, None]), self.covariance_type in ("full", "tied"))
+        stats = G.gaussian_stats(
+            X0,
+            resp * w[:, None],
+            _weighted_means(X0, resp * w[:, None]),
+            self.covariance_type in ("full", "tied"),
+        )
         p = self._params_from_stats(stats, X0, w, torch.zeros_like(w))
         if self.weights_init is not None:
             p["weights"] = to_tensor(self.weights_init, dev, dt)
@@ -414,7 +424,7 @@ class GaussianMixture(GenerativeModel):
                 lower = -math.inf if do_init else self.lower_bound_
                 bounds: list[float] = []
                 converged, n_iter = False, 0
-                for n_iter in range(1, self.max_iter + 1):
+                for n_iter in range(1, self.max_iter + 1):  # noqa: B007 (used after the loop)
                     prev = lower
                     log_norm, log_resp, groups = self._e_step(Xt, p, design)
                     lower = float((log_norm * wt).sum() / wt.sum())
@@ -454,7 +464,9 @@ class GaussianMixture(GenerativeModel):
         """
         name = type(self).__name__
         first = "n_batches_" not in vars(self)
-        Xn = check_array(X, owner=name, allow_nan=True, min_samples=self.n_components if first else 1)
+        Xn = check_array(
+            X, owner=name, allow_nan=True, min_samples=self.n_components if first else 1
+        )
         self._check_params(Xn.shape[1])
         wn = check_sample_weight(sample_weight, Xn.shape[0], name)
         dev, dt = self._setup()
@@ -539,7 +551,11 @@ class GaussianMixture(GenerativeModel):
         """Draw ``n_samples`` rows (in random order); with ``return_latent`` also their
         components. Without ``random_state`` the model's own ``random_state`` is used."""
         check_is_fitted(self, "means_")
-        if isinstance(n_samples, bool) or not isinstance(n_samples, int | np.integer) or n_samples < 1:
+        if (
+            isinstance(n_samples, bool)
+            or not isinstance(n_samples, int | np.integer)
+            or n_samples < 1
+        ):
             raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
         rng = check_random_state(self.random_state if random_state is None else random_state)
         dev, dt = self._setup()
