@@ -3,8 +3,9 @@
 Every library gets the same data, the same initial weights, means and covariances, the
 same number of EM iterations (tol disabled), reg_covar = 1e-6 (pomegranate has no such
 option), float64 and the same number of threads (torch and the BLAS behind numpy). Times
-are the best of ``--repeats`` runs of ``fit`` alone; the final mean log-likelihood of each fitted model is
-computed by one common scorer so "equal final log-likelihood" is checked, not assumed.
+are the best of ``--repeats`` runs of ``fit`` alone; the final mean log-likelihood of each
+fitted model is computed by one common scorer, so "equal final log-likelihood" is checked,
+not assumed.
 
     python benchmarks/gmm.py                  # the headline case + diag + sweep
     python benchmarks/gmm.py --quick          # a smaller run, for a smoke test
