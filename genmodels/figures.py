@@ -1,0 +1,244 @@
+"""Figures for the demo report: pure functions from arrays to a PNG file.
+
+Every function builds its own :class:`matplotlib.figure.Figure` on an Agg canvas and writes
+one PNG; none touches pyplot's global state, so they are safe in threads, in servers and
+under any matplotlib backend. They return the path written.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import Ellipse
+
+__all__ = [
+    "cluster_scatter",
+    "criterion_curves",
+    "ellipse_geometry",
+    "image_grid_panels",
+    "tile_images",
+]
+
+DPI = 110
+_PALETTE = (  # matplotlib's tab10, then tab20's light shades for K > 10
+    "#1f77b4 #ff7f0e #2ca02c #d62728 #9467bd #8c564b #e377c2 #7f7f7f #bcbd22 #17becf "
+    "#aec7e8 #ffbb78 #98df8a #ff9896 #c5b0d5 #c49c94 #f7b6d2 #c7c7c7 #dbdb8d #9edae5"
+).split()
+
+
+def _new_figure(width: float, height: float) -> Figure:
+    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _save(fig: Figure, path: str | os.PathLike) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, format="png", dpi=DPI, facecolor="white")
+    return path
+
+
+def _colour(i: int) -> str:
+    return _PALETTE[int(i) % len(_PALETTE)]
+
+
+# ----------------------------------------------------------------------------------------
+# Model-selection curves
+
+
+def criterion_curves(
+    x: Sequence[float],
+    panels: Sequence[tuple[str, Sequence[float], str]],
+    path: str | os.PathLike,
+    *,
+    xlabel: str,
+    mark: float | None = None,
+    mark_label: str = "chosen",
+    title: str | None = None,
+) -> Path:
+    """Side-by-side line plots of criteria against the same ``x`` (e.g. BIC and held-out
+    log-likelihood against the number of components), with ``x = mark`` highlighted.
+
+    ``panels`` holds ``(title, values, ylabel)`` per panel; NaN values are left out.
+    """
+    x = np.asarray(x, dtype=float)
+    fig = _new_figure(4.2 * len(panels), 3.4)
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    for ax, (panel_title, values, ylabel) in zip(axes, panels, strict=True):
+        y = np.asarray(values, dtype=float)
+        if y.shape != x.shape:
+            raise ValueError(f"panel {panel_title!r}: {y.shape[0]} values for {x.shape[0]} x")
+        ok = np.isfinite(y)
+        ax.plot(x[ok], y[ok], "o-", color=_colour(0), markersize=4, linewidth=1.5)
+        if mark is not None and np.any(x == mark):
+            i = int(np.flatnonzero(x == mark)[0])
+            ax.axvline(mark, color="0.6", linestyle="--", linewidth=1)
+            ax.plot(
+                [mark],
+                [y[i]],
+                "o",
+                color=_colour(3),
+                markersize=8,
+                zorder=3,
+                linestyle="none",
+                label=f"{mark_label} = {mark:g}",
+            )
+            ax.legend(loc="best", fontsize=9, frameon=True, framealpha=0.9)
+        pad = 0.05 * (x.max() - x.min()) if x.size > 1 else 0.5
+        ax.set_xlim(x.min() - pad, x.max() + pad)
+        ax.set_title(panel_title, fontsize=10)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.grid(True, color="0.92")
+        if np.allclose(x, np.round(x)) and len(x) <= 25:
+            step = max(1, math.ceil(len(x) / 10))
+            ax.set_xticks(x[::step])
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    return _save(fig, path)
+
+
+# ----------------------------------------------------------------------------------------
+# Image grids
+
+
+def tile_images(
+    images: np.ndarray,
+    image_shape: tuple[int, int],
+    ncols: int,
+    *,
+    pad: int = 1,
+    fill: float = np.nan,
+) -> np.ndarray:
+    """Tile flat images ``(n, h*w)`` into one ``(rows*(h+pad)-pad, ncols*(w+pad)-pad)``
+    array, row by row, with ``pad`` pixels of ``fill`` between them (NaN draws as the
+    background in :func:`image_grid_panels`)."""
+    h, w = image_shape
+    images = np.asarray(images, dtype=float).reshape(-1, h, w)
+    n = images.shape[0]
+    nrows = max(1, math.ceil(n / ncols))
+    out = np.full((nrows * (h + pad) - pad, ncols * (w + pad) - pad), fill, dtype=float)
+    for i in range(n):
+        r, c = divmod(i, ncols)
+        out[r * (h + pad) : r * (h + pad) + h, c * (w + pad) : c * (w + pad) + w] = images[i]
+    return out
+
+
+def image_grid_panels(
+    panels: Sequence[tuple[str, np.ndarray]],
+    path: str | os.PathLike,
+    *,
+    image_shape: tuple[int, int],
+    ncols: int = 8,
+    vmin: float | None = None,
+    vmax: float | None = None,
+    cmap: str = "gray_r",
+    panel_width: float = 3.6,
+) -> Path:
+    """Panels of image grids side by side (e.g. real digits beside sampled ones), one title
+    each, shared grey scale ``[vmin, vmax]`` (default: the range of all images)."""
+    grids = [tile_images(imgs, image_shape, ncols) for _, imgs in panels]
+    finite = np.concatenate([g[np.isfinite(g)] for g in grids])
+    lo = float(finite.min()) if vmin is None else vmin
+    hi = float(finite.max()) if vmax is None else vmax
+    aspect = max(g.shape[0] / g.shape[1] for g in grids)
+    fig = _new_figure(panel_width * len(panels), panel_width * aspect + 0.45)
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    for ax, (panel_title, _), grid in zip(axes, panels, grids, strict=True):
+        cm = _cmap_with_background(cmap)
+        ax.imshow(grid, cmap=cm, vmin=lo, vmax=hi, interpolation="nearest")
+        ax.set_title(panel_title, fontsize=10)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+    return _save(fig, path)
+
+
+def _cmap_with_background(name: str):
+    from matplotlib import colormaps
+
+    return colormaps[name].with_extremes(bad="#d9dee5")  # the padding between images (NaN)
+
+
+# ----------------------------------------------------------------------------------------
+# 2-D clusters
+
+
+def cluster_scatter(
+    points: np.ndarray,
+    labels: np.ndarray,
+    means: np.ndarray,
+    covariances: np.ndarray,
+    path: str | os.PathLike,
+    *,
+    n_std: float = 2.0,
+    component_names: Sequence[str] | None = None,
+    title: str | None = None,
+    xlabel: str = "",
+    ylabel: str = "",
+) -> Path:
+    """Scatter 2-D ``points`` coloured by their cluster ``labels`` (0..K-1) and draw each
+    component's ``n_std``-sigma ellipse (Mahalanobis radius ``n_std``) from ``means``
+    ``(K, 2)`` and full ``covariances`` ``(K, 2, 2)``; ``component_names`` labels the
+    centres."""
+    points = np.asarray(points, dtype=float)
+    labels = np.asarray(labels)
+    means = np.asarray(means, dtype=float)
+    covariances = np.asarray(covariances, dtype=float)
+    k = means.shape[0]
+    if points.ndim != 2 or points.shape[1] != 2 or means.shape != (k, 2):
+        raise ValueError("cluster_scatter draws 2-D points and means")
+    if covariances.shape != (k, 2, 2):
+        raise ValueError(f"covariances must have shape ({k}, 2, 2), got {covariances.shape}")
+    fig = _new_figure(6.4, 5.2)
+    ax = fig.subplots()
+    colours = np.array([_colour(c) for c in labels])
+    ax.scatter(points[:, 0], points[:, 1], c=colours, s=9, alpha=0.55, linewidths=0)
+    for j in range(k):
+        width, height, angle = ellipse_geometry(covariances[j], n_std)
+        for lw, colour in ((3.2, "white"), (1.6, _colour(j))):
+            ax.add_patch(
+                Ellipse(
+                    means[j], width, height, angle=angle, fill=False, linewidth=lw, color=colour
+                )
+            )
+        ax.plot(*means[j], marker="x", color="black", markersize=6, mew=1.5)
+        if component_names is not None:
+            ax.annotate(
+                component_names[j],
+                means[j],
+                xytext=(5, 4),
+                textcoords="offset points",
+                fontsize=10,
+                fontweight="bold",
+                color="black",
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8},
+            )
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title, fontsize=10)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    return _save(fig, path)
+
+
+def ellipse_geometry(cov: np.ndarray, n_std: float = 2.0) -> tuple[float, float, float]:
+    """Width, height and angle (degrees) of the ellipse ``(x-μ)ᵀ Σ⁻¹ (x-μ) = n_std²`` of a
+    2x2 covariance: axes along its eigenvectors, half-lengths ``n_std·sqrt(eigenvalue)``."""
+    vals, vecs = np.linalg.eigh(np.asarray(cov, dtype=float))
+    vals = np.clip(vals, 0.0, None)
+    major = vecs[:, 1]
+    angle = math.degrees(math.atan2(major[1], major[0]))
+    return 2 * n_std * math.sqrt(vals[1]), 2 * n_std * math.sqrt(vals[0]), angle

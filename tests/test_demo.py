@@ -1,0 +1,187 @@
+"""``genmodels demo``: the quick report is complete, self-contained and numerically sane."""
+
+from __future__ import annotations
+
+import math
+import time
+from html.parser import HTMLParser
+
+import numpy as np
+import pytest
+
+from genmodels import figures
+from genmodels.demo import Context, Section, Table, run
+from genmodels.demo.report import render_table
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+class _Page(HTMLParser):
+    """Collects image sources, external references, and each table's rows as lists of
+    ``(text, data-value or None)`` cells."""
+
+    def __init__(self, html: str):
+        super().__init__()
+        self.images: list[str] = []
+        self.external: list[str] = []
+        self.scripts = 0
+        self.ids: list[str] = []
+        self.tables: dict[str, list[list[tuple[str, float | None]]]] = {}
+        self._table: str | None = None
+        self._cell: list | None = None
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if "id" in a:
+            self.ids.append(a["id"])
+        if tag == "img":
+            self.images.append(a["src"])
+        elif tag == "script":
+            self.scripts += 1
+        if tag == "link" or "://" in (a.get("src") or ""):
+            self.external.append(str(a))
+        if tag == "table":
+            self._table = a.get("id", "")
+            self.tables[self._table] = []
+        elif tag == "tr" and self._table is not None:
+            self.tables[self._table].append([])
+        elif tag == "td" and self._table is not None:
+            value = a.get("data-value")
+            self._cell = ["", None if value is None else float(value)]
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell[0] += data
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            self._table = None
+        elif tag == "td" and self._cell is not None:
+            self.tables[self._table][-1].append(tuple(self._cell))
+            self._cell = None
+
+
+def _heldout(path) -> list[list[tuple[str, float | None]]]:
+    rows = _Page(path.read_text(encoding="utf-8")).tables["gmm-heldout"]
+    return [r for r in rows if r]  # the header row has no <td>
+
+
+@pytest.fixture(scope="module")
+def quick_report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    start = time.perf_counter()
+    path = run(out, quick=True, random_state=0)
+    return out, path, time.perf_counter() - start
+
+
+def test_quick_demo_writes_a_complete_report(quick_report):
+    out, path, seconds = quick_report
+    assert path == out / "index.html"
+    assert path.is_file()
+    assert seconds < 30, f"the quick demo took {seconds:.1f} s"
+
+    html = path.read_text(encoding="utf-8")
+    page = _Page(html)
+    assert page.scripts == 0 and not page.external
+    assert len(page.ids) == len(set(page.ids)), "duplicate HTML ids"
+    assert "<style>" in html and "genmodels demo" in html
+    assert len(page.images) >= 3
+    for src in page.images:
+        assert "/" not in src and src.endswith(".png")
+        assert (out / src).read_bytes()[:8] == PNG_MAGIC, src
+
+    numbers = [v for row in _heldout(path) for _, v in row if v is not None]
+    assert len(numbers) >= 4 * 4 + 4  # 4 covariance types x (2 scores + 2 times) + more
+    assert all(math.isfinite(v) for v in numbers)
+    assert "30-dimensional PCA" in html  # the caption says where the densities live
+
+
+def test_heldout_table_is_sane(quick_report):
+    _, path, _ = quick_report
+    rows = {(r[0][0], r[1][0]): [v for _, v in r[2:]] for r in _heldout(path)}
+    by_type = {
+        ct: v for (name, ct), v in rows.items() if name.startswith("GMM") and "missing" not in name
+    }
+    assert set(by_type) == {"full", "tied", "diag", "spherical"}
+    for ours, theirs, t_ours, t_theirs in by_type.values():
+        assert abs(ours - theirs) < 3.0  # nats per digit: same model, other initialisation
+        assert t_ours > 0 and t_theirs > 0
+    single = rows[("single Gaussian", "full")]
+    assert single[0] == pytest.approx(single[1], abs=1e-6)  # K=1 has a closed form
+    assert by_type["full"][0] > single[0]  # a mixture beats one Gaussian on held-out digits
+    missing = [v for (name, _), v in rows.items() if "missing" in name]
+    assert len(missing) == 2
+    assert all(math.isfinite(v[0]) and v[1:] == [None, None, None] for v in missing)
+
+
+def test_demo_is_reproducible(quick_report, tmp_path):
+    _, first, _ = quick_report
+    again = run(tmp_path, quick=True, random_state=0)
+
+    def scores(path):  # fit times vary from run to run; the scores must not
+        return [[v for _, v in r[2:4]] for r in _heldout(path)]
+
+    assert scores(first) == scores(again)
+    assert (tmp_path / "gmm-samples.png").is_file()
+
+
+def test_sections_are_pluggable(tmp_path):
+    def custom(ctx: Context) -> Section:
+        path = ctx.figure_path("custom.png")
+        figures.criterion_curves([1, 2, 3], [("a", [3.0, 1.0, 2.0], "y")], path, xlabel="x", mark=2)
+        t = Table("custom-table", "a caption", ["name", "value"], formats=[None, "{:.1f}"])
+        t.add("one", 1.25)
+        t.add("none", None)
+        return Section("Custom <family>", body="<p>hi</p>", tables=[t], figures=[])
+
+    path = run(tmp_path, quick=True, sections=[custom])
+    html = path.read_text(encoding="utf-8")
+    assert "Custom &lt;family&gt;" in html and 'id="custom-family"' in html
+    assert 'data-value="1.25">1.2<' in html or 'data-value="1.25">1.3<' in html
+    assert (tmp_path / "custom.png").read_bytes()[:8] == PNG_MAGIC
+
+
+def test_section_listing_a_missing_figure_fails(tmp_path):
+    from genmodels.demo import FigureRef
+
+    def broken(ctx: Context) -> Section:
+        return Section("Broken", figures=[FigureRef("nothing.png")])
+
+    with pytest.raises(RuntimeError, match="nothing.png"):
+        run(tmp_path, quick=True, sections=[broken])
+
+
+def test_figure_names_are_checked(tmp_path):
+    ctx = Context(tmp_path)
+    ctx.figure_path("a.png")
+    with pytest.raises(ValueError, match="two figures"):
+        ctx.figure_path("a.png")
+    with pytest.raises(ValueError, match="plain file names"):
+        ctx.figure_path("../escape.png")
+
+
+def test_render_table_escapes_and_marks_numbers():
+    t = Table("t", "<cap>", ["a", "b"], formats=[None, "{:.2f}"])
+    t.add("<x>", float("nan"))
+    html = render_table(t)
+    assert "&lt;x&gt;" in html and "&lt;cap&gt;" in html
+    assert 'data-value="nan"' in html
+    with pytest.raises(ValueError, match="cells"):
+        t.add("only one")
+
+
+def test_ellipse_geometry_matches_the_covariance():
+    cov = np.array([[4.0, 0.0], [0.0, 1.0]])
+    w, h, angle = figures.ellipse_geometry(cov, n_std=2.0)
+    assert (w, h) == pytest.approx((8.0, 4.0))
+    assert abs(math.sin(math.radians(angle))) == pytest.approx(0.0, abs=1e-12)
+    rot = np.array([[0.0, -1.0], [1.0, 0.0]])
+    w, h, angle = figures.ellipse_geometry(rot @ cov @ rot.T, n_std=1.0)
+    assert (w, h) == pytest.approx((4.0, 2.0))
+    assert abs(math.cos(math.radians(angle))) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_random_state_must_be_an_int(tmp_path):
+    with pytest.raises(TypeError, match="random_state"):
+        run(tmp_path, quick=True, random_state=1.5)
