@@ -41,8 +41,8 @@ bench: $(VENV)/.bench
 	$(PY) benchmarks/gmm.py
 
 lint: $(VENV)/.dev
-	$(VENV)/bin/ruff check genmodels tests benchmarks
-	$(VENV)/bin/ruff format --check genmodels tests benchmarks
+	$(VENV)/bin/ruff check genmodels tests benchmarks examples
+	$(VENV)/bin/ruff format --check genmodels tests benchmarks examples
 
 clean:
 	rm -rf $(VENV) demo-report build *.egg-info

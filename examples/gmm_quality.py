@@ -30,8 +30,19 @@ from sklearn.preprocessing import StandardScaler
 
 from genmodels import GaussianMixture
 
-ROOT = Path(os.environ.get("GENMODELS_DATASETS", Path(__file__).parents[1] / ".." / "shared" / "datasets"))
-ODDS = ["thyroid", "annthyroid", "cardio", "mammography", "pendigits", "satellite", "vowels", "breastw"]
+ROOT = Path(
+    os.environ.get("GENMODELS_DATASETS", Path(__file__).parents[1] / ".." / "shared" / "datasets")
+)
+ODDS = [
+    "thyroid",
+    "annthyroid",
+    "cardio",
+    "mammography",
+    "pendigits",
+    "satellite",
+    "vowels",
+    "breastw",
+]
 
 
 def old_faithful() -> None:

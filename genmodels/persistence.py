@@ -121,30 +121,48 @@ def save_model(model: GenerativeModel, path: str | os.PathLike) -> None:
     os.replace(tmp, path)
 
 
+def _foreign_kind(data: bytes) -> str:
+    """What a file that is not safetensors looks like, for the error message."""
+    if data[:1] == b"\x80":
+        return "a pickle"
+    if data[:2] == b"PK":
+        return "a zip archive (torch.save/joblib)"
+    return ""
+
+
 def _read_header(data: bytes, path: Path) -> dict[str, Any]:
-    """Parse and check the safetensors header, naming what is wrong with the file."""
-    if data[:1] == b"\x80" or data[:2] == b"PK":
-        kind = "a pickle" if data[:1] == b"\x80" else "a zip archive (torch.save/joblib)"
-        raise ModelFileError(
-            f"{path}: this is {kind}, not a genmodels model file; genmodels never unpickles "
-            "files because unpickling can run arbitrary code"
-        )
-    if len(data) < 8:
-        raise ModelFileError(f"{path}: not a genmodels model file (only {len(data)} bytes)")
-    (n,) = struct.unpack("<Q", data[:8])
-    if n == 0 or n > _MAX_HEADER:
-        raise ModelFileError(
-            f"{path}: not a genmodels model file (no valid safetensors header at the start)"
-        )
-    if 8 + n > len(data):
-        raise ModelFileError(
-            f"{path}: file is truncated (header announces {n} bytes, file has {len(data) - 8})"
-        )
-    try:
-        header = json.loads(data[8 : 8 + n].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise ModelFileError(f"{path}: not a genmodels model file (header is not JSON)") from None
+    """Parse and check the safetensors header, naming what is wrong with the file.
+
+    The header is parsed first: a valid model file can start with the byte of a pickle
+    opcode (the header length is little-endian), so the magic bytes only name what a file
+    that failed to parse looks like.
+    """
+    header = None
+    n = struct.unpack("<Q", data[:8])[0] if len(data) >= 8 else 0
+    if 0 < n <= _MAX_HEADER and 8 + n <= len(data):
+        try:
+            header = json.loads(data[8 : 8 + n].decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            header = None
     if not isinstance(header, dict):
+        kind = _foreign_kind(data)
+        if kind:
+            raise ModelFileError(
+                f"{path}: this is {kind}, not a genmodels model file; genmodels never "
+                "unpickles files because unpickling can run arbitrary code"
+            )
+        if len(data) < 8:
+            raise ModelFileError(f"{path}: not a genmodels model file (only {len(data)} bytes)")
+        if n == 0 or n > _MAX_HEADER:
+            raise ModelFileError(
+                f"{path}: not a genmodels model file (no valid safetensors header at the start)"
+            )
+        if 8 + n > len(data):
+            raise ModelFileError(
+                f"{path}: file is truncated (header announces {n} bytes, file has {len(data) - 8})"
+            )
+        if header is None:
+            raise ModelFileError(f"{path}: not a genmodels model file (header is not JSON)")
         raise ModelFileError(f"{path}: corrupt model file (header is not a JSON object)")
     meta = header.get("__metadata__") or {}
     if meta.get("format") != FORMAT_NAME:

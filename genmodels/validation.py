@@ -187,8 +187,8 @@ class Interval:
 
     def describe(self) -> str:
         what = "an integer" if self.kind is int else "a number"
-        lo_b = "[" if self.closed in ("both", "left") else "("
-        hi_b = "]" if self.closed in ("both", "right") else ")"
+        lo_b = "[" if self.closed in ("both", "left") and self.low is not None else "("
+        hi_b = "]" if self.closed in ("both", "right") and self.high is not None else ")"
         lo = "-inf" if self.low is None else f"{self.low:g}"
         hi = "inf" if self.high is None else f"{self.high:g}"
         return f"{what} in {lo_b}{lo}, {hi}{hi_b}"

@@ -137,6 +137,20 @@ def _rewrite_metadata(path, out, **changes):
     out.write_bytes(struct.pack("<Q", len(raw)) + raw + data[8 + n :])
 
 
+def test_valid_file_starting_like_a_pickle_loads(saved, tmp_path):
+    # The header length is little-endian: lengths of 128 mod 256 make a valid model file
+    # start with 0x80, the pickle PROTO opcode (a length of 0x480 even reads as protocol 4).
+    model, path, X = saved
+    for pad in range(0, 300):
+        out = tmp_path / "pad.safetensors"
+        _rewrite_metadata(path, out, padding="x" * pad)
+        if out.read_bytes()[:1] == b"\x80":
+            break
+    else:  # pragma: no cover
+        pytest.fail("could not build a header of length 128 mod 256")
+    np.testing.assert_array_equal(genmodels.load(out).score_samples(X), model.score_samples(X))
+
+
 def test_newer_format_is_refused(saved, tmp_path):
     _, path, _ = saved
     bad = tmp_path / "newer.safetensors"

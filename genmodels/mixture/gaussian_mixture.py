@@ -60,7 +60,9 @@ class GaussianMixture(GenerativeModel):
     tol : float, default 1e-3
         EM stops when the mean log-likelihood gains less than this.
     reg_covar : float, default 1e-6
-        Added to the covariance diagonals, keeping them positive definite.
+        Added to the covariance diagonals, keeping them positive definite. (It makes the
+        M-step a penalised maximiser: on a component collapsing onto a few points the
+        likelihood can then dip by about ``reg_covar`` nats between iterations.)
     max_iter : int, default 100
         EM iterations per initialisation.
     n_init : int, default 1
@@ -285,9 +287,16 @@ class GaussianMixture(GenerativeModel):
         return (rows, design), has_nan.nonzero().squeeze(1), nan
 
     def _e_step(self, X, p, design=None):
+        """(N,) log p(x), the (N, K) responsibilities and the incomplete-row groups.
+
+        The normaliser and the responsibilities share one exp pass (a fused log-sum-exp).
+        """
         wlp, groups = self._weighted_log_prob(X, p, design)
-        log_norm = torch.logsumexp(wlp, 1)  # (N,)
-        return log_norm, wlp - log_norm[:, None], groups
+        top = wlp.max(1, keepdim=True).values  # (N, 1)
+        resp = torch.exp_(wlp - top)  # (N, K)
+        total = resp.sum(1, keepdim=True)
+        resp /= total
+        return (top + torch.log(total)).squeeze(1), resp, groups
 
     def _stats(self, X, resp_w, shift, groups, design) -> G.GaussianStats:
         """Sufficient statistics of the data under weighted responsibilities ``resp_w``."""
@@ -426,9 +435,9 @@ class GaussianMixture(GenerativeModel):
                 converged, n_iter = False, 0
                 for n_iter in range(1, self.max_iter + 1):  # noqa: B007 (used after the loop)
                     prev = lower
-                    log_norm, log_resp, groups = self._e_step(Xt, p, design)
+                    log_norm, resp, groups = self._e_step(Xt, p, design)
                     lower = float((log_norm * wt).sum() / wt.sum())
-                    resp_w = torch.exp(log_resp) * wt[:, None]
+                    resp_w = resp * wt[:, None]
                     stats = self._stats(Xt, resp_w, p["means"], groups, design)
                     p = self._params_from_stats(stats, Xt, wt, log_norm)
                     bounds.append(lower)
@@ -483,8 +492,8 @@ class GaussianMixture(GenerativeModel):
             check_n_features(Xn, self.n_features_in_, name)
         p = self._params_tensors(dev, dt)
         design = self._prepare(Xt, _nanmean(Xt, wt))
-        log_norm, log_resp, groups = self._e_step(Xt, p, design)
-        resp_w = torch.exp(log_resp) * wt[:, None]
+        log_norm, resp, groups = self._e_step(Xt, p, design)
+        resp_w = resp * wt[:, None]
         batch = self._stats(Xt, resp_w, p["means"], groups, design) * (1.0 / float(wt.sum()))
         if self.n_batches_ == 0:
             stats = batch

@@ -1,0 +1,511 @@
+"""The ``genmodels`` command: fit, sample, score and inspect models from the shell.
+
+Every verb is a small handler ``(args) -> int``; :func:`main` parses the command line,
+runs the handler, and turns the errors a user can cause (bad data, bad hyper-parameters,
+a file that is not a model) into one line ``genmodels: error: <message>`` on stderr with
+a non-zero exit code. Set ``GENMODELS_DEBUG=1`` to get the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import difflib
+import json
+import os
+import sys
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import data as gdata
+from ._version import __version__
+from .base import GenerativeModel, model_aliases, model_class, registered_models
+from .exceptions import ModelFileError, NotFittedError
+from .mixture import GaussianMixture
+from .persistence import _read_header
+from .persistence import load as load_model
+
+PROG = "genmodels"
+
+#: Models offering ``bic(X)``; no capability declares it yet.
+_HAS_BIC: tuple[type, ...] = (GaussianMixture,)
+
+#: Exceptions a user can cause; reported as one line (``GENMODELS_DEBUG=1``: traceback).
+_USER_ERRORS = (
+    ValueError,
+    TypeError,
+    OSError,  # FileNotFoundError, PermissionError, IsADirectoryError ...
+    ModelFileError,
+    NotFittedError,
+)
+
+_LIKELIHOOD_LABEL = {
+    "exact": "log-likelihood",
+    "bound": "log-likelihood lower bound (ELBO)",
+    "estimate": "estimated log-likelihood",
+}
+
+EXAMPLES = """\
+Examples:
+  genmodels models
+      list the models, their aliases and capabilities
+  genmodels fit gmm data.csv --set n_components=3 -o gmm.safetensors
+      fit a 3-component Gaussian mixture to a CSV file with a header row
+  genmodels fit gmm builtin:digits --set n_components=10 --set covariance_type=diag
+      fit on scikit-learn's digits (also builtin:iris, builtin:wine)
+  genmodels sample gmm.safetensors -n 100 -o samples.csv --seed 0
+      draw 100 samples (.csv, .npy, or .png for image data such as the digits)
+  genmodels score gmm.safetensors data.csv -o scores.csv
+      per-sample log-likelihoods in nats, with a summary
+  genmodels info gmm.safetensors
+      what a model file holds: class, hyper-parameters, fitted attributes
+  genmodels demo --quick --output demo-report
+      fit every family on built-in data and write an HTML report
+
+Data: CSV with a header row (empty cells and NA are missing values), .npy, .npz
+(array 'X'), or builtin:digits / builtin:iris / builtin:wine.
+Set GENMODELS_DEBUG=1 to see a full traceback on errors.
+"""
+
+
+class CommandError(Exception):
+    """A problem with the command line itself, reported as one line."""
+
+
+# ----------------------------------------------------------------------------------------
+# Entry point
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``genmodels`` command with ``argv`` (default ``sys.argv[1:]``); return the
+    exit code (0 on success)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, usage errors: argparse already printed
+        return _exit_code(exc.code)
+    debug = os.environ.get("GENMODELS_DEBUG", "") not in ("", "0")
+    with warnings.catch_warnings():
+        if not debug:
+            warnings.showwarning = _show_warning
+        try:
+            return args.handler(args)
+        except KeyboardInterrupt:
+            if debug:
+                raise
+            _error("interrupted")
+            return 130
+        except (*_USER_ERRORS, CommandError) as exc:
+            if debug:
+                raise
+            _error(_one_line(exc))
+            return 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every verb (also used to render ``--help``)."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Fit, sample, score and inspect generative models.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for add in (_add_fit, _add_sample, _add_score, _add_info, _add_demo, _add_models):
+        add(sub)
+    return parser
+
+
+def _verb(sub, name: str, help: str, handler: Callable[[argparse.Namespace], int], epilog: str):
+    p = sub.add_parser(
+        name,
+        help=help,
+        description=help[0].upper() + help[1:] + ".",
+        epilog="Example:\n  " + epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.set_defaults(handler=handler)
+    return p
+
+
+def _add_fit(sub) -> None:
+    p = _verb(
+        sub,
+        "fit",
+        "fit a model to data and save it",
+        cmd_fit,
+        "genmodels fit gmm data.csv --set n_components=3 --set covariance_type=diag",
+    )
+    p.add_argument("model", metavar="MODEL", help="model name or alias (see `genmodels models`)")
+    p.add_argument("data", metavar="DATA", help="CSV/.npy/.npz file, or builtin:NAME")
+    p.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a hyper-parameter; VALUE is read as JSON when it parses (5, 1e-3, true, "
+        "null, [1,2]), else as a string (repeatable)",
+    )
+    p.add_argument("-o", "--output", help="model file to write (default: MODEL.safetensors)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def _add_sample(sub) -> None:
+    p = _verb(
+        sub,
+        "sample",
+        "draw samples from a saved model",
+        cmd_sample,
+        "genmodels sample gmm.safetensors -n 100 -o samples.csv --seed 0",
+    )
+    p.add_argument("model_file", metavar="MODEL_FILE")
+    p.add_argument("-n", "--n-samples", type=int, default=100, help="how many (default 100)")
+    p.add_argument(
+        "-o",
+        "--output",
+        default="samples.csv",
+        help=".csv, .npy, or .png (an image grid; 64 or 784 features only) (default samples.csv)",
+    )
+    p.add_argument("--seed", type=int, default=None, help="random seed of the draw")
+
+
+def _add_score(sub) -> None:
+    p = _verb(
+        sub,
+        "score",
+        "per-sample log-likelihoods (nats) of data under a saved model",
+        cmd_score,
+        "genmodels score gmm.safetensors data.csv -o scores.csv",
+    )
+    p.add_argument("model_file", metavar="MODEL_FILE")
+    p.add_argument("data", metavar="DATA", help="CSV/.npy/.npz file, or builtin:NAME")
+    p.add_argument("-o", "--output", help="write the scores to this CSV (column log_likelihood)")
+
+
+def _add_info(sub) -> None:
+    p = _verb(
+        sub, "info", "describe a saved model file", cmd_info, "genmodels info gmm.safetensors"
+    )
+    p.add_argument("model_file", metavar="MODEL_FILE")
+
+
+def _add_demo(sub) -> None:
+    p = _verb(
+        sub,
+        "demo",
+        "fit every family on built-in data and write an HTML report",
+        cmd_demo,
+        "genmodels demo --quick --output demo-report",
+    )
+    p.add_argument("--output", default="demo-report", help="report folder (default demo-report)")
+    p.add_argument("--quick", action="store_true", help="fewer, shorter fits (seconds)")
+
+
+def _add_models(sub) -> None:
+    _verb(sub, "models", "list the available models", cmd_models, "genmodels models")
+
+
+# ----------------------------------------------------------------------------------------
+# Verbs
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    """``genmodels fit``: build the model from ``--set`` values, fit, save, summarise."""
+    cls = model_class(args.model)
+    params = parse_settings(args.settings)
+    defaults = cls().get_params(deep=False)
+    check_param_names(cls.__name__, defaults, params)
+    restore: dict[str, Any] = {}  # what the CLI chose for display only, not saved
+    if "verbose" in defaults and "verbose" not in params:
+        params["verbose"] = 0 if args.quiet else 1
+        restore["verbose"] = defaults["verbose"]
+    X, columns, y = gdata.load_data(args.data)
+    model = cls(**params)
+    if cls.capabilities.supervised:
+        if y is None:
+            raise CommandError(
+                f"{cls.__name__} needs class labels to fit; from the command line they come "
+                "only with a builtin: data set"
+            )
+        model.fit(X, y)
+    else:
+        model.fit(X)
+    model.set_params(**restore)
+    if columns is not None and "feature_names_in_" not in vars(model):
+        model.feature_names_in_ = np.asarray(columns, dtype=object)
+    out = Path(args.output or f"{args.model}.safetensors")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    model.save(out)
+    _print_rows(fit_summary(model, X, args.data))
+    print(f"saved to {out}")
+    return 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    """``genmodels sample``: draw from a saved model into .csv, .npy or a .png grid."""
+    out = Path(args.output)
+    suffix = out.suffix.lower()
+    if suffix not in (*gdata.WRITE_SUFFIXES, ".png"):
+        raise CommandError(
+            f"cannot write samples to {out}: use a .csv, .npy or .png (image grid) file"
+        )
+    model = load_model(args.model_file)
+    X = np.asarray(model.sample(args.n_samples, random_state=args.seed), dtype=np.float64)
+    if X.ndim != 2:
+        X = X.reshape(X.shape[0], -1)
+    if suffix == ".png":
+        shape = gdata.image_shape_for(X.shape[1])
+        if shape is None:
+            raise CommandError(
+                f"cannot draw {out}: the model's data have {X.shape[1]} features, which is "
+                "not an image size genmodels knows (64 = 8x8 like builtin:digits, 784 = "
+                "28x28); write .csv or .npy instead"
+            )
+        from .plotting import save_image_grid
+
+        title = f"{X.shape[0]} samples from {type(model).__name__}"
+        save_image_grid(X.reshape(-1, *shape), out, title=title)
+    else:
+        gdata.save_table(out, X, feature_names(model))
+    print(f"wrote {X.shape[0]} samples x {X.shape[1]} features to {out}")
+    return 0
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    """``genmodels score``: per-sample log-likelihoods, optionally to CSV, and a summary."""
+    model = load_model(args.model_file)
+    kind = model.capabilities.likelihood
+    if kind == "none":
+        raise CommandError(f"{type(model).__name__} has no likelihood to score data with")
+    X, _, _ = gdata.load_data(args.data)
+    ll = np.asarray(model.score_samples(X), dtype=np.float64)
+    if args.output:
+        gdata.save_table(args.output, ll.reshape(-1, 1), ["log_likelihood"])
+    print(f"{_LIKELIHOOD_LABEL.get(kind, kind)} per sample, in nats ({kind})")
+    _print_rows(score_summary(ll, kind))
+    if args.output:
+        print(f"wrote {ll.size} scores to {args.output}")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    """``genmodels info``: what a model file holds."""
+    path = Path(args.model_file)
+    meta = read_file_metadata(path)
+    model = load_model(path)
+    cls = type(model)
+    rows = [
+        ("file", f"{path} ({_human_size(path.stat().st_size)})"),
+        (
+            "format",
+            f"{meta.get('format', '?')} format {meta.get('format_version', '?')}, written by "
+            f"genmodels {meta.get('library_version', '?')}",
+        ),
+        ("class", f"{cls.__module__.split('.')[0]}.{cls.__name__}"),
+        ("capabilities", format_capabilities(model.capabilities)),
+    ]
+    _print_rows(rows)
+    print("hyper-parameters:")
+    _print_rows([(k, repr(v)) for k, v in sorted(model.get_params(deep=False).items())], "  ")
+    print("fitted:")
+    _print_rows(fitted_summary(model), "  ")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """``genmodels demo``: write the HTML report (``genmodels.demo.run``)."""
+    try:
+        from .demo import run
+    except ImportError as exc:
+        raise CommandError(f"the demo is not available in this installation ({exc})") from None
+    print(f"building the demo report in {args.output} ...", flush=True)
+    index = run(args.output, quick=args.quick)
+    print(f"demo report written to {index}")
+    print(f"open it in a browser: {Path(index).resolve().as_uri()}")
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    """``genmodels models``: the registered models with aliases and capabilities."""
+    aliases = model_aliases()
+    rows = []
+    for name, cls in sorted(registered_models().items()):
+        names = sorted(a for a, target in aliases.items() if target == name and a != name.lower())
+        rows.append((name, ", ".join(names) or "-", format_capabilities(cls.capabilities)))
+    _print_table(("MODEL", "ALIASES", "CAPABILITIES"), rows)
+    return 0
+
+
+# ----------------------------------------------------------------------------------------
+# Pieces (pure functions, tested through the verbs)
+
+
+def parse_settings(settings: Sequence[str]) -> dict[str, Any]:
+    """``["n_components=3", "covariance_type=full"]`` -> ``{"n_components": 3, ...}``.
+
+    Values are JSON when they parse (``5``, ``1e-3``, ``true``, ``null``, ``[1,2]``),
+    otherwise strings. The last setting of a key wins.
+    """
+    params: dict[str, Any] = {}
+    for item in settings:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise CommandError(f"--set expects KEY=VALUE, got {item!r}")
+        try:
+            params[key] = json.loads(value)
+        except json.JSONDecodeError:
+            params[key] = value
+    return params
+
+
+def check_param_names(owner: str, valid: dict[str, Any], params: dict[str, Any]) -> None:
+    """Refuse hyper-parameters not among ``valid`` (the model's ``get_params()``),
+    suggesting the closest name."""
+    for key in params:
+        if key in valid:
+            continue
+        close = difflib.get_close_matches(key, list(valid), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise CommandError(
+            f"{owner} has no hyper-parameter {key!r}{hint}; it has: " + ", ".join(sorted(valid))
+        )
+
+
+def fit_summary(model: GenerativeModel, X: np.ndarray, source: str) -> list[tuple[str, str]]:
+    """Rows describing a just-fitted model on its training data ``X``."""
+    state = vars(model)
+    rows = [
+        ("model", type(model).__name__),
+        ("data", f"{X.shape[0]} samples x {X.shape[1]} features ({source})"),
+    ]
+    if "n_iter_" in state:
+        converged = state.get("converged_")
+        note = "" if converged is None else (" (converged)" if converged else " (NOT converged)")
+        rows.append(("iterations", f"{state['n_iter_']}{note}"))
+    kind = model.capabilities.likelihood
+    if kind != "none":
+        label = _LIKELIHOOD_LABEL.get(kind, kind)
+        rows.append((f"train {label}", f"{_num(model.score(X))} nats/sample (mean)"))
+    if kind == "exact" and isinstance(model, _HAS_BIC):
+        rows.append(("BIC", _num(model.bic(X))))
+    return rows
+
+
+def score_summary(ll: np.ndarray, kind: str) -> list[tuple[str, str]]:
+    """Rows n, mean, std, min, median, max of per-sample scores, and the likelihood kind."""
+    if ll.size == 0:
+        return [("n", "0"), ("likelihood", kind)]
+    stats = [
+        ("mean", np.mean(ll)),
+        ("std", np.std(ll)),
+        ("min", np.min(ll)),
+        ("median", np.median(ll)),
+        ("max", np.max(ll)),
+    ]
+    return [("n", str(ll.size)), *((k, _num(v)) for k, v in stats), ("likelihood", kind)]
+
+
+def fitted_summary(model: GenerativeModel) -> list[tuple[str, str]]:
+    """One row per fitted attribute (public, ending in ``_``): shapes of arrays, values of
+    scalars, lengths of lists."""
+    rows = []
+    for name, value in sorted(vars(model).items()):
+        if name.endswith("_") and not name.startswith("_"):
+            rows.append((name, _describe_value(value)))
+    return rows
+
+
+def format_capabilities(caps) -> str:
+    """``likelihood=exact, latent, missing values, input=continuous``: the declared ones."""
+    parts = [f"likelihood={caps.likelihood}"]
+    for field in dataclasses.fields(caps):
+        value = getattr(caps, field.name)
+        if isinstance(value, bool) and value:
+            parts.append(field.name.replace("_", " "))
+    parts.append(f"input={caps.input_kind}")
+    return ", ".join(parts)
+
+
+def feature_names(model: GenerativeModel) -> list[str] | None:
+    """The training column names a model remembers, if any."""
+    names = vars(model).get("feature_names_in_")
+    return None if names is None else [str(n) for n in np.asarray(names).ravel()]
+
+
+def read_file_metadata(path: str | os.PathLike) -> dict[str, str]:
+    """The ``__metadata__`` of a genmodels model file (format and library versions, class),
+    checked like :func:`genmodels.load` checks it."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no model file at {path}")
+    return dict(_read_header(path.read_bytes(), path))
+
+
+# ----------------------------------------------------------------------------------------
+# Output helpers
+
+
+def _describe_value(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind in "OUS" and value.size <= 8:
+            return f"{[str(v) for v in value.ravel()]}"
+        return f"array {value.shape} {value.dtype}"
+    if isinstance(value, list | tuple):
+        return f"{type(value).__name__} of {len(value)}"
+    if isinstance(value, float | np.floating):
+        return _num(float(value))
+    return repr(value)
+
+
+def _num(value: float) -> str:
+    return f"{float(value):.6g}"
+
+
+def _human_size(n: int) -> str:
+    size = float(n)
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{n} bytes" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} bytes"  # pragma: no cover
+
+
+def _print_rows(rows: Sequence[tuple[str, str]], indent: str = "") -> None:
+    width = max((len(k) for k, _ in rows), default=0)
+    for key, value in rows:
+        print(f"{indent}{key:<{width}}  {value}")
+
+
+def _print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    widths = [max(len(str(r[i])) for r in (headers, *rows)) for i in range(len(headers))]
+    for row in (headers, *rows):
+        print("  ".join(f"{str(c):<{w}}" for c, w in zip(row, widths, strict=True)).rstrip())
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
+def _error(message: str) -> None:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"{PROG}: warning: {category.__name__}: {message}", file=sys.stderr)
+
+
+def _exit_code(code: Any) -> int:
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1

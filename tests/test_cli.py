@@ -1,0 +1,365 @@
+"""The ``genmodels`` command line, run for real through ``main([...])``, and the data loading
+it relies on (``genmodels.data``)."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import genmodels
+import genmodels.demo
+from genmodels import data as gdata
+from genmodels.cli import main
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+GMM_SETTINGS = [
+    "--set",
+    "n_components=3",
+    "--set",
+    "covariance_type=full",
+    "--set",
+    "random_state=0",
+]
+
+
+def _blobs() -> np.ndarray:
+    rng = np.random.RandomState(0)
+    centres = np.array([[-10.0, 0.0], [0.0, 10.0], [10.0, 0.0]])
+    return np.vstack([c + rng.randn(100, 2) for c in centres])
+
+
+def _read_csv(path: Path) -> tuple[list[str], np.ndarray]:
+    with path.open(newline="") as fh:
+        rows = list(csv.reader(fh))
+    return rows[0], np.array(rows[1:], dtype=float)
+
+
+def _assert_one_line_error(rc: int, err: str) -> str:
+    assert rc != 0
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("genmodels: error: "), err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def blobs_csv(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("data") / "blobs.csv"
+    gdata.save_table(path, _blobs(), ["a", "b"])
+    return path
+
+
+@pytest.fixture(scope="module")
+def gmm_file(blobs_csv, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("model") / "gmm.safetensors"
+    assert main(["fit", "gmm", str(blobs_csv), *GMM_SETTINGS, "-o", str(out), "--quiet"]) == 0
+    return out
+
+
+# ----------------------------------------------------------------------------------------
+# fit
+
+
+def test_fit_saves_the_model_and_prints_a_summary(blobs_csv, tmp_path, capsys):
+    out = tmp_path / "m.safetensors"
+    rc = main(["fit", "gmm", str(blobs_csv), *GMM_SETTINGS, "-o", str(out), "--quiet"])
+    captured = capsys.readouterr()
+    assert rc == 0
+    assert captured.err == ""  # --quiet: no progress bar
+    model = genmodels.load(out)
+    assert isinstance(model, genmodels.GaussianMixture)
+    assert (model.n_components, model.covariance_type, model.random_state) == (3, "full", 0)
+    assert model.verbose == 0  # the progress bar is the CLI's choice, not saved
+    assert list(model.feature_names_in_) == ["a", "b"]
+    text = captured.out
+    for expected in ("GaussianMixture", "300 samples x 2 features", "converged", "BIC"):
+        assert expected in text
+    assert f"{model.score(_blobs()):.6g} nats/sample" in text
+    assert f"{model.bic(_blobs()):.6g}" in text
+    assert f"saved to {out}" in text
+
+
+def test_fit_shows_a_progress_bar_by_default_and_writes_model_safetensors(
+    blobs_csv, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(tmp_path)
+    assert main(["fit", "gmm", str(blobs_csv), "--set", "n_components=3"]) == 0
+    assert "GaussianMixture EM" in capsys.readouterr().err
+    assert (tmp_path / "gmm.safetensors").is_file()
+    assert main(["fit", "gmm", str(blobs_csv), "--set", "verbose=0", "-o", "q.safetensors"]) == 0
+    assert capsys.readouterr().err == ""  # the user's verbose wins
+
+
+def test_set_values_are_json_when_they_parse(blobs_csv, tmp_path, capsys):
+    out = tmp_path / "m.safetensors"
+    settings = ["tol=1e-4", "warm_start=false", "means_init=[[-10,0],[0,10]]", "n_components=2"]
+    args = [a for s in settings for a in ("--set", s)]
+    assert main(["fit", "gmm", str(blobs_csv), *args, "-o", str(out), "-q"]) == 0
+    model = genmodels.load(out)
+    assert model.tol == 1e-4 and model.warm_start is False
+    np.testing.assert_array_equal(model.means_init, [[-10, 0], [0, 10]])
+
+
+# ----------------------------------------------------------------------------------------
+# info, sample, score
+
+
+def test_info_describes_the_file(gmm_file, capsys):
+    assert main(["info", str(gmm_file)]) == 0
+    out = capsys.readouterr().out
+    for expected in (
+        "GaussianMixture",
+        "likelihood=exact",
+        "n_components",
+        "means_",
+        "(3, 2)",
+        "converged_",
+        f"genmodels {genmodels.__version__}",
+        "format 1",
+        "KiB",
+    ):
+        assert expected in out, expected
+
+
+def test_sample_csv_has_the_training_header_and_is_seeded(gmm_file, tmp_path, capsys):
+    out = tmp_path / "x.csv"
+    assert main(["sample", str(gmm_file), "-n", "50", "-o", str(out), "--seed", "3"]) == 0
+    header, X = _read_csv(out)
+    assert header == ["a", "b"]
+    assert X.shape == (50, 2)
+    assert "wrote 50 samples" in capsys.readouterr().out
+    again = tmp_path / "y.csv"
+    assert main(["sample", str(gmm_file), "-n", "50", "-o", str(again), "--seed", "3"]) == 0
+    np.testing.assert_array_equal(_read_csv(again)[1], X)
+
+
+def test_sample_npy(gmm_file, tmp_path):
+    out = tmp_path / "x.npy"
+    assert main(["sample", str(gmm_file), "-n", "20", "-o", str(out)]) == 0
+    X = np.load(out)
+    assert X.shape == (20, 2) and X.dtype == np.float64
+
+
+def test_score_writes_per_sample_log_likelihoods(gmm_file, blobs_csv, tmp_path, capsys):
+    out = tmp_path / "scores.csv"
+    assert main(["score", str(gmm_file), str(blobs_csv), "-o", str(out)]) == 0
+    header, scores = _read_csv(out)
+    assert header == ["log_likelihood"]
+    expected = genmodels.load(gmm_file).score_samples(_blobs())
+    np.testing.assert_allclose(scores[:, 0], expected, rtol=0, atol=1e-12)
+    text = capsys.readouterr().out
+    for key in ("n", "mean", "std", "min", "median", "max"):
+        assert any(line.split()[:1] == [key] for line in text.splitlines()), key
+    assert "300" in text and "exact" in text
+    assert f"{np.median(expected):.6g}" in text
+
+
+def test_score_without_output_only_prints(gmm_file, blobs_csv, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["score", str(gmm_file), str(blobs_csv)]) == 0
+    assert "mean" in capsys.readouterr().out
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_digits_samples_as_a_png_grid(tmp_path, capsys):
+    model = tmp_path / "digits.safetensors"
+    sets = ["n_components=2", "covariance_type=diag", "random_state=0"]
+    settings = [a for s in sets for a in ("--set", s)]
+    assert main(["fit", "gmm", "builtin:digits", *settings, "-o", str(model), "-q"]) == 0
+    assert "1797 samples x 64 features" in capsys.readouterr().out
+    grid = tmp_path / "grid.png"
+    assert main(["sample", str(model), "-n", "30", "-o", str(grid)]) == 0
+    assert grid.read_bytes()[:8] == PNG_MAGIC
+
+
+def test_png_for_non_image_data_is_an_error(gmm_file, tmp_path, capsys):
+    rc = main(["sample", str(gmm_file), "-o", str(tmp_path / "x.png")])
+    line = _assert_one_line_error(rc, capsys.readouterr().err)
+    assert "2 features" in line and ".csv" in line
+    assert not (tmp_path / "x.png").exists()
+
+
+# ----------------------------------------------------------------------------------------
+# models, demo, version, help
+
+
+def test_models_lists_aliases_and_capabilities(capsys):
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "GaussianMixture" in out and "gmm" in out and "likelihood=exact" in out
+
+
+def test_demo_calls_the_report_builder(tmp_path, monkeypatch, capsys):
+    calls = []
+
+    def fake_run(output_dir, quick=False):
+        calls.append((output_dir, quick))
+        return Path(output_dir) / "index.html"
+
+    monkeypatch.setattr(genmodels.demo, "run", fake_run)
+    assert main(["demo", "--output", str(tmp_path / "r"), "--quick"]) == 0
+    assert calls == [(str(tmp_path / "r"), True)]
+    assert str(tmp_path / "r" / "index.html") in capsys.readouterr().out
+
+
+def test_version(capsys):
+    assert main(["--version"]) == 0
+    assert genmodels.__version__ in capsys.readouterr().out
+
+
+def test_help_via_python_dash_m_lists_verbs_and_examples():
+    env = {**os.environ, "COLUMNS": "100"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "genmodels", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    for word in ("fit", "sample", "score", "info", "demo", "models", "Examples"):
+        assert word in proc.stdout, word
+
+
+# ----------------------------------------------------------------------------------------
+# errors: one line on stderr, non-zero exit, no traceback
+
+
+def test_missing_data_file(tmp_path, capsys):
+    missing = tmp_path / "nope.csv"
+    rc = main(["fit", "gmm", str(missing), "-q"])
+    assert str(missing) in _assert_one_line_error(rc, capsys.readouterr().err)
+
+
+def test_unknown_model_alias(blobs_csv, capsys):
+    rc = main(["fit", "no-such-model", str(blobs_csv), "-q"])
+    line = _assert_one_line_error(rc, capsys.readouterr().err)
+    assert "no-such-model" in line and "gmm" in line
+
+
+def test_unknown_hyper_parameter_is_named(blobs_csv, tmp_path, capsys):
+    rc = main(["fit", "gmm", str(blobs_csv), "--set", "n_compnents=3", "-o", str(tmp_path / "m")])
+    line = _assert_one_line_error(rc, capsys.readouterr().err)
+    assert "'n_compnents'" in line and "n_components" in line
+    assert not list(tmp_path.iterdir())
+
+
+def test_invalid_hyper_parameter_value(blobs_csv, tmp_path, capsys):
+    rc = main(["fit", "gmm", str(blobs_csv), "--set", "n_components=0", "-q"])
+    assert "n_components=0" in _assert_one_line_error(rc, capsys.readouterr().err)
+
+
+def test_set_without_equals(blobs_csv, capsys):
+    rc = main(["fit", "gmm", str(blobs_csv), "--set", "n_components", "-q"])
+    assert "KEY=VALUE" in _assert_one_line_error(rc, capsys.readouterr().err)
+
+
+def test_loading_a_non_model_file(blobs_csv, capsys):
+    for verb in (["info"], ["sample"], ["score"]):
+        extra = [str(blobs_csv)] if verb == ["score"] else []
+        rc = main([*verb, str(blobs_csv), *extra])
+        assert "not a genmodels model file" in _assert_one_line_error(rc, capsys.readouterr().err)
+
+
+def test_missing_model_file(tmp_path, capsys):
+    rc = main(["info", str(tmp_path / "gone.safetensors")])
+    assert "gone.safetensors" in _assert_one_line_error(rc, capsys.readouterr().err)
+
+
+def test_unsupported_sample_output(gmm_file, tmp_path, capsys):
+    rc = main(["sample", str(gmm_file), "-o", str(tmp_path / "x.txt")])
+    assert ".csv, .npy or .png" in _assert_one_line_error(rc, capsys.readouterr().err)
+
+
+def test_score_with_the_wrong_number_of_features(gmm_file, tmp_path, capsys):
+    wide = tmp_path / "wide.npy"
+    np.save(wide, np.zeros((5, 3)))
+    rc = main(["score", str(gmm_file), str(wide)])
+    assert "3 features" in _assert_one_line_error(rc, capsys.readouterr().err)
+
+
+def test_debug_env_shows_the_traceback(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENMODELS_DEBUG", "1")
+    with pytest.raises(FileNotFoundError):
+        main(["info", str(tmp_path / "gone.safetensors")])
+
+
+def test_usage_error_returns_argparse_code(capsys):
+    assert main(["fit"]) == 2
+    assert "usage:" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------------------
+# genmodels.data
+
+
+def test_csv_missing_cells_become_nan(tmp_path):
+    path = tmp_path / "m.csv"
+    path.write_text('x,"y, quoted"\n1,NA\n,2.5\n\n3,nan\n')
+    X, columns = gdata.load_table(path)
+    assert columns == ["x", "y, quoted"]
+    np.testing.assert_array_equal(X, [[1, np.nan], [np.nan, 2.5], [3, np.nan]])
+
+
+def test_csv_non_numeric_cell_names_column_and_row(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("a,b\n1,2\n3,hello\n")
+    with pytest.raises(ValueError, match=r"column 'b', data row 2 .*'hello'"):
+        gdata.load_table(path)
+
+
+def test_csv_needs_a_header(tmp_path):
+    path = tmp_path / "nohead.csv"
+    path.write_text("1.5,2\n3,4\n")
+    with pytest.raises(ValueError, match="header"):
+        gdata.load_table(path)
+
+
+def test_csv_round_trip_is_exact(tmp_path):
+    X = np.random.RandomState(1).randn(7, 3) * 1e3
+    X[2, 1] = np.nan
+    gdata.save_table(tmp_path / "t.csv", X)
+    Y, columns = gdata.load_table(tmp_path / "t.csv")
+    assert columns == ["x0", "x1", "x2"]
+    np.testing.assert_array_equal(Y, X)
+
+
+def test_npy_and_npz(tmp_path):
+    images = np.arange(24, dtype=np.int64).reshape(2, 3, 4)
+    np.save(tmp_path / "i.npy", images)
+    X, columns = gdata.load_table(tmp_path / "i.npy")
+    assert X.shape == (2, 12) and X.dtype == np.float64 and columns is None
+    np.savez(tmp_path / "one.npz", data=np.ones((3, 2)))
+    assert gdata.load_table(tmp_path / "one.npz")[0].shape == (3, 2)
+    np.savez(tmp_path / "named.npz", X=np.ones((4, 2)), y=np.zeros(4))
+    assert gdata.load_table(tmp_path / "named.npz")[0].shape == (4, 2)
+    np.savez(tmp_path / "two.npz", a=np.ones(2), b=np.ones(2))
+    with pytest.raises(ValueError, match="'X'"):
+        gdata.load_table(tmp_path / "two.npz")
+    np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(ValueError, match="never unpickles"):
+        gdata.load_table(tmp_path / "obj.npy")
+
+
+def test_unknown_extension_and_missing_file(tmp_path):
+    with pytest.raises(ValueError, match=r"\.csv, \.npy, \.npz"):
+        gdata.load_table(tmp_path / "x.parquet")
+    with pytest.raises(FileNotFoundError, match="nope.csv"):
+        gdata.load_table(tmp_path / "nope.csv")
+
+
+def test_builtin_datasets_and_image_shapes():
+    X, y = gdata.builtin_dataset("iris")
+    assert X.shape == (150, 4) and X.dtype == np.float64 and y.shape == (150,)
+    assert gdata.image_shape_for(64) == (8, 8)
+    assert gdata.image_shape_for(784) == (28, 28)
+    assert gdata.image_shape_for(10) is None
+    with pytest.raises(ValueError, match="builtin:digits"):
+        gdata.builtin_dataset("mnist")
