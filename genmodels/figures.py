@@ -17,12 +17,13 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Ellipse
 
+from .plotting import tile
+
 __all__ = [
     "cluster_scatter",
     "criterion_curves",
     "ellipse_geometry",
     "image_grid_panels",
-    "tile_images",
 ]
 
 DPI = 110
@@ -111,28 +112,6 @@ def criterion_curves(
 # Image grids
 
 
-def tile_images(
-    images: np.ndarray,
-    image_shape: tuple[int, int],
-    ncols: int,
-    *,
-    pad: int = 1,
-    fill: float = np.nan,
-) -> np.ndarray:
-    """Tile flat images ``(n, h*w)`` into one ``(rows*(h+pad)-pad, ncols*(w+pad)-pad)``
-    array, row by row, with ``pad`` pixels of ``fill`` between them (NaN draws as the
-    background in :func:`image_grid_panels`)."""
-    h, w = image_shape
-    images = np.asarray(images, dtype=float).reshape(-1, h, w)
-    n = images.shape[0]
-    nrows = max(1, math.ceil(n / ncols))
-    out = np.full((nrows * (h + pad) - pad, ncols * (w + pad) - pad), fill, dtype=float)
-    for i in range(n):
-        r, c = divmod(i, ncols)
-        out[r * (h + pad) : r * (h + pad) + h, c * (w + pad) : c * (w + pad) + w] = images[i]
-    return out
-
-
 def image_grid_panels(
     panels: Sequence[tuple[str, np.ndarray]],
     path: str | os.PathLike,
@@ -146,7 +125,9 @@ def image_grid_panels(
 ) -> Path:
     """Panels of image grids side by side (e.g. real digits beside sampled ones), one title
     each, shared grey scale ``[vmin, vmax]`` (default: the range of all images)."""
-    grids = [tile_images(imgs, image_shape, ncols) for _, imgs in panels]
+    grids = [
+        tile(np.asarray(imgs, dtype=float).reshape(-1, *image_shape), ncols) for _, imgs in panels
+    ]
     finite = np.concatenate([g[np.isfinite(g)] for g in grids])
     lo = float(finite.min()) if vmin is None else vmin
     hi = float(finite.max()) if vmax is None else vmax

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["save_image_grid"]
+__all__ = ["save_image_grid", "tile"]
 
 
 def save_image_grid(
@@ -46,7 +46,7 @@ def save_image_grid(
     if isinstance(ncols, bool) or not isinstance(ncols, int) or ncols < 1:
         raise ValueError(f"ncols must be a positive integer, got {ncols!r}")
     ncols = min(ncols, n)
-    grid = _tile(images, ncols)
+    grid = tile(images, ncols)
     lo, hi = _grey_range(images, vmin, vmax)
 
     width = min(12.0, max(2.5, 0.7 * ncols * max(1.0, w / 16)))
@@ -65,8 +65,9 @@ def save_image_grid(
     return path
 
 
-def _tile(images: np.ndarray, ncols: int, pad: int = 1) -> np.ndarray:
-    """One array holding ``images`` row by row, ``pad`` NaN pixels between tiles."""
+def tile(images: np.ndarray, ncols: int, pad: int = 1) -> np.ndarray:
+    """One array holding ``images`` (n, H, W) row by row, ``pad`` NaN pixels between tiles
+    (NaN draws as the background)."""
     n, h, w = images.shape
     nrows = math.ceil(n / ncols)
     grid = np.full((nrows * (h + pad) - pad, ncols * (w + pad) - pad), np.nan)
