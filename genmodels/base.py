@@ -17,7 +17,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 Likelihood = Literal["exact", "bound", "estimate", "none"]
-InputKind = Literal["continuous", "sequences", "labelled", "binary", "counts", "images"]
+InputKind = Literal["continuous", "binary", "counts", "categorical", "sequences", "images"]
 
 
 @dataclass(frozen=True)
@@ -31,10 +31,11 @@ class Capabilities:
         ``"none"`` (the family has no tractable likelihood; GANs).
     latent : the model has latent variables, so ``sample(..., return_latent=True)`` returns them.
     conditional_sampling : ``sample`` can be conditioned on a class label.
-    supervised : ``fit`` needs targets ``y``.
+    supervised : ``fit`` needs class labels ``y`` (``fit(X, y)``).
     missing_values : NaN in the input is treated as missing and marginalised.
-    input_kind : the kind of data ``fit`` takes, which the contract tests and CLI use to
-        pick example data and loaders.
+    input_kind : the kind of ``X`` that ``fit`` takes (real values, 0/1, non-negative
+        counts, small non-negative integer categories, sequences, images), which the
+        contract tests and the CLI use to pick example data and loaders.
     """
 
     likelihood: Likelihood

@@ -20,13 +20,30 @@ from genmodels.exceptions import NotFittedError
 MODELS = sorted(registered_models().items())
 
 
-def _data(kind: str, n: int = 120, d: int = 3, seed: int = 0):
+def _data(kind: str, n: int = 120, d: int = 3, seed: int = 0) -> np.ndarray:
+    """Example ``X`` for an input kind: three well-separated groups of rows."""
     rng = np.random.RandomState(seed)
+    group = np.arange(n) % 3
     if kind == "continuous":
         centres = rng.randn(3, d) * 4
-        X = centres[rng.randint(0, 3, n)] + rng.randn(n, d)
-        return X
+        return centres[group] + rng.randn(n, d)
+    if kind == "binary":
+        probs = rng.uniform(0.1, 0.9, size=(3, d))
+        return (rng.uniform(size=(n, d)) < probs[group]).astype(float)
+    if kind == "counts":
+        rates = rng.uniform(0.5, 5.0, size=(3, d))
+        return rng.poisson(rates[group]).astype(float)
+    if kind == "categorical":
+        return ((rng.randint(0, 3, size=(n, d)) + group[:, None]) % 4).astype(float)
     raise NotImplementedError(f"the contract suite has no example data for input_kind={kind!r}")
+
+
+def _labels(n: int = 120) -> np.ndarray:
+    return np.arange(n) % 3
+
+
+def _fit_args(cls, X):
+    return (X, _labels(len(X))) if cls.capabilities.supervised else (X,)
 
 
 def _make(cls, **extra):
@@ -37,7 +54,7 @@ def _make(cls, **extra):
 def _fit(cls, X, **extra):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence warnings on tiny data are expected
-        return _make(cls, **extra).fit(X)
+        return _make(cls, **extra).fit(*_fit_args(cls, X))
 
 
 @pytest.fixture(params=MODELS, ids=[name for name, _ in MODELS])
@@ -72,7 +89,7 @@ def test_fit_sample_score(model_cls):
     model = _make(model_cls)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        assert model.fit(X) is model
+        assert model.fit(*_fit_args(model_cls, X)) is model
     S = model.sample(7, random_state=0)
     assert isinstance(S, np.ndarray) and S.shape == (7, X.shape[1])
     assert np.isfinite(S).all()
@@ -130,21 +147,29 @@ def test_bad_input_gives_clear_errors(model_cls):
     caps = model_cls.capabilities
     X = _data(caps.input_kind)
     model = _make(model_cls)
+    y = _labels(len(X))
+
+    def fit(data):
+        return model.fit(data, y[: len(data)]) if caps.supervised else model.fit(data)
+
     with pytest.raises(ValueError, match="2-D"):
-        model.fit(X[:, 0])
+        fit(X[:, 0])
     with pytest.raises(ValueError, match="empty"):
-        model.fit(X[:0])
+        fit(X[:0])
     with pytest.raises(ValueError, match="infinity"):
         bad = X.copy()
         bad[0, 0] = np.inf
-        model.fit(bad)
+        fit(bad)
     with pytest.raises(TypeError, match="numeric"):
-        model.fit(np.array([["a", "b", "c"]] * 10, dtype=object))
+        fit(np.array([["a", "b", "c"]] * 10, dtype=object))
     nan = X.copy()
     nan[0, 0] = np.nan
     if not caps.missing_values:
         with pytest.raises(ValueError, match="NaN"):
-            model.fit(nan)
+            fit(nan)
+    if caps.input_kind in ("binary", "counts", "categorical"):
+        with pytest.raises(ValueError, match="negative"):
+            fit(X - 10.0)
     fitted = _fit(model_cls, X)
     with pytest.raises(ValueError, match="features"):
         fitted.score_samples(X[:, :-1])
