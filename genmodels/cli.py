@@ -61,6 +61,10 @@ Examples:
       draw 100 samples (.csv, .npy, or .png for image data such as the digits)
   genmodels score gmm.safetensors data.csv -o scores.csv
       per-sample log-likelihoods in nats, with a summary
+  genmodels predict gmm.safetensors data.csv -o components.csv
+      most probable component (classes, for classifiers) and the probabilities
+  genmodels fit multinomial-nb train.csv --target label -o nb.safetensors
+      fit a classifier on the other columns, with labels from column 'label'
   genmodels info gmm.safetensors
       what a model file holds: class, hyper-parameters, fitted attributes
   genmodels demo --quick --output demo-report
@@ -116,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for add in (_add_fit, _add_sample, _add_score, _add_info, _add_demo, _add_models):
+    for add in (_add_fit, _add_sample, _add_score, _add_predict, _add_info, _add_demo, _add_models):
         add(sub)
     return parser
 
@@ -152,6 +156,11 @@ def _add_fit(sub) -> None:
         help="set a hyper-parameter; VALUE is read as JSON when it parses (5, 1e-3, true, "
         "null, [1,2]), else as a string (repeatable)",
     )
+    p.add_argument(
+        "--target",
+        metavar="COLUMN",
+        help="the CSV column (or .npz array) holding class labels, for classifiers",
+    )
     p.add_argument("-o", "--output", help="model file to write (default: MODEL.safetensors)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
@@ -186,6 +195,24 @@ def _add_score(sub) -> None:
     p.add_argument("model_file", metavar="MODEL_FILE")
     p.add_argument("data", metavar="DATA", help="CSV/.npy/.npz file, or builtin:NAME")
     p.add_argument("-o", "--output", help="write the scores to this CSV (column log_likelihood)")
+
+
+def _add_predict(sub) -> None:
+    p = _verb(
+        sub,
+        "predict",
+        "predicted classes (or components) and their probabilities for data",
+        cmd_predict,
+        "genmodels predict nb.safetensors test.csv --target label -o predictions.csv",
+    )
+    p.add_argument("model_file", metavar="MODEL_FILE")
+    p.add_argument("data", metavar="DATA", help="CSV/.npy/.npz file, or builtin:NAME")
+    p.add_argument(
+        "--target",
+        metavar="COLUMN",
+        help="a column of true labels in DATA: left out of the features, used for accuracy",
+    )
+    p.add_argument("-o", "--output", help="write predictions and probabilities to this CSV")
 
 
 def _add_info(sub) -> None:
@@ -225,15 +252,17 @@ def cmd_fit(args: argparse.Namespace) -> int:
     if "verbose" in defaults and "verbose" not in params:
         params["verbose"] = 0 if args.quiet else 1
         restore["verbose"] = defaults["verbose"]
-    X, columns, y = gdata.load_data(args.data)
+    X, columns, y = gdata.load_data(args.data, target=args.target)
     model = cls(**params)
     if cls.capabilities.supervised:
         if y is None:
             raise CommandError(
-                f"{cls.__name__} needs class labels to fit; from the command line they come "
-                "only with a builtin: data set"
+                f"{cls.__name__} needs class labels to fit: name their column with "
+                "--target COLUMN (or use a builtin: data set)"
             )
         model.fit(X, y)
+    elif args.target is not None:
+        raise CommandError(f"{cls.__name__} is unsupervised: it takes no --target labels")
     else:
         model.fit(X)
     model.set_params(**restore)
@@ -292,6 +321,49 @@ def cmd_score(args: argparse.Namespace) -> int:
     if args.output:
         print(f"wrote {ll.size} scores to {args.output}")
     return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    """``genmodels predict``: classes (supervised models) or components (latent-variable
+    models) with their probabilities; accuracy when the true labels are given."""
+    model = load_model(args.model_file)
+    caps = model.capabilities
+    if not (caps.supervised or caps.latent):
+        raise CommandError(
+            f"{type(model).__name__} has neither classes nor latent components to predict"
+        )
+    X, _, y = gdata.load_data(args.data, target=args.target)
+    proba = np.asarray(model.predict_proba(X), dtype=np.float64)
+    labels = np.asarray(model.classes_) if caps.supervised else np.arange(proba.shape[1])
+    predicted = labels[proba.argmax(1)]
+    what = "class" if caps.supervised else "component"
+    if args.output:
+        write_predictions(args.output, what, predicted, labels, proba)
+    values, counts = np.unique(predicted.astype(str), return_counts=True)
+    rows = [
+        (f"{what} {v}", f"{c} ({c / len(predicted):.1%})")
+        for v, c in zip(values, counts, strict=True)
+    ]
+    if y is not None and caps.supervised:
+        rows.append(("accuracy", f"{np.mean(predicted.astype(str) == y.astype(str)):.4f}"))
+    print(f"predicted {what} of {len(predicted)} samples")
+    _print_rows(rows)
+    if args.output:
+        print(f"wrote predictions to {args.output}")
+    return 0
+
+
+def write_predictions(path, what: str, predicted, labels, proba) -> None:
+    """CSV: the predicted label, then one probability column ``p_<label>`` per label."""
+    import csv
+
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow([what, *(f"p_{c}" for c in labels)])
+        for label, row in zip(predicted, proba, strict=True):
+            writer.writerow([label, *(f"{v:.17g}" for v in row)])
 
 
 def cmd_info(args: argparse.Namespace) -> int:

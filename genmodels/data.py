@@ -72,15 +72,67 @@ def load_table(path: str | os.PathLike) -> tuple[np.ndarray, list[str] | None]:
     return _as_table(_npz_array(path), path), None
 
 
-def load_data(source: str | os.PathLike) -> tuple[np.ndarray, list[str] | None, np.ndarray | None]:
-    """``(X, columns, y)`` from a file (see :func:`load_table`, ``y`` is ``None``) or from
-    ``builtin:NAME`` (a data set shipped with scikit-learn, with its labels ``y``)."""
+def load_data(
+    source: str | os.PathLike, target: str | None = None
+) -> tuple[np.ndarray, list[str] | None, np.ndarray | None]:
+    """``(X, columns, y)`` from a file or from ``builtin:NAME`` (a data set shipped with
+    scikit-learn, with its labels ``y``).
+
+    For a file, ``y`` is ``None`` unless ``target`` names where the labels are: a CSV
+    column (its cells may be text, e.g. ``spam``/``ham``; the other columns form ``X``) or
+    an array in an ``.npz`` archive.
+    """
     text = os.fspath(source)
     if isinstance(text, str) and text.lower().startswith(BUILTIN_PREFIX):
         bunch = _builtin_bunch(text[len(BUILTIN_PREFIX) :])
         return _float_data(bunch), [str(c) for c in bunch.feature_names], bunch.target
-    X, columns = load_table(source)
-    return X, columns, None
+    if target is None:
+        X, columns = load_table(source)
+        return X, columns, None
+    path = Path(source)
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
+        X, _ = load_table(path)
+        with _np_load(path) as archive:
+            if target not in archive.files:
+                raise ValueError(f"{path}: no array named {target!r} for the labels")
+            return X, None, np.asarray(archive[target]).ravel()
+    if suffix != ".csv":
+        raise ValueError(f"{path}: --target needs a .csv (a column) or .npz (an array) file")
+    if not path.is_file():
+        raise FileNotFoundError(f"no data file at {path}")
+    return _csv_with_target(path, target)
+
+
+def _csv_with_target(path: Path, target: str):
+    """Split the ``target`` column (labels, text allowed) off a CSV; parse the rest."""
+    rows = [r for r in csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))) if r]
+    if not rows:
+        raise ValueError(f"{path}: the file is empty; expected a header row and data rows")
+    header = [c.strip() for c in rows[0]]
+    if target not in header:
+        raise ValueError(f"{path}: no column named {target!r}; columns: {', '.join(header)}")
+    j = header.index(target)
+    labels = [r[j].strip() if j < len(r) else "" for r in rows[1:]]
+    if any(v == "" for v in labels):
+        raise ValueError(f"{path}: column {target!r} has empty labels")
+    rest = io.StringIO()
+    csv.writer(rest, lineterminator="\n").writerows(
+        [c for i, c in enumerate(r) if i != j] for r in rows
+    )
+    columns = [c for i, c in enumerate(header) if i != j]
+    if not columns:
+        raise ValueError(f"{path}: no feature columns besides the target {target!r}")
+    X = _fast_csv(rest.getvalue(), 0, len(columns))
+    if X is None:
+        X = _careful_csv(rest.getvalue(), 0, columns, path)
+    y = np.asarray(labels, dtype=object)
+    try:
+        numeric = y.astype(np.float64)
+        y = numeric.astype(np.int64) if np.all(numeric == np.round(numeric)) else numeric
+    except ValueError:
+        y = y.astype(str)
+    return X, columns, y
 
 
 def builtin_dataset(name: str) -> tuple[np.ndarray, np.ndarray]:

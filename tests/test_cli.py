@@ -363,3 +363,40 @@ def test_builtin_datasets_and_image_shapes():
     assert gdata.image_shape_for(10) is None
     with pytest.raises(ValueError, match="builtin:digits"):
         gdata.builtin_dataset("mnist")
+
+
+# -- predict and labelled data -----------------------------------------------------------
+
+
+def test_predict_writes_components_and_probabilities(gmm_file, blobs_csv, tmp_path, capsys):
+    out = tmp_path / "pred.csv"
+    assert main(["predict", str(gmm_file), str(blobs_csv), "-o", str(out)]) == 0
+    with out.open() as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == ["component", "p_0", "p_1", "p_2"]
+    proba = np.array([[float(v) for v in r[1:]] for r in rows[1:]])
+    model = genmodels.load(gmm_file)
+    X, _ = gdata.load_table(blobs_csv)
+    np.testing.assert_allclose(proba, model.predict_proba(X), rtol=1e-15)
+    assert [int(r[0]) for r in rows[1:]] == list(model.predict(X))
+    assert "predicted component of 300 samples" in capsys.readouterr().out
+
+
+def test_target_column_with_text_labels_is_split_off(tmp_path):
+    path = tmp_path / "lab.csv"
+    path.write_text("a,label,b\n1.5,spam,2\n3,ham,4\n5,spam,NA\n")
+    X, columns, y = gdata.load_data(path, target="label")
+    assert columns == ["a", "b"]
+    np.testing.assert_array_equal(X[:2], [[1.5, 2.0], [3.0, 4.0]])
+    assert np.isnan(X[2, 1])
+    assert list(y) == ["spam", "ham", "spam"]
+    path2 = tmp_path / "num.csv"
+    path2.write_text("a,y\n1,0\n2,1\n")
+    assert gdata.load_data(path2, target="y")[2].dtype == np.int64
+
+
+def test_target_errors(blobs_csv, tmp_path, capsys):
+    rc = main(["fit", "gmm", str(blobs_csv), "--target", "nope", "-o", str(tmp_path / "m")])
+    assert "no column named 'nope'" in _assert_one_line_error(rc, capsys.readouterr().err)
+    rc = main(["fit", "gmm", str(blobs_csv), "--target", "a", "-o", str(tmp_path / "m")])
+    assert "unsupervised" in _assert_one_line_error(rc, capsys.readouterr().err)
