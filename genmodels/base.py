@@ -121,6 +121,17 @@ class GenerativeModel(BaseEstimator, ABC):
 
     # -- scikit-learn plumbing -------------------------------------------------------------
 
+    def _remember_features(self, X, arr) -> None:
+        """Set ``n_features_in_`` (and ``feature_names_in_`` for a DataFrame) at fit time."""
+        from .validation import feature_names
+
+        self.n_features_in_ = arr.shape[1]
+        names = feature_names(X)
+        if names is not None:
+            self.feature_names_in_ = names
+        elif "feature_names_in_" in vars(self):
+            del self.feature_names_in_
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.estimator_type = "density_estimator"

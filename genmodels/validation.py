@@ -99,6 +99,69 @@ def check_array(
     return arr
 
 
+def check_matrix(
+    X: Any,
+    *,
+    name: str = "X",
+    owner: str = "",
+    accept_sparse: bool = False,
+    min_samples: int = 1,
+):
+    """Like :func:`check_array` (2-D, float64), but a scipy sparse matrix is accepted when
+    ``accept_sparse`` and returned as CSR float64 without densifying; its stored values get
+    the same NaN/infinity checks as a dense array's."""
+    if not (accept_sparse and _is_sparse(X)):
+        return check_array(X, name=name, owner=owner, min_samples=min_samples)
+    import scipy.sparse as sp
+
+    where = f"{owner}: " if owner else ""
+    if X.ndim != 2:
+        raise ValueError(f"{where}{name} must be a 2-D array, got {X.ndim}-D")
+    if X.dtype.kind not in "biuf":
+        raise TypeError(f"{where}{name} must be numeric, got a sparse matrix of dtype {X.dtype}")
+    Xc = sp.csr_matrix(X, dtype=np.float64)
+    if Xc.shape[1] == 0:
+        raise ValueError(
+            f"{where}{name} is empty: 0 feature(s) (shape={Xc.shape}) while a minimum of 1 "
+            "is required."
+        )
+    if Xc.shape[0] < max(1, min_samples):
+        raise ValueError(
+            f"{where}{name} is empty: {Xc.shape[0]} sample(s) (shape={Xc.shape}) while a "
+            f"minimum of {max(1, min_samples)} is required."
+        )
+    if not Xc.has_canonical_format:
+        Xc = Xc.copy()
+        Xc.sum_duplicates()
+    data = Xc.data
+    if data.size and not np.isfinite(data).all():
+        if np.isinf(data).any():
+            raise ValueError(f"{where}{name} contains infinity; only finite values are allowed")
+        raise ValueError(f"{where}{name} contains NaN; this method does not accept missing values")
+    return Xc
+
+
+def check_non_negative(X: Any, owner: str, name: str = "X") -> None:
+    """Refuse negative entries (counts, frequencies, category codes) in a dense or CSR ``X``."""
+    data = X.data if _is_sparse(X) else X
+    if data.size and data.min() < 0:
+        raise ValueError(
+            f"Negative values in data passed to {owner}: {name} has negative entries "
+            f"(smallest {data.min():g}); counts and frequencies must be >= 0"
+        )
+
+
+def feature_names(X: Any) -> np.ndarray | None:
+    """The string column names of a DataFrame-like ``X`` (``None`` for arrays)."""
+    cols = getattr(X, "columns", None)
+    if cols is None:
+        return None
+    names = np.asarray(list(cols), dtype=object)
+    if len(names) and all(isinstance(c, str) for c in names):
+        return names
+    return None
+
+
 def check_n_features(X: np.ndarray, expected: int, owner: str, name: str = "X") -> None:
     if X.shape[1] != expected:
         raise ValueError(

@@ -212,14 +212,6 @@ class GaussianMixture(GenerativeModel):
             elif (p <= 0).any():
                 raise ValueError(f"{name}: precisions_init must be positive")
 
-    def _remember_features(self, X, arr: np.ndarray) -> None:
-        self.n_features_in_ = arr.shape[1]
-        names = _feature_names(X)
-        if names is not None:
-            self.feature_names_in_ = names
-        elif "feature_names_in_" in vars(self):
-            del self.feature_names_in_
-
     def _params_tensors(self, device, dtype) -> dict[str, torch.Tensor]:
         return {
             "weights": to_tensor(self.weights_, device, dtype),
@@ -584,16 +576,6 @@ class GaussianMixture(GenerativeModel):
 
 
 # ----------------------------------------------------------------------------------------
-
-
-def _feature_names(X) -> np.ndarray | None:
-    cols = getattr(X, "columns", None)
-    if cols is None:
-        return None
-    names = np.asarray(list(cols), dtype=object)
-    if len(names) and all(isinstance(c, str) for c in names):
-        return names
-    return None
 
 
 def _nanmean(X: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
