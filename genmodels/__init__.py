@@ -10,14 +10,20 @@ from ._version import __version__
 from .base import Capabilities, GenerativeModel, model_class, register, registered_models
 from .exceptions import ComponentReseededWarning, ModelFileError, NotFittedError
 from .mixture import GaussianMixture
+from .naive_bayes import BernoulliNB, CategoricalNB, ComplementNB, GaussianNB, MultinomialNB
 from .persistence import load
 
 __all__ = [
+    "BernoulliNB",
     "Capabilities",
+    "CategoricalNB",
+    "ComplementNB",
     "ComponentReseededWarning",
     "GaussianMixture",
+    "GaussianNB",
     "GenerativeModel",
     "ModelFileError",
+    "MultinomialNB",
     "NotFittedError",
     "__version__",
     "load",

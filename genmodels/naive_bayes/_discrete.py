@@ -1,0 +1,447 @@
+"""Naive Bayes over counts and binary features: MultinomialNB, ComplementNB, BernoulliNB.
+
+Same parameters, fitted attributes and predictions as scikit-learn's. Counts are accumulated
+with torch straight from scipy CSR matrices (a weighted ``bincount`` over the stored
+entries), and the joint log-likelihood is one sparse-dense product, so a document-term matrix
+is never densified.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+import torch
+
+from ..backend import to_tensor
+from ..base import Capabilities, register
+from ..validation import (
+    ARRAY_LIKE,
+    BOOL,
+    DEVICE,
+    NONE,
+    Interval,
+    _is_sparse,
+    check_matrix,
+    check_non_negative,
+)
+from ._base import _DT, BaseNB, labels_onehot
+
+_ALPHA_MIN = 1e-10
+
+
+# ----------------------------------------------------------------------------------------
+# Dense or CSR X as torch
+
+
+def as_torch(X, device) -> torch.Tensor:
+    """A float64 ndarray as a dense tensor, a CSR matrix as a torch sparse CSR tensor."""
+    if not _is_sparse(X):
+        return to_tensor(X, device, _DT)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "sparse CSR support is in beta"
+        return torch.sparse_csr_tensor(
+            torch.as_tensor(X.indptr, dtype=torch.int64, device=device),
+            torch.as_tensor(X.indices, dtype=torch.int64, device=device),
+            torch.as_tensor(X.data, dtype=_DT, device=device),
+            size=X.shape,
+        )
+
+
+def matmul(X, W: torch.Tensor, device) -> torch.Tensor:
+    """``X @ W`` for a dense or CSR ``X`` (N, D) and a dense (D, C) ``W``."""
+    Xt = as_torch(X, device)
+    if Xt.layout == torch.sparse_csr:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            return Xt @ W
+    return Xt @ W
+
+
+def class_feature_sums(X, yi: np.ndarray, w: np.ndarray, n_classes: int, device) -> torch.Tensor:
+    """sum_n w_n [y_n = c] X_n for every class c: (C, D)."""
+    if not _is_sparse(X):
+        return labels_onehot(yi, w, n_classes, device).T @ to_tensor(X, device, _DT)
+    d = X.shape[1]
+    rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+    flat = torch.as_tensor(yi[rows] * d + X.indices, dtype=torch.int64, device=device)
+    vals = torch.as_tensor(X.data * w[rows], dtype=_DT, device=device)
+    return torch.bincount(flat, weights=vals, minlength=n_classes * d).view(n_classes, d)
+
+
+def row_sums(X) -> np.ndarray:
+    return np.asarray(X.sum(axis=1)).ravel()
+
+
+# ----------------------------------------------------------------------------------------
+
+
+class _DiscreteNB(BaseNB):
+    """Count-based naive Bayes: smoothing ``alpha`` and the class prior options."""
+
+    _param_spec = {
+        "alpha": [Interval(float, 0.0, None), ARRAY_LIKE],
+        "force_alpha": [BOOL],
+        "fit_prior": [BOOL],
+        "class_prior": [NONE, ARRAY_LIKE],
+        "device": [DEVICE],
+    }
+    _accept_sparse = True
+
+    def _check_X(self, X, *, fitting: bool):
+        Xc = check_matrix(X, owner=type(self).__name__, accept_sparse=True)
+        check_non_negative(Xc, type(self).__name__)
+        return Xc
+
+    def _init_stats(self, n_classes: int, n_features: int) -> None:
+        self.feature_count_ = np.zeros((n_classes, n_features))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # As scikit-learn declares for its discrete naive Bayes: the generic continuous data
+        # of its classifier checks are not what these models are for.
+        tags.classifier_tags.poor_score = True
+        return tags
+
+    def _accumulate(self, X, yi, w) -> None:
+        dev = self._device
+        self.class_count_ = self.class_count_ + np.bincount(
+            yi, weights=w, minlength=len(self.classes_)
+        )
+        fc = class_feature_sums(X, yi, w, len(self.classes_), dev)
+        self.feature_count_ = self.feature_count_ + fc.cpu().numpy()
+
+    def _alpha(self):
+        name = type(self).__name__
+        alpha = self.alpha
+        if not isinstance(alpha, numbers.Real):
+            alpha = np.asarray(alpha, dtype=float)
+            if alpha.shape != (self.n_features_in_,):
+                raise ValueError(
+                    f"{name}: when alpha is an array it needs one value per feature "
+                    f"({self.n_features_in_}); got shape {alpha.shape}"
+                )
+            if (alpha < 0).any() or not np.isfinite(alpha).all():
+                raise ValueError(f"{name}: all values in alpha must be finite and >= 0")
+        if np.min(alpha) < _ALPHA_MIN and not self.force_alpha:
+            warnings.warn(
+                f"alpha too small will result in numeric errors, setting alpha = "
+                f"{_ALPHA_MIN:.1e}. Use `force_alpha=True` to keep alpha unchanged.",
+                stacklevel=4,
+            )
+            return np.maximum(alpha, _ALPHA_MIN)
+        return alpha
+
+    def _finalise(self) -> None:
+        self._update_feature_log_prob(self._alpha())
+        self._update_class_log_prior()
+
+    def _update_class_log_prior(self) -> None:
+        n = len(self.classes_)
+        if self.class_prior is not None:
+            prior = np.asarray(self.class_prior, dtype=float)
+            if prior.shape != (n,):
+                raise ValueError(
+                    f"{type(self).__name__}: Number of priors must match number of classes "
+                    f"({n}); got class_prior of shape {prior.shape}"
+                )
+            if (prior < 0).any():
+                raise ValueError(f"{type(self).__name__}: class_prior must be non-negative")
+            with np.errstate(divide="ignore"):
+                self.class_log_prior_ = np.log(prior)
+        elif self.fit_prior:
+            with np.errstate(divide="ignore"):
+                self.class_log_prior_ = np.log(self.class_count_) - np.log(self.class_count_.sum())
+        else:
+            self.class_log_prior_ = np.full(n, -np.log(n))
+
+    def _update_feature_log_prob(self, alpha) -> None:
+        raise NotImplementedError
+
+    def _params_t(self, *names: str) -> list[torch.Tensor]:
+        return [to_tensor(getattr(self, n), self._device, _DT) for n in names]
+
+
+class _MultinomialSide(_DiscreteNB):
+    """The multinomial generative model of a count vector given its total: sampling lengths
+    from the training documents' length distribution, and the multinomial coefficient."""
+
+    def _init_stats(self, n_classes: int, n_features: int) -> None:
+        super()._init_stats(n_classes, n_features)
+        self.length_count_ = np.zeros((n_classes, 1))
+
+    def _accumulate(self, X, yi, w) -> None:
+        super()._accumulate(X, yi, w)
+        lengths = np.rint(row_sums(X)).astype(np.int64)
+        width = max(self.length_count_.shape[1], int(lengths.max()) + 1)
+        lc = np.zeros((len(self.classes_), width))
+        lc[:, : self.length_count_.shape[1]] = self.length_count_
+        np.add.at(lc, (yi, lengths), w)
+        self.length_count_ = lc
+
+    def _multinomial_log_theta(self) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _log_base_measure(self, X) -> torch.Tensor:
+        # log of the multinomial coefficient L! / prod_j x_j!  (L = the row's total count)
+        dev = self._device
+        Lt = torch.as_tensor(row_sums(X), dtype=_DT, device=dev)
+        if _is_sparse(X):
+            lg = X.copy()
+            lg.data = torch.lgamma(torch.as_tensor(X.data + 1.0)).numpy()
+            per_row = torch.as_tensor(row_sums(lg), dtype=_DT, device=dev)
+        else:
+            per_row = torch.lgamma(to_tensor(X, dev, _DT) + 1.0).sum(1)
+        return torch.lgamma(Lt + 1.0) - per_row
+
+    def _sample_features(self, labels, gen, n_counts=None) -> torch.Tensor:
+        """Counts: each row's total from ``n_counts`` (an int, or one per row), else drawn
+        from the fitted class's distribution of training-document totals."""
+        name = type(self).__name__
+        dev = labels.device
+        n = labels.shape[0]
+        if n_counts is None:
+            lc = torch.as_tensor(self.length_count_, dtype=_DT, device=dev)
+            if (lc[labels].sum(1) <= 0).any():
+                raise ValueError(f"{name}.sample: a requested class has no training documents")
+            lengths = torch.multinomial(lc[labels], 1, generator=gen).squeeze(1)
+        else:
+            arr = np.asarray(n_counts)
+            if arr.ndim == 0:
+                arr = np.full(n, arr)
+            integral = arr.dtype.kind in "iu" or (
+                arr.dtype.kind == "f" and bool(np.all(arr == np.round(arr)))
+            )
+            if arr.shape != (n,) or not integral:
+                raise ValueError(
+                    f"{name}.sample: n_counts must be an integer or one integer per sample"
+                )
+            if (arr < 0).any():
+                raise ValueError(f"{name}.sample: n_counts must be >= 0")
+            lengths = torch.as_tensor(arr.astype(np.int64), device=dev)
+        d = self.n_features_in_
+        theta = torch.exp(self._multinomial_log_theta().to(dev))
+        out = torch.zeros(n * d, dtype=_DT, device=dev)
+        rows = torch.repeat_interleave(torch.arange(n, device=dev), lengths)
+        token_class = labels[rows]
+        feats = torch.empty_like(rows)
+        for c in torch.unique(token_class).tolist():
+            sel = token_class == c
+            feats[sel] = torch.multinomial(
+                theta[c], int(sel.sum()), replacement=True, generator=gen
+            )
+        out.index_add_(0, rows * d + feats, torch.ones(rows.shape[0], dtype=_DT, device=dev))
+        return out.view(n, d)
+
+
+@register("multinomialnb", "mnb")
+class MultinomialNB(_MultinomialSide):
+    """Multinomial naive Bayes for counts (word counts, tf-idf), scikit-learn compatible,
+    and a generative model of count vectors.
+
+    p(x | c) = Multinomial(x; L, theta_c) with L = sum_j x_j, theta_cj = (N_cj + alpha) /
+    (N_c + alpha D). ``score_samples`` gives log p(x | L) with the class marginalised, the
+    multinomial coefficient included, so it is a normalised log-probability over all count
+    vectors with the same total. ``sample(n, n_counts=...)`` draws count vectors; without
+    ``n_counts`` each row's total is drawn from its class's training-document totals.
+
+    Parameters
+    ----------
+    alpha : float or (n_features,) array, additive (Laplace/Lidstone) smoothing.
+    force_alpha : bool, keep ``alpha`` below 1e-10 as given (else raise it to 1e-10).
+    fit_prior : bool, learn the class prior (else uniform). class_prior : (n_classes,) or None.
+    device : "cpu", "cuda" or "auto".
+
+    Attributes
+    ----------
+    classes_, class_count_, class_log_prior_, feature_count_, feature_log_prob_ (C, D),
+    n_features_in_, length_count_ (C, max total + 1): weighted histogram of document totals.
+    """
+
+    capabilities = Capabilities(
+        likelihood="exact",
+        latent=True,
+        conditional_sampling=True,
+        supervised=True,
+        input_kind="counts",
+    )
+
+    def __init__(
+        self,
+        *,
+        alpha=1.0,
+        force_alpha: bool = True,
+        fit_prior: bool = True,
+        class_prior=None,
+        device: str = "cpu",
+    ):
+        self.alpha = alpha
+        self.force_alpha = force_alpha
+        self.fit_prior = fit_prior
+        self.class_prior = class_prior
+        self.device = device
+
+    def _update_feature_log_prob(self, alpha) -> None:
+        smoothed = self.feature_count_ + alpha
+        with np.errstate(divide="ignore"):
+            self.feature_log_prob_ = np.log(smoothed) - np.log(smoothed.sum(axis=1, keepdims=True))
+
+    def _multinomial_log_theta(self) -> torch.Tensor:
+        return torch.as_tensor(self.feature_log_prob_, dtype=_DT)
+
+    def _joint_log_likelihood(self, X) -> torch.Tensor:
+        flp, prior = self._params_t("feature_log_prob_", "class_log_prior_")
+        return matmul(X, flp.T, self._device) + prior
+
+
+@register("complementnb", "cnb")
+class ComplementNB(_MultinomialSide):
+    """Complement naive Bayes (Rennie et al., 2003), scikit-learn compatible: predictions
+    use the complement-class weights, which suit imbalanced text classes.
+
+    Those weights are not a distribution, so the generative side (``score_samples``,
+    ``sample``) is the per-class multinomial fitted to the same smoothed counts
+    (theta_cj = (N_cj + alpha) / (N_c + alpha D)), as in :class:`MultinomialNB`.
+
+    Parameters: as :class:`MultinomialNB`, plus ``norm`` (normalise the weights a second
+    time, as in the paper). Attributes: as :class:`MultinomialNB`, plus ``feature_all_``.
+    """
+
+    capabilities = MultinomialNB.capabilities
+    _param_spec = {**_DiscreteNB._param_spec, "norm": [BOOL]}
+
+    def __init__(
+        self,
+        *,
+        alpha=1.0,
+        force_alpha: bool = True,
+        fit_prior: bool = True,
+        class_prior=None,
+        norm: bool = False,
+        device: str = "cpu",
+    ):
+        self.alpha = alpha
+        self.force_alpha = force_alpha
+        self.fit_prior = fit_prior
+        self.class_prior = class_prior
+        self.norm = norm
+        self.device = device
+
+    def _init_stats(self, n_classes: int, n_features: int) -> None:
+        super()._init_stats(n_classes, n_features)
+        self.feature_all_ = np.zeros(n_features)
+
+    def _finalise(self) -> None:
+        self.feature_all_ = self.feature_count_.sum(axis=0)
+        super()._finalise()
+
+    def _update_feature_log_prob(self, alpha) -> None:
+        comp = self.feature_all_ + alpha - self.feature_count_
+        with np.errstate(divide="ignore", invalid="ignore"):
+            logged = np.log(comp / comp.sum(axis=1, keepdims=True))
+        if self.norm:
+            self.feature_log_prob_ = logged / logged.sum(axis=1, keepdims=True)
+        else:
+            self.feature_log_prob_ = -logged
+
+    def _multinomial_log_theta(self) -> torch.Tensor:
+        smoothed = torch.as_tensor(self.feature_count_ + self._alpha(), dtype=_DT)
+        return torch.log(smoothed) - torch.log(smoothed.sum(1, keepdim=True))
+
+    def _joint_log_likelihood(self, X) -> torch.Tensor:
+        (flp,) = self._params_t("feature_log_prob_")
+        jll = matmul(X, flp.T, self._device)
+        if len(self.classes_) == 1:
+            jll = jll + to_tensor(self.class_log_prior_, self._device, _DT)
+        return jll
+
+    def _generative_jll(self, X) -> torch.Tensor:
+        dev = self._device
+        log_theta = self._multinomial_log_theta().to(dev)
+        return matmul(X, log_theta.T, dev) + to_tensor(self.class_log_prior_, dev, _DT)
+
+
+@register("bernoullinb", "bnb")
+class BernoulliNB(_DiscreteNB):
+    """Bernoulli naive Bayes for binary features, scikit-learn compatible, and a generative
+    model of binary vectors: p(x | c) = prod_j p_cj^x_j (1 - p_cj)^(1 - x_j), with
+    p_cj = (N_cj + alpha) / (N_c + 2 alpha). Absent features count as evidence.
+
+    Parameters
+    ----------
+    alpha, force_alpha, fit_prior, class_prior, device : as :class:`MultinomialNB`.
+    binarize : float or None, threshold mapping features to {0, 1} (x > binarize). With
+        ``None`` the input must already be 0/1.
+
+    Attributes: classes_, class_count_, class_log_prior_, feature_count_,
+    feature_log_prob_ (log p_cj), n_features_in_.
+    """
+
+    capabilities = Capabilities(
+        likelihood="exact",
+        latent=True,
+        conditional_sampling=True,
+        supervised=True,
+        input_kind="binary",
+    )
+    _param_spec = {**_DiscreteNB._param_spec, "binarize": [NONE, Interval(float)]}
+
+    def __init__(
+        self,
+        *,
+        alpha=1.0,
+        force_alpha: bool = True,
+        binarize=0.0,
+        fit_prior: bool = True,
+        class_prior=None,
+        device: str = "cpu",
+    ):
+        self.alpha = alpha
+        self.force_alpha = force_alpha
+        self.binarize = binarize
+        self.fit_prior = fit_prior
+        self.class_prior = class_prior
+        self.device = device
+
+    def _check_X(self, X, *, fitting: bool):
+        name = type(self).__name__
+        Xc = check_matrix(X, owner=name, accept_sparse=True)
+        sparse = _is_sparse(Xc)
+        data = Xc.data if sparse else Xc
+        if self.binarize is None:
+            if data.size and not np.isin(data, (0.0, 1.0)).all():
+                bad = data[~np.isin(data, (0.0, 1.0))][0]
+                raise ValueError(
+                    f"{name}: X must hold only 0 and 1 when binarize=None (found {bad:g}); "
+                    "set binarize=<threshold> to binarize it"
+                )
+            return Xc
+        if sparse:
+            if self.binarize < 0:
+                raise ValueError(
+                    f"{name}: binarize={self.binarize} < 0 would turn the implicit zeros of a "
+                    "sparse X into ones; densify X or use a threshold >= 0"
+                )
+            Xb = Xc.copy()
+            Xb.data = (Xb.data > self.binarize).astype(np.float64)
+            Xb.eliminate_zeros()
+            return Xb
+        return (Xc > self.binarize).astype(np.float64)
+
+    def _update_feature_log_prob(self, alpha) -> None:
+        smoothed_fc = self.feature_count_ + alpha
+        smoothed_cc = self.class_count_ + alpha * 2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self.feature_log_prob_ = np.log(smoothed_fc) - np.log(smoothed_cc.reshape(-1, 1))
+
+    def _joint_log_likelihood(self, X) -> torch.Tensor:
+        flp, prior = self._params_t("feature_log_prob_", "class_log_prior_")
+        neg = torch.log1p(-torch.exp(flp))
+        return matmul(X, (flp - neg).T, self._device) + prior + neg.sum(1)
+
+    def _sample_features(self, labels, gen, **kw) -> torch.Tensor:
+        if kw:
+            raise TypeError(f"BernoulliNB.sample got unexpected arguments {sorted(kw)}")
+        p = torch.exp(torch.as_tensor(self.feature_log_prob_, dtype=_DT, device=labels.device))
+        return torch.bernoulli(p[labels], generator=gen)
