@@ -59,3 +59,31 @@ def test_missing_values_beat_mean_imputation_on_thyroid():
     imputed = np.where(np.isnan(train), np.nanmean(train, 0), train)
     naive = GaussianMixture(4, **kw).fit(imputed)
     assert ours.score(test) > naive.score(test) + 0.2
+
+
+def test_spam_filter_meets_its_goals_and_matches_scikit_learn():
+    import scipy.sparse as sp
+    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.model_selection import train_test_split
+    from sklearn.naive_bayes import MultinomialNB as SkMultinomialNB
+
+    from genmodels import MultinomialNB
+
+    path = _need(ROOT / "sms_spam_collection" / "SMSSpamCollection")
+    rows = [line.partition("\t") for line in path.read_text(encoding="utf-8").splitlines()]
+    texts, y = [r[2] for r in rows], np.array([r[0] for r in rows])
+    assert len(texts) == 5574 and (y == "spam").sum() == 747
+    tr, te, y_tr, y_te = train_test_split(texts, y, test_size=0.2, stratify=y, random_state=0)
+    vec = CountVectorizer(token_pattern=r"(?u)\b\w+\b|[£$!]")
+    X_tr, X_te = vec.fit_transform(tr), vec.transform(te)
+    assert sp.issparse(X_tr)
+    model = MultinomialNB(alpha=0.1).fit(X_tr, y_tr)
+    pred = model.predict(X_te)
+    accuracy = np.mean(pred == y_te)
+    recall = np.mean(pred[y_te == "spam"] == "spam")
+    assert accuracy >= 0.98 and recall >= 0.90, (accuracy, recall)
+    ref = SkMultinomialNB(alpha=0.1).fit(X_tr, y_tr)
+    np.testing.assert_allclose(model.predict_proba(X_te), ref.predict_proba(X_te), atol=1e-10)
+    # Generated spam looks like spam to the classifier.
+    gen = model.sample(200, y="spam", random_state=0)
+    assert np.mean(model.predict(gen) == "spam") > 0.95
