@@ -65,6 +65,8 @@ Examples:
       most probable component (classes, for classifiers) and the probabilities
   genmodels fit multinomial-nb train.csv --target label -o nb.safetensors
       fit a classifier on the other columns, with labels from column 'label'
+  genmodels sample nb.safetensors -n 5 --class spam -o spam.csv
+      draw from one class of a classifier that is also a generative model
   genmodels info gmm.safetensors
       what a model file holds: class, hyper-parameters, fitted attributes
   genmodels demo --quick --output demo-report
@@ -182,6 +184,12 @@ def _add_sample(sub) -> None:
         help=".csv, .npy, or .png (an image grid; 64 or 784 features only) (default samples.csv)",
     )
     p.add_argument("--seed", type=int, default=None, help="random seed of the draw")
+    p.add_argument(
+        "--class",
+        dest="label",
+        metavar="LABEL",
+        help="draw from this class only (models with class-conditional sampling, e.g. naive Bayes)",
+    )
 
 
 def _add_score(sub) -> None:
@@ -252,6 +260,12 @@ def cmd_fit(args: argparse.Namespace) -> int:
     if "verbose" in defaults and "verbose" not in params:
         params["verbose"] = 0 if args.quiet else 1
         restore["verbose"] = defaults["verbose"]
+    builtin = str(args.data).lower().startswith(gdata.BUILTIN_PREFIX)
+    if cls.capabilities.supervised and args.target is None and not builtin:
+        raise CommandError(
+            f"{cls.__name__} is a classifier and needs class labels to fit: name their "
+            "column with --target COLUMN (or use a builtin: data set)"
+        )
     X, columns, y = gdata.load_data(args.data, target=args.target)
     model = cls(**params)
     if cls.capabilities.supervised:
@@ -271,7 +285,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     out = Path(args.output or f"{args.model}.safetensors")
     out.parent.mkdir(parents=True, exist_ok=True)
     model.save(out)
-    _print_rows(fit_summary(model, X, args.data))
+    _print_rows(fit_summary(model, X, args.data, y))
     print(f"saved to {out}")
     return 0
 
@@ -285,7 +299,12 @@ def cmd_sample(args: argparse.Namespace) -> int:
             f"cannot write samples to {out}: use a .csv, .npy or .png (image grid) file"
         )
     model = load_model(args.model_file)
-    X = np.asarray(model.sample(args.n_samples, random_state=args.seed), dtype=np.float64)
+    extra = {}
+    if args.label is not None:
+        if not model.capabilities.conditional_sampling:
+            raise CommandError(f"{type(model).__name__} cannot sample from a given class")
+        extra["y"] = class_label(model, args.label)
+    X = np.asarray(model.sample(args.n_samples, random_state=args.seed, **extra), dtype=np.float64)
     if X.ndim != 2:
         X = X.reshape(X.shape[0], -1)
     if suffix == ".png":
@@ -299,6 +318,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
         from .plotting import save_image_grid
 
         title = f"{X.shape[0]} samples from {type(model).__name__}"
+        if args.label is not None:
+            title += f", class {args.label}"
         save_image_grid(X.reshape(-1, *shape), out, title=title)
     else:
         gdata.save_table(out, X, feature_names(model))
@@ -312,7 +333,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     kind = model.capabilities.likelihood
     if kind == "none":
         raise CommandError(f"{type(model).__name__} has no likelihood to score data with")
-    X, _, _ = gdata.load_data(args.data)
+    X, _, _ = gdata.load_data(args.data, target=label_column(model, args.data, None))
     ll = np.asarray(model.score_samples(X), dtype=np.float64)
     if args.output:
         gdata.save_table(args.output, ll.reshape(-1, 1), ["log_likelihood"])
@@ -332,7 +353,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         raise CommandError(
             f"{type(model).__name__} has neither classes nor latent components to predict"
         )
-    X, _, y = gdata.load_data(args.data, target=args.target)
+    X, _, y = gdata.load_data(args.data, target=label_column(model, args.data, args.target))
     proba = np.asarray(model.predict_proba(X), dtype=np.float64)
     labels = np.asarray(model.classes_) if caps.supervised else np.arange(proba.shape[1])
     predicted = labels[proba.argmax(1)]
@@ -351,6 +372,32 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if args.output:
         print(f"wrote predictions to {args.output}")
     return 0
+
+
+def label_column(model: GenerativeModel, data: str, target: str | None) -> str | None:
+    """The label column of a CSV to set aside: ``--target`` if given; else, for a classifier
+    fitted on named columns, the one column of the file that is not a feature (so the
+    labelled file a model was trained on can be scored and predicted as it is)."""
+    if target is not None or not model.capabilities.supervised:
+        return target
+    names = feature_names(model)
+    header = gdata.csv_header(data)
+    if names is None or header is None:
+        return None
+    extra = [c for c in header if c not in names]
+    if len(extra) == 1 and len(header) == len(names) + 1:
+        return extra[0]
+    return None
+
+
+def class_label(model: GenerativeModel, text: str):
+    """The element of ``model.classes_`` written as ``text`` on the command line."""
+    classes = np.asarray(model.classes_)
+    matches = [c for c in classes if str(c) == text]
+    if not matches:
+        known = ", ".join(str(c) for c in classes)
+        raise CommandError(f"{type(model).__name__} has no class {text!r}; classes: {known}")
+    return matches[0]
 
 
 def write_predictions(path, what: str, predicted, labels, proba) -> None:
@@ -450,8 +497,10 @@ def check_param_names(owner: str, valid: dict[str, Any], params: dict[str, Any])
         )
 
 
-def fit_summary(model: GenerativeModel, X: np.ndarray, source: str) -> list[tuple[str, str]]:
-    """Rows describing a just-fitted model on its training data ``X``."""
+def fit_summary(
+    model: GenerativeModel, X: np.ndarray, source: str, y: np.ndarray | None = None
+) -> list[tuple[str, str]]:
+    """Rows describing a just-fitted model on its training data ``X`` (labels ``y``)."""
     state = vars(model)
     rows = [
         ("model", type(model).__name__),
@@ -465,6 +514,9 @@ def fit_summary(model: GenerativeModel, X: np.ndarray, source: str) -> list[tupl
     if kind != "none":
         label = _LIKELIHOOD_LABEL.get(kind, kind)
         rows.append((f"train {label}", f"{_num(model.score(X))} nats/sample (mean)"))
+    if model.capabilities.supervised and y is not None:
+        rows.append(("classes", ", ".join(str(c) for c in model.classes_)))
+        rows.append(("train accuracy", f"{np.mean(model.predict(X) == y):.4f}"))
     if kind == "exact" and isinstance(model, _HAS_BIC):
         rows.append(("BIC", _num(model.bic(X))))
     return rows

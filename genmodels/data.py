@@ -135,6 +135,16 @@ def _csv_with_target(path: Path, target: str):
     return X, columns, y
 
 
+def csv_header(path: str | os.PathLike) -> list[str] | None:
+    """The column names of a ``.csv`` file (``None`` for other files or a missing file)."""
+    path = Path(path)
+    if path.suffix.lower() != ".csv" or not path.is_file():
+        return None
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        first = next(csv.reader(fh), None)
+    return None if first is None else [c.strip() for c in first]
+
+
 def builtin_dataset(name: str) -> tuple[np.ndarray, np.ndarray]:
     """``(X, y)`` of a data set that ships with scikit-learn (no download):
     ``"digits"`` (1797 x 64, 8x8 images), ``"iris"`` (150 x 4) or ``"wine"`` (178 x 13)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -400,3 +401,75 @@ def test_target_errors(blobs_csv, tmp_path, capsys):
     assert "no column named 'nope'" in _assert_one_line_error(rc, capsys.readouterr().err)
     rc = main(["fit", "gmm", str(blobs_csv), "--target", "a", "-o", str(tmp_path / "m")])
     assert "unsupervised" in _assert_one_line_error(rc, capsys.readouterr().err)
+
+
+# ----------------------------------------------------------------------------------------
+# classifiers (naive Bayes) from the command line
+
+
+@pytest.fixture(scope="module")
+def labelled_csv(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("lab") / "lab.csv"
+    rng = np.random.RandomState(0)
+    X = _blobs()
+    labels = np.repeat(["left", "top", "right"], 100)
+    order = rng.permutation(300)
+    rows = zip(X[order].tolist(), labels[order].tolist(), strict=True)
+    lines = ["a,label,b"] + [f"{x[0]!r},{lab},{x[1]!r}" for x, lab in rows]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_classifier_fit_predict_score_and_conditional_sample(labelled_csv, tmp_path, capsys):
+    model_path = tmp_path / "nb.safetensors"
+    argv = ["fit", "gaussian-nb", str(labelled_csv), "--target", "label", "-o", str(model_path)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"classes +left, right, top", out)
+    assert re.search(r"train accuracy +1\.0000", out)
+    model = genmodels.load(model_path)
+    assert type(model) is genmodels.GaussianNB and list(model.feature_names_in_) == ["a", "b"]
+    # The labelled training file predicts as it is: the one non-feature column is the label.
+    pred = tmp_path / "pred.csv"
+    assert main(["predict", str(model_path), str(labelled_csv), "-o", str(pred)]) == 0
+    assert re.search(r"accuracy +1\.0000", capsys.readouterr().out)
+    with pred.open() as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == ["class", "p_left", "p_right", "p_top"]
+    X, _, y = gdata.load_data(labelled_csv, target="label")
+    assert [r[0] for r in rows[1:]] == list(y)
+    proba = np.array([[float(v) for v in r[1:]] for r in rows[1:]])
+    np.testing.assert_allclose(proba, model.predict_proba(X), rtol=1e-15)
+    scores = tmp_path / "scores.csv"
+    assert main(["score", str(model_path), str(labelled_csv), "-o", str(scores)]) == 0
+    np.testing.assert_allclose(_read_csv(scores)[1].ravel(), model.score_samples(X), rtol=1e-15)
+    samples = tmp_path / "top.csv"
+    argv = [
+        "sample",
+        str(model_path),
+        "-n",
+        "50",
+        "--class",
+        "top",
+        "-o",
+        str(samples),
+        "--seed",
+        "0",
+    ]
+    assert main(argv) == 0
+    S = _read_csv(samples)[1]
+    assert np.all(model.predict(S) == "top")
+
+
+def test_classifier_errors_are_one_line(labelled_csv, tmp_path, capsys):
+    rc = main(["fit", "mnb", str(labelled_csv), "-o", str(tmp_path / "m.safetensors")])
+    assert "needs class labels" in _assert_one_line_error(rc, capsys.readouterr().err)
+    model_path = tmp_path / "nb.safetensors"
+    assert main(["fit", "gnb", str(labelled_csv), "--target", "label", "-o", str(model_path)]) == 0
+    rc = main(["sample", str(model_path), "--class", "bottom", "-o", str(tmp_path / "s.csv")])
+    assert "no class 'bottom'" in _assert_one_line_error(rc, capsys.readouterr().err)
+    gmm = tmp_path / "gmm.safetensors"
+    X = _blobs()
+    genmodels.GaussianMixture(2, random_state=0).fit(X).save(gmm)
+    rc = main(["sample", str(gmm), "--class", "0", "-o", str(tmp_path / "s.csv")])
+    assert "cannot sample from a given class" in _assert_one_line_error(rc, capsys.readouterr().err)

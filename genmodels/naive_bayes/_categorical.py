@@ -16,7 +16,7 @@ from ._base import _DT
 from ._discrete import _DiscreteNB
 
 
-@register("categoricalnb", "catnb")
+@register("categorical-nb", "catnb")
 class CategoricalNB(_DiscreteNB):
     """Categorical naive Bayes for features that are category codes 0, 1, 2, ...,
     scikit-learn compatible, and a generative model of such rows:

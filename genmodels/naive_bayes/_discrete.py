@@ -235,7 +235,7 @@ class _MultinomialSide(_DiscreteNB):
         return out.view(n, d)
 
 
-@register("multinomialnb", "mnb")
+@register("multinomial-nb", "mnb")
 class MultinomialNB(_MultinomialSide):
     """Multinomial naive Bayes for counts (word counts, tf-idf), scikit-learn compatible,
     and a generative model of count vectors.
@@ -295,7 +295,7 @@ class MultinomialNB(_MultinomialSide):
         return matmul(X, flp.T, self._device) + prior
 
 
-@register("complementnb", "cnb")
+@register("complement-nb", "cnb")
 class ComplementNB(_MultinomialSide):
     """Complement naive Bayes (Rennie et al., 2003), scikit-learn compatible: predictions
     use the complement-class weights, which suit imbalanced text classes.
@@ -362,7 +362,7 @@ class ComplementNB(_MultinomialSide):
         return matmul(X, log_theta.T, dev) + to_tensor(self.class_log_prior_, dev, _DT)
 
 
-@register("bernoullinb", "bnb")
+@register("bernoulli-nb", "bnb")
 class BernoulliNB(_DiscreteNB):
     """Bernoulli naive Bayes for binary features, scikit-learn compatible, and a generative
     model of binary vectors: p(x | c) = prod_j p_cj^x_j (1 - p_cj)^(1 - x_j), with

@@ -14,7 +14,7 @@ from ..validation import ARRAY_LIKE, DEVICE, NONE, Interval
 from ._base import _DT, BaseNB, labels_onehot
 
 
-@register("gaussiannb", "gnb")
+@register("gaussian-nb", "gnb")
 class GaussianNB(BaseNB):
     """Gaussian naive Bayes, scikit-learn compatible, and a generative model:
     p(x | c) = prod_j N(x_j; theta_cj, var_cj).
