@@ -24,6 +24,7 @@ __all__ = [
     "criterion_curves",
     "ellipse_geometry",
     "image_grid_panels",
+    "image_row_panels",
 ]
 
 DPI = 110
@@ -142,6 +143,63 @@ def image_grid_panels(
         ax.set_yticks([])
         for spine in ax.spines.values():
             spine.set_visible(False)
+    return _save(fig, path)
+
+
+def image_row_panels(
+    panels: Sequence[tuple[str, np.ndarray, tuple[float, float]]],
+    path: str | os.PathLike,
+    *,
+    image_shape: tuple[int, int],
+    row_labels: Sequence[str] | None = None,
+    row_title: str = "",
+    cmap: str = "gray_r",
+    inches_per_pixel: float = 0.055,
+) -> Path:
+    """Panels of images laid out in rows that line up across panels (e.g. one row per
+    class: its mean, then samples from two models), side by side.
+
+    ``panels`` holds ``(title, images, (vmin, vmax))`` per panel, ``images`` of shape
+    ``(n_rows, n_cols, H*W)`` or ``(n_rows, n_cols, H, W)``; every panel has the same
+    ``n_rows``, its width follows its ``n_cols``, and each has its own grey scale (so a
+    binary panel can sit beside one of pixel intensities). ``row_labels`` name the rows
+    on the left of the first panel.
+    """
+    grids, ranges = [], []
+    for panel_title, imgs, (lo, hi) in panels:
+        a = np.asarray(imgs, dtype=float)
+        if a.ndim < 3:
+            raise ValueError(f"panel {panel_title!r}: images must be (n_rows, n_cols, ...)")
+        n_rows, n_cols = a.shape[:2]
+        grids.append(tile(a.reshape(n_rows * n_cols, *image_shape), n_cols))
+        ranges.append((lo, hi))
+    heights = {g.shape[0] for g in grids}
+    if len(heights) != 1:
+        raise ValueError("every panel of image_row_panels needs the same number of rows")
+    width = sum(g.shape[1] for g in grids) * inches_per_pixel + 0.25 * len(grids) + 0.5
+    height = grids[0].shape[0] * inches_per_pixel + 0.5
+    fig = _new_figure(width, height)
+    axes = fig.subplots(
+        1, len(grids), squeeze=False, gridspec_kw={"width_ratios": [g.shape[1] for g in grids]}
+    )[0]
+    cm = _cmap_with_background(cmap)
+    for ax, (panel_title, _, _), grid, (lo, hi) in zip(axes, panels, grids, ranges, strict=True):
+        ax.imshow(grid, cmap=cm, vmin=lo, vmax=hi, interpolation="nearest")
+        ax.set_title(panel_title, fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+    if row_labels is not None:
+        h = image_shape[0]
+        n_rows = (grids[0].shape[0] + 1) // (h + 1)
+        if len(row_labels) != n_rows:
+            raise ValueError(f"{len(row_labels)} row labels for {n_rows} rows")
+        axes[0].set_yticks([i * (h + 1) + (h - 1) / 2 for i in range(n_rows)])
+        axes[0].set_yticklabels(list(row_labels), fontsize=9)
+        axes[0].tick_params(axis="y", length=0)
+        if row_title:
+            axes[0].set_ylabel(row_title, fontsize=9)
     return _save(fig, path)
 
 

@@ -62,9 +62,13 @@ class _Page(HTMLParser):
             self._cell = None
 
 
-def _heldout(path) -> list[list[tuple[str, float | None]]]:
-    rows = _Page(path.read_text(encoding="utf-8")).tables["gmm-heldout"]
+def _table(path, name: str) -> list[list[tuple[str, float | None]]]:
+    rows = _Page(path.read_text(encoding="utf-8")).tables[name]
     return [r for r in rows if r]  # the header row has no <td>
+
+
+def _heldout(path) -> list[list[tuple[str, float | None]]]:
+    return _table(path, "gmm-heldout")
 
 
 @pytest.fixture(scope="module")
@@ -124,6 +128,70 @@ def test_demo_is_reproducible(quick_report, tmp_path):
 
     assert scores(first) == scores(again)
     assert (tmp_path / "gmm-samples.png").is_file()
+
+    def nb_scores(path):  # accuracies and log p(x), not the fit times
+        return [[v for _, v in r[2:5]] for r in _table(path, "nb-accuracy")]
+
+    assert nb_scores(first) == nb_scores(again)
+    assert (tmp_path / "nb-samples.png").is_file()
+
+
+NB_MODELS = {"GaussianNB", "MultinomialNB", "BernoulliNB", "CategoricalNB", "ComplementNB"}
+
+
+def test_naive_bayes_section_is_in_the_report(quick_report):
+    out, path, _ = quick_report
+    html = path.read_text(encoding="utf-8")
+    page = _Page(html)
+    assert "naive-bayes" in page.ids and 'href="#naive-bayes"' in html
+    assert html.index('id="gaussian-mixture"') < html.index('id="naive-bayes"')
+    assert "nb-samples.png" in page.images
+    assert (out / "nb-samples.png").read_bytes()[:8] == PNG_MAGIC
+    assert "p(x, c) = p(c)" in html
+    assert "own representation" in html  # the caption warns the likelihoods differ in kind
+    families = {r[0][0] for r in _table(path, "families-table")}
+    assert NB_MODELS <= families
+
+
+def test_naive_bayes_accuracy_matches_scikit_learn(quick_report):
+    _, path, _ = quick_report
+    rows = {r[0][0]: [v for _, v in r[2:]] for r in _table(path, "nb-accuracy")}
+    assert NB_MODELS <= set(rows)
+    for name, (ours, theirs, loglik, t_ours, t_theirs) in rows.items():
+        assert ours == theirs, name  # the same predictions, so exactly the same accuracy
+        assert 0.75 < ours <= 1.0, name  # well above chance (0.1) on the digits
+        assert loglik is not None and math.isfinite(loglik), name
+        assert t_ours > 0 and t_theirs > 0
+    # ComplementNB's generative side is the multinomial fitted to the same counts
+    assert rows["ComplementNB"][2] == pytest.approx(rows["MultinomialNB"][2], rel=1e-9)
+    # a variance floor makes GaussianNB's held-out density usable
+    smoothed = [v for name, v in rows.items() if name.startswith("GaussianNB, var_smoothing")]
+    assert len(smoothed) == 1 and smoothed[0][2] > rows["GaussianNB"][2]
+    assert "predict the same class for every one of the" in path.read_text(encoding="utf-8")
+
+
+def test_image_row_panels(tmp_path):
+    rng = np.random.default_rng(0)
+    means = rng.random((3, 1, 16))
+    samples = rng.random((3, 5, 4, 4)) > 0.5
+    path = figures.image_row_panels(
+        [("means", means, (0.0, 1.0)), ("samples", samples, (0.0, 1.0))],
+        tmp_path / "rows.png",
+        image_shape=(4, 4),
+        row_labels=["a", "b", "c"],
+        row_title="class",
+    )
+    assert path.read_bytes()[:8] == PNG_MAGIC
+    with pytest.raises(ValueError, match="same number of rows"):
+        figures.image_row_panels(
+            [("a", means, (0, 1)), ("b", samples[:2], (0, 1))],
+            tmp_path / "bad.png",
+            image_shape=(4, 4),
+        )
+    with pytest.raises(ValueError, match="row labels"):
+        figures.image_row_panels(
+            [("a", means, (0, 1))], tmp_path / "bad.png", image_shape=(4, 4), row_labels=["x"]
+        )
 
 
 def test_sections_are_pluggable(tmp_path):
