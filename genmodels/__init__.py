@@ -9,6 +9,7 @@
 from ._version import __version__
 from .base import Capabilities, GenerativeModel, model_class, register, registered_models
 from .exceptions import ComponentReseededWarning, ModelFileError, NotFittedError
+from .hmm import GaussianHMM
 from .mixture import GaussianMixture
 from .naive_bayes import BernoulliNB, CategoricalNB, ComplementNB, GaussianNB, MultinomialNB
 from .persistence import load
@@ -19,6 +20,7 @@ __all__ = [
     "CategoricalNB",
     "ComplementNB",
     "ComponentReseededWarning",
+    "GaussianHMM",
     "GaussianMixture",
     "GaussianNB",
     "GenerativeModel",

@@ -36,6 +36,9 @@ class Capabilities:
     input_kind : the kind of ``X`` that ``fit`` takes (real values, 0/1, non-negative
         counts, small non-negative integer categories, sequences, images), which the
         contract tests and the CLI use to pick example data and loaders.
+    sequential : ``X`` is a set of sequences (a list of ``(T_i, D)`` arrays, or frames with
+        ``lengths``) whose frames are of ``input_kind``; ``score_samples`` gives one value
+        per sequence and ``sample`` returns ``(n_samples, length, D)``.
     """
 
     likelihood: Likelihood
@@ -44,6 +47,7 @@ class Capabilities:
     supervised: bool = False
     missing_values: bool = False
     input_kind: InputKind = "continuous"
+    sequential: bool = False
 
 
 _REGISTRY: dict[str, type[GenerativeModel]] = {}

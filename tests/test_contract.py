@@ -38,6 +38,13 @@ def _data(kind: str, n: int = 120, d: int = 3, seed: int = 0) -> np.ndarray:
     raise NotImplementedError(f"the contract suite has no example data for input_kind={kind!r}")
 
 
+def _example(cls) -> np.ndarray:
+    """Example ``X`` for a model: rows of its input kind, or for a sequential model the same
+    rows as 12 sequences of 10 frames, ``(12, 10, d)``."""
+    X = _data(cls.capabilities.input_kind)
+    return X.reshape(12, 10, -1) if cls.capabilities.sequential else X
+
+
 def _labels(n: int = 120) -> np.ndarray:
     return np.arange(n) % 3
 
@@ -85,13 +92,14 @@ def test_init_stores_params_untouched(model_cls):
 
 
 def test_fit_sample_score(model_cls):
-    X = _data(model_cls.capabilities.input_kind)
+    X = _example(model_cls)
     model = _make(model_cls)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert model.fit(*_fit_args(model_cls, X)) is model
     S = model.sample(7, random_state=0)
-    assert isinstance(S, np.ndarray) and S.shape == (7, X.shape[1])
+    shape = (7, 100, X.shape[-1]) if model_cls.capabilities.sequential else (7, X.shape[1])
+    assert isinstance(S, np.ndarray) and S.shape == shape
     assert np.isfinite(S).all()
     if model_cls.capabilities.latent:
         S2, latent = model.sample(7, random_state=0, return_latent=True)
@@ -104,7 +112,7 @@ def test_fit_sample_score(model_cls):
 
 
 def test_save_load_gives_identical_outputs(model_cls, tmp_path):
-    X = _data(model_cls.capabilities.input_kind)
+    X = _example(model_cls)
     model = _fit(model_cls, X)
     path = tmp_path / "m.safetensors"
     model.save(path)
@@ -118,7 +126,7 @@ def test_save_load_gives_identical_outputs(model_cls, tmp_path):
 
 
 def test_same_seed_same_result(model_cls):
-    X = _data(model_cls.capabilities.input_kind)
+    X = _example(model_cls)
     # Models with a random fit take random_state; deterministic fits (naive Bayes) do not.
     seed = {"random_state": 0} if "random_state" in model_cls().get_params() else {}
     a = _fit(model_cls, X, **seed)
@@ -128,14 +136,14 @@ def test_same_seed_same_result(model_cls):
 
 
 def test_pickles_in_memory(model_cls):
-    X = _data(model_cls.capabilities.input_kind)
+    X = _example(model_cls)
     model = _fit(model_cls, X)
     again = pickle.loads(pickle.dumps(model))
     np.testing.assert_array_equal(again.score_samples(X), model.score_samples(X))
 
 
 def test_unfitted_model_raises_not_fitted(model_cls, tmp_path):
-    X = _data(model_cls.capabilities.input_kind)
+    X = _example(model_cls)
     model = _make(model_cls)
     with pytest.raises(NotFittedError, match="not fitted"):
         model.sample(3)
@@ -147,7 +155,7 @@ def test_unfitted_model_raises_not_fitted(model_cls, tmp_path):
 
 def test_bad_input_gives_clear_errors(model_cls):
     caps = model_cls.capabilities
-    X = _data(caps.input_kind)
+    X = _example(model_cls)
     model = _make(model_cls)
     cls_params = model.get_params()
     y = _labels(len(X))
@@ -156,7 +164,7 @@ def test_bad_input_gives_clear_errors(model_cls):
         return model.fit(data, y[: len(data)]) if caps.supervised else model.fit(data)
 
     with pytest.raises(ValueError, match="2-D"):
-        fit(X[:, 0])
+        fit(X.reshape(-1))
     with pytest.raises(ValueError, match="empty"):
         fit(X[:0])
     with pytest.raises(ValueError, match="infinity"):
@@ -178,6 +186,6 @@ def test_bad_input_gives_clear_errors(model_cls):
             (strict.fit(X - 10.0, y) if strict is not None else fit(X - 10.0))
     fitted = _fit(model_cls, X)
     with pytest.raises(ValueError, match="features"):
-        fitted.score_samples(X[:, :-1])
+        fitted.score_samples(X[..., :-1])
     with pytest.raises(ValueError, match="n_samples"):
         fitted.sample(0)
