@@ -26,6 +26,10 @@ $(VENV)/.bench: $(VENV)/.base pyproject.toml
 	$(PIP) install -e '.[bench]'
 	touch $@
 
+$(VENV)/.audio: $(VENV)/.dev pyproject.toml
+	$(PIP) install -e '.[dev,audio]'
+	touch $@
+
 venv: $(VENV)/.dev
 
 demo: $(VENV)/.base
@@ -34,7 +38,7 @@ demo: $(VENV)/.base
 test: $(VENV)/.dev
 	$(PY) -m pytest
 
-test-slow: $(VENV)/.dev
+test-slow: $(VENV)/.audio
 	$(PY) -m pytest -m slow
 
 bench: $(VENV)/.bench
