@@ -26,7 +26,7 @@ def _data_covariance(frames: np.ndarray, w: np.ndarray, min_covar: float) -> np.
     X, w = frames[ok], w[ok]
     if len(X) < 2:
         return np.eye(frames.shape[1])
-    cov = np.atleast_2d(np.cov(X.T, aweights=w if w.sum() > 0 else None))
+    cov = np.atleast_2d(np.cov(X.T, aweights=w if w.sum() > 0 else None, bias=True))
     return cov + min_covar * np.eye(frames.shape[1])
 
 

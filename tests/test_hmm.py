@@ -1,0 +1,398 @@
+"""Hidden Markov models: the shared kernel (textbook values, brute force, segmentation) and
+GaussianHMM (hmmlearn agreement, EM properties, names, missing frames, long sequences)."""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from scipy.special import logsumexp
+from sklearn.exceptions import ConvergenceWarning
+
+import genmodels
+from genmodels import GaussianHMM
+from genmodels.hmm import _kernel as K
+
+hmm = pytest.importorskip("hmmlearn.hmm")
+
+TYPES = ["diag", "full", "tied", "spherical"]
+
+
+def t64(a) -> torch.Tensor:
+    return torch.as_tensor(np.asarray(a, dtype=float))
+
+
+def run_kernel(log_b, lengths, start, trans, seg_len=None, weights=None):
+    layout = K.make_layout(np.asarray(lengths), "cpu", seg_len=seg_len)
+    w = None if weights is None else t64(weights)
+    with np.errstate(divide="ignore"):
+        ls, lt = t64(np.log(start)), t64(np.log(trans))
+    post = K.forward_backward(layout, t64(log_b), ls, lt, weights=w)
+    path, logp = K.viterbi(layout, t64(log_b), ls, lt)
+    return post, path.numpy(), logp.numpy()
+
+
+def brute_force(log_b, start, trans):
+    """log p(x), posteriors, expected transitions and the best path by enumerating paths."""
+    T, k = log_b.shape
+    paths = np.array(list(itertools.product(range(k), repeat=T)))
+    with np.errstate(divide="ignore"):
+        lp = np.log(start)[paths[:, 0]] + log_b[0, paths[:, 0]]
+        for t in range(1, T):
+            lp = lp + np.log(trans)[paths[:, t - 1], paths[:, t]] + log_b[t, paths[:, t]]
+    ll = logsumexp(lp)
+    w = np.exp(lp - ll)
+    gamma = np.stack([np.bincount(paths[:, t], weights=w, minlength=k) for t in range(T)])
+    xi = np.zeros((k, k))
+    for t in range(1, T):
+        np.add.at(xi, (paths[:, t - 1], paths[:, t]), w)
+    best = paths[np.argmax(lp)]
+    return ll, gamma, xi, best, lp.max()
+
+
+# -- the kernel ------------------------------------------------------------------------------
+
+
+def test_umbrella_world_forward_backward():
+    """Russell & Norvig's umbrella world, umbrella seen on days 1, 2, 4, 5 but not 3."""
+    trans = np.array([[0.7, 0.3], [0.3, 0.7]])
+    emit = np.array([[0.9, 0.1], [0.2, 0.8]])  # P(umbrella | rain), P(umbrella | no rain)
+    obs = [0, 0, 1, 0, 0]
+    post, _, _ = run_kernel(np.log(emit[:, obs].T), [5], [0.5, 0.5], trans)
+    assert post.log_likelihood.item() == pytest.approx(-3.3725, abs=5e-5)
+    # Smoothed P(rain on day 1 | all five days).
+    assert post.gamma[0, 0].item() == pytest.approx(0.8673, abs=5e-5)
+
+
+def test_rainy_sunny_viterbi():
+    """The Viterbi example (Wikipedia): walk, shop, clean -> Sunny, Rainy, Rainy, p 0.01344."""
+    trans = np.array([[0.7, 0.3], [0.4, 0.6]])
+    emit = np.array([[0.1, 0.4, 0.5], [0.6, 0.3, 0.1]])
+    _, path, logp = run_kernel(np.log(emit[:, [0, 1, 2]].T), [3], [0.6, 0.4], trans)
+    assert path.tolist() == [1, 0, 0]
+    assert np.exp(logp[0]) == pytest.approx(0.01344, rel=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_kernel_equals_brute_force_over_all_paths(seed):
+    rng = np.random.RandomState(seed)
+    k, lengths = 3, [6, 1, 4]
+    start = rng.dirichlet(np.ones(k))
+    trans = rng.dirichlet(np.ones(k), size=k)
+    trans[0, 2] = 0.0  # a structural zero
+    trans /= trans.sum(1, keepdims=True)
+    log_b = rng.randn(sum(lengths), k) * 3
+    log_b[2] = 0.0  # a missing frame
+    w = rng.uniform(0.5, 2, size=3)
+    post, path, logp = run_kernel(log_b, lengths, start, trans, weights=w)
+    xi_total = np.zeros((k, k))
+    start_total = np.zeros(k)
+    for s, (lo, hi) in enumerate(
+        zip(np.cumsum([0, *lengths[:-1]]), np.cumsum(lengths), strict=True)
+    ):
+        ll, gamma, xi, best, best_lp = brute_force(log_b[lo:hi], start, trans)
+        assert post.log_likelihood[s].item() == pytest.approx(ll, rel=1e-12)
+        np.testing.assert_allclose(post.gamma[lo:hi].numpy(), gamma, atol=1e-12)
+        xi_total += w[s] * xi
+        start_total += w[s] * gamma[0]
+        assert path[lo:hi].tolist() == best.tolist()
+        assert logp[s] == pytest.approx(best_lp, rel=1e-12)
+    np.testing.assert_allclose(post.trans.numpy(), xi_total, atol=1e-12)
+    np.testing.assert_allclose(post.start.numpy(), start_total, atol=1e-12)
+
+
+@pytest.mark.parametrize("seg_len", [1, 2, 7, 50])
+def test_segmented_kernel_equals_one_pass(seg_len):
+    """Cutting sequences into segments (the two-level scan) changes nothing."""
+    rng = np.random.RandomState(1)
+    k, lengths = 4, [120, 37, 1, 64]
+    start = rng.dirichlet(np.ones(k))
+    trans = rng.dirichlet(np.ones(k) * 0.5, size=k)
+    log_b = rng.randn(sum(lengths), k) * 4
+    w = rng.uniform(0.5, 2, size=len(lengths))
+    ref, ref_path, ref_logp = run_kernel(log_b, lengths, start, trans, seg_len=200, weights=w)
+    got, path, logp = run_kernel(log_b, lengths, start, trans, seg_len=seg_len, weights=w)
+    np.testing.assert_allclose(got.log_likelihood, ref.log_likelihood, rtol=1e-12)
+    np.testing.assert_allclose(got.gamma, ref.gamma, atol=1e-10)
+    np.testing.assert_allclose(got.trans, ref.trans, rtol=1e-9)
+    np.testing.assert_allclose(got.start, ref.start, atol=1e-12)
+    np.testing.assert_array_equal(path, ref_path)
+    np.testing.assert_allclose(logp, ref_logp, rtol=1e-12)
+
+
+def test_impossible_observation_gives_minus_infinity_not_nan():
+    trans = np.array([[1.0, 0.0], [0.0, 1.0]])
+    log_b = np.log(np.array([[1.0, 0.0], [0.0, 1.0]]) + 0.0)  # state must switch: impossible
+    with np.errstate(divide="ignore"):
+        post, _, _ = run_kernel(log_b, [2], [1.0, 0.0], trans)
+    assert post.log_likelihood.item() == -np.inf
+    assert not torch.isnan(post.gamma).any()
+
+
+# -- GaussianHMM against hmmlearn ------------------------------------------------------------
+
+
+def _hmmlearn_pair(ct, seed=0, k=3, d=2):
+    rng = np.random.RandomState(seed)
+    lengths = [50, 80, 3, 120]
+    X = rng.randn(sum(lengths), d) + np.repeat(rng.randn(len(lengths), d) * 3, lengths, axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = hmm.GaussianHMM(k, covariance_type=ct, random_state=seed, n_iter=5).fit(X, lengths)
+    ours = GaussianHMM(k, covariance_type=ct)
+    ours.startprob_, ours.transmat_, ours.means_ = ref.startprob_, ref.transmat_, ref.means_
+    cov = ref._covars_  # hmmlearn's own (per covariance type) storage
+    ours.covars_ = cov[:, 0] if ct == "spherical" and cov.ndim == 2 else cov
+    return ours, ref, X, lengths
+
+
+@pytest.mark.parametrize("ct", TYPES)
+def test_inference_equals_hmmlearn(ct):
+    ours, ref, X, lengths = _hmmlearn_pair(ct)
+    seqs = np.split(X, np.cumsum(lengths)[:-1])
+    np.testing.assert_allclose(
+        ours.score_samples(X, lengths), [ref.score(s) for s in seqs], rtol=1e-8
+    )
+    np.testing.assert_allclose(
+        ours.predict_proba(X, lengths), ref.predict_proba(X, lengths), atol=1e-8
+    )
+    logp, states = ours.decode(X, lengths)
+    ref_logp, ref_states = ref.decode(X, lengths)
+    np.testing.assert_array_equal(states, ref_states)
+    assert logp == pytest.approx(ref_logp, rel=1e-8)
+    map_logp, map_states = ours.decode(X, lengths, algorithm="map")
+    ref_map = ref.decode(X, lengths, algorithm="map")
+    np.testing.assert_array_equal(map_states, ref_map[1])
+    # One long sequence goes through the two-level (segmented) path.
+    long = np.tile(X, (20, 1))
+    assert ours.score_samples(long)[0] == pytest.approx(ref.score(long), rel=1e-8)
+    np.testing.assert_allclose(ours.predict_proba(long), ref.predict_proba(long), atol=1e-8)
+    np.testing.assert_array_equal(ours.decode(long)[1], ref.decode(long)[1])
+
+
+def test_parameters_set_by_hand_score_decode_and_sample_without_fit():
+    m = GaussianHMM(2, covariance_type="full")
+    m.startprob_ = np.array([0.9, 0.1])
+    m.transmat_ = np.array([[0.95, 0.05], [0.1, 0.9]])
+    m.means_ = np.array([[0.0, 0.0], [5.0, 5.0]])
+    m.covars_ = np.array([np.eye(2), np.eye(2) * 2])
+    X, Z = m.sample(3, length=400, random_state=0, return_latent=True)
+    assert X.shape == (3, 400, 2) and Z.shape == (3, 400)
+    assert np.mean(m.decode(X)[1] == Z.ravel()) > 0.99
+    assert m.score_samples(X).shape == (3,)
+    with pytest.raises(ValueError, match="transmat_ rows must sum to 1"):
+        bad = GaussianHMM(2)
+        bad.startprob_, bad.transmat_ = m.startprob_, np.ones((2, 2))
+        bad.means_, bad.covars_ = m.means_, np.ones((2, 2))
+        bad.score_samples(X)
+
+
+# -- EM ---------------------------------------------------------------------------------------
+
+
+def _data(seed=0, n_seq=20, length=60, missing=0.0):
+    truth = GaussianHMM(3, covariance_type="full")
+    truth.startprob_ = np.array([0.5, 0.3, 0.2])
+    truth.transmat_ = np.array([[0.9, 0.05, 0.05], [0.1, 0.8, 0.1], [0.05, 0.15, 0.8]])
+    truth.means_ = np.array([[0.0, 0.0], [4.0, 0.0], [0.0, 4.0]])
+    truth.covars_ = np.array([np.eye(2), [[1.0, 0.5], [0.5, 1.0]], np.eye(2) * 0.5])
+    X = truth.sample(n_seq, length=length, random_state=seed)
+    if missing:
+        rng = np.random.RandomState(seed)
+        X[rng.uniform(size=X.shape) < missing] = np.nan
+    return truth, list(X)
+
+
+@pytest.mark.parametrize("ct", TYPES)
+@pytest.mark.parametrize("missing", [0.0, 0.15])
+def test_em_log_likelihood_never_decreases(ct, missing):
+    _, X = _data(seed=3, missing=missing)
+    w = np.random.RandomState(0).randint(1, 4, size=len(X)).astype(float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        m = GaussianHMM(3, covariance_type=ct, n_iter=25, tol=0.0, random_state=0, min_covar=1e-6)
+        m.fit(X, sample_weight=w)
+    ll = np.array(m.log_likelihoods_)
+    assert len(ll) == 26
+    assert np.all(np.diff(ll) >= -1e-9 * np.abs(ll[1:]))
+
+
+def test_fit_recovers_the_generating_model():
+    truth, X = _data(seed=0, n_seq=40, length=100)
+    m = GaussianHMM(3, covariance_type="full", n_iter=100, n_init=3, random_state=0).fit(X)
+    order = [int(np.argmin(((m.means_ - mu) ** 2).sum(1))) for mu in truth.means_]
+    assert sorted(order) == [0, 1, 2]
+    np.testing.assert_allclose(m.means_[order], truth.means_, atol=0.15)
+    np.testing.assert_allclose(m.transmat_[np.ix_(order, order)], truth.transmat_, atol=0.04)
+    np.testing.assert_allclose(m.covars_[order], truth.covars_, atol=0.15)
+    assert m.converged_
+
+
+def test_learn_only_named_parameters_leaves_the_rest_bit_identical():
+    _, X = _data(seed=1)
+    base = GaussianHMM(3, n_iter=3, random_state=0).fit(X)
+    m = GaussianHMM(3, n_iter=10, random_state=0, init_params=(), learn=("transmat", "means"))
+    m.startprob_, m.transmat_ = base.startprob_.copy(), base.transmat_.copy()
+    m.means_, m.covars_ = base.means_.copy(), base.covars_.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        m.fit(X)
+    np.testing.assert_array_equal(m.startprob_, base.startprob_)
+    np.testing.assert_array_equal(m.covars_, base.covars_)
+    assert not np.array_equal(m.transmat_, base.transmat_)
+    assert not np.array_equal(m.means_, base.means_)
+
+
+def test_left_right_zeros_stay_zero_and_priors_apply():
+    _, X = _data(seed=2)
+    m = GaussianHMM(3, n_iter=10, random_state=0, init_params=("means", "covars"))
+    m.startprob_ = np.array([1.0, 0.0, 0.0])
+    m.transmat_ = np.array([[0.5, 0.5, 0.0], [0.0, 0.5, 0.5], [0.0, 0.0, 1.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        m.fit(X)
+    assert np.all(m.transmat_[np.tril_indices(3, -1)] == 0.0)
+    assert m.transmat_[0, 2] == 0.0 and np.all(m.startprob_[1:] == 0.0)
+    # A strong Dirichlet prior pulls the start probabilities towards uniform.
+    p = GaussianHMM(3, n_iter=5, random_state=0, startprob_prior=1e6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        p.fit(X)
+    np.testing.assert_allclose(p.startprob_, 1 / 3, atol=1e-4)
+
+
+def test_init_params_names_and_errors():
+    _, X = _data()
+    with pytest.raises(ValueError, match="startprob_ is not set"):
+        GaussianHMM(3, init_params=("means", "covars")).fit(X)
+    with pytest.raises(ValueError, match="unknown parameter name"):
+        GaussianHMM(3, learn=("transmat", "mean")).fit(X)
+    with pytest.raises(ValueError, match="lengths sum to"):
+        GaussianHMM(3).fit(np.vstack(X), [10, 10])
+
+
+def test_integer_sequence_weights_equal_repeated_sequences():
+    _, X = _data(seed=4, n_seq=8)
+    w = np.array([1, 2, 3, 1, 1, 2, 1, 3])
+    rep = [x for x, k in zip(X, w, strict=True) for _ in range(k)]
+    kw = {"n_iter": 5, "tol": 0.0, "init_params": (), "random_state": 0}
+    a, b = GaussianHMM(3, **kw), GaussianHMM(3, **kw)
+    for m in (a, b):
+        m.startprob_, m.transmat_ = np.full(3, 1 / 3), np.full((3, 3), 1 / 3)
+        m.means_, m.covars_ = np.array([[0.0, 0.0], [3.0, 0.0], [0.0, 3.0]]), np.ones((3, 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        a.fit(X, sample_weight=w.astype(float))
+        b.fit(rep)
+    np.testing.assert_allclose(a.transmat_, b.transmat_, rtol=1e-10)
+    np.testing.assert_allclose(a.means_, b.means_, rtol=1e-10)
+    np.testing.assert_allclose(a.covars_, b.covars_, rtol=1e-10)
+
+
+def test_missing_frames_are_marginalised():
+    truth, X = _data(seed=5, n_seq=2, length=30)
+    x = X[0].copy()
+    x[10] = np.nan  # a whole frame
+    x[20, 1] = np.nan  # one feature of a frame
+    # Brute force over the 3^30 paths is out of reach; compare with the kernel on explicit
+    # marginal emission terms instead (a missing frame contributes log p = 0).
+    from scipy.stats import multivariate_normal
+
+    log_b = np.zeros((30, 3))
+    for t in range(30):
+        for k in range(3):
+            obs = ~np.isnan(x[t])
+            if obs.any():
+                cov = truth.covars_[k][np.ix_(obs, obs)]
+                log_b[t, k] = multivariate_normal(truth.means_[k][obs], cov).logpdf(x[t][obs])
+    post, _, _ = run_kernel(log_b, [30], truth.startprob_, truth.transmat_)
+    assert truth.score_samples([x])[0] == pytest.approx(post.log_likelihood.item(), rel=1e-12)
+    assert np.isfinite(truth.predict_proba([x])).all()
+
+
+def test_partial_fit_streams_to_within_one_percent_of_batch_em():
+    truth, X = _data(seed=6, n_seq=60, length=80)
+    batch = GaussianHMM(3, covariance_type="full", n_iter=50, random_state=0).fit(X)
+    online = GaussianHMM(3, covariance_type="full", random_state=0)
+    for _ in range(5):
+        for i in range(0, 60, 10):
+            online.partial_fit(X[i : i + 10])
+    ll_batch, ll_online = batch.score(X), online.score(X)
+    assert abs(ll_online - ll_batch) <= 0.01 * abs(ll_batch)
+
+
+def test_long_sequence_has_no_underflow():
+    m = GaussianHMM(3)
+    m.startprob_ = np.full(3, 1 / 3)
+    m.transmat_ = np.full((3, 3), 0.05) + np.eye(3) * 0.85
+    m.means_ = np.array([[0.0], [3.0], [6.0]])
+    m.covars_ = np.ones((3, 1))
+    X = m.sample(1, length=200_000, random_state=0)[0]
+    ll = m.score_samples(X)[0]
+    ref = hmm.GaussianHMM(3)
+    ref.startprob_, ref.transmat_, ref.means_, ref.covars_ = (
+        m.startprob_,
+        m.transmat_,
+        m.means_,
+        m.covars_,
+    )
+    assert np.isfinite(ll) and ll == pytest.approx(ref.score(X), rel=1e-10)
+    post = m.predict_proba(X)
+    assert np.isfinite(post).all()
+    np.testing.assert_allclose(post.sum(1), 1.0, atol=1e-12)
+    np.testing.assert_array_equal(m.decode(X)[1], ref.decode(X)[1])
+
+
+@pytest.mark.slow
+def test_a_million_frames():
+    m = GaussianHMM(4)
+    m.startprob_ = np.full(4, 0.25)
+    m.transmat_ = np.full((4, 4), 0.02) + np.eye(4) * 0.92
+    m.means_ = np.arange(4.0)[:, None] * 2
+    m.covars_ = np.ones((4, 1))
+    X = m.sample(1, length=1_000_000, random_state=0)[0]
+    assert np.isfinite(m.score_samples(X)).all()
+    assert np.isfinite(m.predict_proba(X)).all()
+    m2 = GaussianHMM(4, n_iter=2, tol=0.0, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        m2.fit(X)
+    assert np.isfinite(m2.log_likelihoods_).all()
+
+
+def test_sampling_statistics():
+    truth, _ = _data()
+    X, Z = truth.sample(20, length=2000, random_state=1, return_latent=True)
+    frames, states = X.reshape(-1, 2), Z.ravel()
+    # Transitions: each row of empirical transition frequencies is a multinomial sample.
+    counts = np.zeros((3, 3))
+    for z in Z:
+        np.add.at(counts, (z[:-1], z[1:]), 1)
+    n_from = counts.sum(1, keepdims=True)
+    se = np.sqrt(truth.transmat_ * (1 - truth.transmat_) / n_from)
+    assert np.all(np.abs(counts / n_from - truth.transmat_) < 5 * se)
+    for k in range(3):
+        fk = frames[states == k]
+        se = np.sqrt(np.diag(truth.covars_[k]) / len(fk))
+        assert np.all(np.abs(fk.mean(0) - truth.means_[k]) < 5 * se)
+        np.testing.assert_allclose(np.cov(fk.T), truth.covars_[k], atol=0.05)
+
+
+def test_bic_aic_and_save_load(tmp_path):
+    _, X = _data()
+    m = GaussianHMM(3, covariance_type="full", n_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        m.fit(X)
+    n_frames = sum(len(x) for x in X)
+    p = 2 + 3 * 2 + 3 * 2 + 3 * 3  # start, transitions, means, full covariances
+    ll = m.score_samples(X).sum()
+    assert m.bic(X) == pytest.approx(-2 * ll + p * np.log(n_frames))
+    assert m.aic(X) == pytest.approx(-2 * ll + 2 * p)
+    m.save(tmp_path / "hmm.safetensors")
+    back = genmodels.load(tmp_path / "hmm.safetensors")
+    np.testing.assert_array_equal(back.score_samples(X), m.score_samples(X))
+    np.testing.assert_array_equal(back.decode(X)[1], m.decode(X)[1])
