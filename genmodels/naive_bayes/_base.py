@@ -195,7 +195,8 @@ class BaseNB(GenerativeModel):
 
     def predict_proba(self, X) -> np.ndarray:
         """p(c | x), columns in the order of ``classes_``."""
-        return np.exp(self.predict_log_proba(X))
+        proba = self.predict_log_proba(X)  # a fresh array: exponentiated in place
+        return np.exp(proba, out=proba)
 
     def predict(self, X) -> np.ndarray:
         """The most probable class of each row."""

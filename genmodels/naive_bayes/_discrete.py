@@ -12,6 +12,7 @@ import numbers
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 
 from ..backend import to_tensor
@@ -64,10 +65,16 @@ def class_feature_sums(X, yi: np.ndarray, w: np.ndarray, n_classes: int, device)
     if not _is_sparse(X):
         return labels_onehot(yi, w, n_classes, device).T @ to_tensor(X, device, _DT)
     d = X.shape[1]
-    rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
-    flat = torch.as_tensor(yi[rows] * d + X.indices, dtype=torch.int64, device=device)
-    vals = torch.as_tensor(X.data * w[rows], dtype=_DT, device=device)
-    return torch.bincount(flat, weights=vals, minlength=n_classes * d).view(n_classes, d)
+    per_row = np.diff(X.indptr)
+    # The flat (class, feature) bin of every stored entry, built with one repeat of the row
+    # offsets (no (nnz,) row-index array and gather); unit weights (sample_weight=None) skip
+    # the multiply, which would not change a value.
+    flat = np.repeat(np.asarray(yi, dtype=np.int64) * d, per_row)
+    flat += X.indices
+    data = X.data if np.all(w == 1.0) else X.data * np.repeat(w, per_row)
+    flat_t = torch.as_tensor(flat, device=device)
+    vals = torch.as_tensor(data, dtype=_DT, device=device)
+    return torch.bincount(flat_t, weights=vals, minlength=n_classes * d).view(n_classes, d)
 
 
 def row_sums(X) -> np.ndarray:
@@ -423,8 +430,11 @@ class BernoulliNB(_DiscreteNB):
                     f"{name}: binarize={self.binarize} < 0 would turn the implicit zeros of a "
                     "sparse X into ones; densify X or use a threshold >= 0"
                 )
+            keep = Xc.data > self.binarize
+            if keep.all():  # the usual case (counts, threshold 0): same structure, all ones
+                return sp.csr_matrix((keep.astype(np.float64), Xc.indices, Xc.indptr), Xc.shape)
             Xb = Xc.copy()
-            Xb.data = (Xb.data > self.binarize).astype(np.float64)
+            Xb.data = keep.astype(np.float64)
             Xb.eliminate_zeros()
             return Xb
         return (Xc > self.binarize).astype(np.float64)

@@ -88,7 +88,11 @@ class GaussianNB(BaseNB):
         safe = torch.where(n_b > 0, n_b, torch.ones_like(n_b))
         mu_b = (Y.T @ Xt) / safe[:, None]
         yt = torch.as_tensor(yi, device=dev)
-        ssd_b = Y.T @ (Xt - mu_b[yt]) ** 2
+        # One (N, D) buffer for the squared deviations, from the class means and then from
+        # the overall mean (in place: the same values as ``(Xt - mu) ** 2``).
+        sq = torch.index_select(mu_b, 0, yt)
+        torch.sub(Xt, sq, out=sq).square_()
+        ssd_b = Y.T @ sq
         n_a = torch.as_tensor(self.class_count_, dtype=_DT, device=dev)
         mu_a = torch.as_tensor(self.theta_, dtype=_DT, device=dev)
         ssd_a = torch.as_tensor(self.var_ - self.epsilon_, dtype=_DT, device=dev) * n_a[:, None]
@@ -98,7 +102,9 @@ class GaussianNB(BaseNB):
         # The same for all rows together (for epsilon_).
         tot = wt.sum()
         m = (wt @ Xt) / tot
-        s = wt @ (Xt - m) ** 2
+        torch.sub(Xt, m, out=sq).square_()
+        s = wt @ sq
+        del sq
         dmu, dssd, dn = _combine(
             torch.tensor([self.data_weight_], dtype=_DT, device=dev),
             torch.as_tensor(self.data_mean_, dtype=_DT, device=dev)[None],
@@ -138,8 +144,11 @@ class GaussianNB(BaseNB):
         const = prior - 0.5 * torch.log(2.0 * math.pi * var).sum(1)
         # sum_j (x_j - mu_cj)^2 / v_cj as three GEMMs instead of an (N, C, D) tensor.
         prec = 1.0 / var
-        quad = (Xt * Xt) @ prec.T - 2.0 * Xt @ (theta * prec).T + (theta * theta * prec).sum(1)
-        return const - 0.5 * quad
+        # (2 x) @ B == 2 (x @ B) exactly (a power-of-two scaling), so the (N, D) product 2 x is
+        # skipped; the (N, C) terms are combined in place.
+        quad = (Xt * Xt) @ prec.T
+        quad.sub_((Xt @ (theta * prec).T).mul_(2.0)).add_((theta * theta * prec).sum(1))
+        return quad.mul_(-0.5).add_(const)
 
     def _sample_features(self, labels, gen, **kw) -> torch.Tensor:
         if kw:
