@@ -9,7 +9,7 @@
 from ._version import __version__
 from .base import Capabilities, GenerativeModel, model_class, register, registered_models
 from .exceptions import ComponentReseededWarning, ModelFileError, NotFittedError
-from .hmm import GaussianHMM
+from .hmm import GMMHMM, CategoricalHMM, GaussianHMM, MultinomialHMM, PoissonHMM
 from .mixture import GaussianMixture
 from .naive_bayes import BernoulliNB, CategoricalNB, ComplementNB, GaussianNB, MultinomialNB
 from .persistence import load
@@ -17,16 +17,20 @@ from .persistence import load
 __all__ = [
     "BernoulliNB",
     "Capabilities",
+    "CategoricalHMM",
     "CategoricalNB",
     "ComplementNB",
     "ComponentReseededWarning",
+    "GMMHMM",
     "GaussianHMM",
     "GaussianMixture",
     "GaussianNB",
     "GenerativeModel",
     "ModelFileError",
+    "MultinomialHMM",
     "MultinomialNB",
     "NotFittedError",
+    "PoissonHMM",
     "__version__",
     "load",
     "model_class",

@@ -1,5 +1,6 @@
-"""HMMs with Gaussian emissions: one Gaussian per state (GaussianHMM) or a Gaussian mixture
-per state (GMMHMM). The Gaussian maths (log-densities, missing-feature marginals, sufficient
+"""HMM with one Gaussian per state (GaussianHMM), and the frame helpers (missing-frame
+handling, data covariance, Gaussian log-densities and statistics) that GMMHMM in
+:mod:`genmodels.hmm.gmm` shares. The Gaussian maths (log-densities, missing-feature marginals, sufficient
 statistics, covariance M-step) is the mixture family's, in :mod:`genmodels.mixture._gaussian`.
 """
 
