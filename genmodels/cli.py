@@ -1,4 +1,4 @@
-"""The ``genmodels`` command: fit, sample, score and inspect models from the shell.
+"""The ``genmodels`` command: fit, sample, score, decode and inspect models from the shell.
 
 Every verb is a small handler ``(args) -> int``; :func:`main` parses the command line,
 runs the handler, and turns the errors a user can cause (bad data, bad hyper-parameters,
@@ -25,14 +25,17 @@ from . import data as gdata
 from ._version import __version__
 from .base import GenerativeModel, model_aliases, model_class, registered_models
 from .exceptions import ModelFileError, NotFittedError
+from .hmm.base import BaseHMM
 from .mixture import GaussianMixture
 from .persistence import _read_header
 from .persistence import load as load_model
 
 PROG = "genmodels"
+DEFAULT_LENGTH = 100  # frames per sequence drawn by ``sample`` from a sequence model
 
-#: Models offering ``bic(X)``; no capability declares it yet.
-_HAS_BIC: tuple[type, ...] = (GaussianMixture,)
+#: Model families offering ``bic``; no capability declares it yet. Sequence models (every
+#: HMM, by its base class) take ``bic(X, lengths)``, the others ``bic(X)``.
+_HAS_BIC: tuple[type, ...] = (GaussianMixture, BaseHMM)
 
 #: Exceptions a user can cause; reported as one line (``GENMODELS_DEBUG=1``: traceback).
 _USER_ERRORS = (
@@ -67,6 +70,14 @@ Examples:
       fit a classifier on the other columns, with labels from column 'label'
   genmodels sample nb.safetensors -n 5 --class spam -o spam.csv
       draw from one class of a classifier that is also a generative model
+  genmodels fit gaussian-hmm seqs.npz --set n_components=3 -o hmm.safetensors
+      fit a hidden Markov model to sequences: an .npz with arrays X (frames) and lengths
+  genmodels fit ghmm ticks.csv --sequence-column day --set n_components=3 -o hmm.safetensors
+      sequences from a CSV: consecutive rows with the same 'day' form one sequence
+  genmodels decode hmm.safetensors ticks.csv -o states.csv
+      the most probable hidden state of every frame (Viterbi) and its posterior probability
+  genmodels sample hmm.safetensors -n 5 --length 200 -o seqs.npz
+      draw 5 sequences of 200 frames (.npz with X and lengths, .csv, or (n, T, D) .npy)
   genmodels info gmm.safetensors
       what a model file holds: class, hyper-parameters, fitted attributes
   genmodels demo --quick --output demo-report
@@ -74,6 +85,9 @@ Examples:
 
 Data: CSV with a header row (empty cells and NA are missing values), .npy, .npz
 (array 'X'), or builtin:digits / builtin:iris / builtin:wine.
+Sequences (HMMs): .npz with X (frames x features) and lengths (frames per sequence), or
+X of shape (sequences, frames, features); a 3-D .npy; or a CSV with a sequence-id column
+(--sequence-column; the rows of one sequence consecutive, in time order).
 Set GENMODELS_DEBUG=1 to see a full traceback on errors.
 """
 
@@ -116,13 +130,22 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every verb (also used to render ``--help``)."""
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description="Fit, sample, score and inspect generative models.",
+        description="Fit, sample, score, decode and inspect generative models.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for add in (_add_fit, _add_sample, _add_score, _add_predict, _add_info, _add_demo, _add_models):
+    for add in (
+        _add_fit,
+        _add_sample,
+        _add_score,
+        _add_predict,
+        _add_decode,
+        _add_info,
+        _add_demo,
+        _add_models,
+    ):
         add(sub)
     return parser
 
@@ -163,6 +186,7 @@ def _add_fit(sub) -> None:
         metavar="COLUMN",
         help="the CSV column (or .npz array) holding class labels, for classifiers",
     )
+    _add_sequence_column(p, saved_model=False)
     p.add_argument("-o", "--output", help="model file to write (default: MODEL.safetensors)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
@@ -176,14 +200,29 @@ def _add_sample(sub) -> None:
         "genmodels sample gmm.safetensors -n 100 -o samples.csv --seed 0",
     )
     p.add_argument("model_file", metavar="MODEL_FILE")
-    p.add_argument("-n", "--n-samples", type=int, default=100, help="how many (default 100)")
+    p.add_argument(
+        "-n",
+        "--n-samples",
+        type=int,
+        default=100,
+        help="how many samples (sequences, for sequence models) (default 100)",
+    )
     p.add_argument(
         "-o",
         "--output",
         default="samples.csv",
-        help=".csv, .npy, or .png (an image grid; 64 or 784 features only) (default samples.csv)",
+        help=".csv, .npy, or .png (an image grid; 64 or 784 features only); for sequence "
+        "models .npz (X and lengths), .csv (a sequence column) or .npy (n, T, D) "
+        "(default samples.csv)",
     )
     p.add_argument("--seed", type=int, default=None, help="random seed of the draw")
+    p.add_argument(
+        "--length",
+        type=int,
+        default=None,
+        metavar="T",
+        help=f"frames per sequence, for sequence models (default {DEFAULT_LENGTH})",
+    )
     p.add_argument(
         "--class",
         dest="label",
@@ -196,13 +235,19 @@ def _add_score(sub) -> None:
     p = _verb(
         sub,
         "score",
-        "per-sample log-likelihoods (nats) of data under a saved model",
+        "per-sample (HMMs: per-sequence) log-likelihoods (nats) of data under a saved model",
         cmd_score,
         "genmodels score gmm.safetensors data.csv -o scores.csv",
     )
     p.add_argument("model_file", metavar="MODEL_FILE")
     p.add_argument("data", metavar="DATA", help="CSV/.npy/.npz file, or builtin:NAME")
-    p.add_argument("-o", "--output", help="write the scores to this CSV (column log_likelihood)")
+    _add_sequence_column(p)
+    p.add_argument(
+        "-o",
+        "--output",
+        help="write the scores to this CSV (column log_likelihood; one row per sequence for "
+        "sequence models, after a column 'sequence' when DATA names the sequences)",
+    )
 
 
 def _add_predict(sub) -> None:
@@ -221,6 +266,46 @@ def _add_predict(sub) -> None:
         help="a column of true labels in DATA: left out of the features, used for accuracy",
     )
     p.add_argument("-o", "--output", help="write predictions and probabilities to this CSV")
+
+
+def _add_decode(sub) -> None:
+    p = _verb(
+        sub,
+        "decode",
+        "hidden state of every frame of sequences under a saved HMM (state paths)",
+        cmd_decode,
+        "genmodels decode hmm.safetensors seqs.npz -o states.csv --algorithm viterbi",
+    )
+    p.add_argument("model_file", metavar="MODEL_FILE")
+    p.add_argument("data", metavar="DATA", help="sequences: .npz, 3-D .npy, or CSV")
+    p.add_argument(
+        "-o",
+        "--output",
+        default="states.csv",
+        help="CSV with one row per frame: sequence, frame, state, posterior (default states.csv)",
+    )
+    p.add_argument(
+        "--algorithm",
+        choices=("viterbi", "map"),
+        default=None,
+        help="viterbi: the most probable path as a whole; map: each frame's most probable "
+        "state (default: the model's own 'algorithm')",
+    )
+    _add_sequence_column(p)
+
+
+def _add_sequence_column(p, saved_model: bool = True) -> None:
+    default = (
+        " (default: the one column of DATA that is not among the model's features)"
+        if saved_model
+        else ""
+    )
+    p.add_argument(
+        "--sequence-column",
+        metavar="COLUMN",
+        help="for sequence models (HMMs) and CSV data: the column of sequence ids; "
+        "consecutive rows with the same id form one sequence" + default,
+    )
 
 
 def _add_info(sub) -> None:
@@ -261,14 +346,28 @@ def cmd_fit(args: argparse.Namespace) -> int:
         params["verbose"] = 0 if args.quiet else 1
         restore["verbose"] = defaults["verbose"]
     builtin = str(args.data).lower().startswith(gdata.BUILTIN_PREFIX)
+    sequential = cls.capabilities.sequential
+    if args.sequence_column is not None and not sequential:
+        raise CommandError(_not_sequential(cls.__name__, "--sequence-column"))
     if cls.capabilities.supervised and args.target is None and not builtin:
         raise CommandError(
             f"{cls.__name__} is a classifier and needs class labels to fit: name their "
             "column with --target COLUMN (or use a builtin: data set)"
         )
-    X, columns, y = gdata.load_data(args.data, target=args.target)
+    if sequential and args.target is not None:
+        raise CommandError(
+            f"{cls.__name__} is a sequence model, fitted without labels: it takes no --target"
+        )
+    lengths = None
+    if sequential:
+        X, columns, lengths, _ = gdata.load_sequences(args.data, args.sequence_column)
+        y = None
+    else:
+        X, columns, y = gdata.load_data(args.data, target=args.target)
     model = cls(**params)
-    if cls.capabilities.supervised:
+    if sequential:
+        model.fit(X, lengths)
+    elif cls.capabilities.supervised:
         if y is None:
             raise CommandError(
                 f"{cls.__name__} needs class labels to fit: name their column with "
@@ -285,7 +384,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     out = Path(args.output or f"{args.model}.safetensors")
     out.parent.mkdir(parents=True, exist_ok=True)
     model.save(out)
-    _print_rows(fit_summary(model, X, args.data, y))
+    _print_rows(fit_summary(model, X, args.data, y, lengths=lengths))
     print(f"saved to {out}")
     return 0
 
@@ -294,11 +393,21 @@ def cmd_sample(args: argparse.Namespace) -> int:
     """``genmodels sample``: draw from a saved model into .csv, .npy or a .png grid."""
     out = Path(args.output)
     suffix = out.suffix.lower()
-    if suffix not in (*gdata.WRITE_SUFFIXES, ".png"):
+    if suffix not in (*gdata.SEQUENCE_WRITE_SUFFIXES, ".png"):
         raise CommandError(
-            f"cannot write samples to {out}: use a .csv, .npy or .png (image grid) file"
+            f"cannot write samples to {out}: use a .csv, .npy or .png (image grid) file "
+            "(or .npz, for sequence models)"
         )
     model = load_model(args.model_file)
+    if model.capabilities.sequential:
+        return _sample_sequences(model, args, out)
+    if args.length is not None:
+        raise CommandError(_not_sequential(type(model).__name__, "--length"))
+    if suffix == ".npz":
+        raise CommandError(
+            f"cannot write samples of {type(model).__name__} to {out}: .npz is for "
+            "sequences; use .csv, .npy or .png (image grid)"
+        )
     extra = {}
     if args.label is not None:
         if not model.capabilities.conditional_sampling:
@@ -327,12 +436,37 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sample_sequences(model: GenerativeModel, args: argparse.Namespace, out: Path) -> int:
+    """``sample`` for a sequence model: ``-n`` sequences of ``--length`` frames."""
+    name = type(model).__name__
+    if out.suffix.lower() == ".png":
+        raise CommandError(
+            f"cannot draw {out}: {name} samples sequences; write .npz, .csv or .npy instead"
+        )
+    if args.label is not None:
+        raise CommandError(f"{name} cannot sample from a given class")
+    length = DEFAULT_LENGTH if args.length is None else args.length
+    if length < 1:
+        raise CommandError(f"--length must be a positive number of frames, got {length}")
+    X = np.asarray(
+        model.sample(args.n_samples, length=length, random_state=args.seed), dtype=np.float64
+    )
+    X = X.reshape(X.shape[0], X.shape[1], -1)
+    gdata.save_sequences(out, X, feature_names(model))
+    print(f"wrote {X.shape[0]} sequences x {X.shape[1]} frames x {X.shape[2]} features to {out}")
+    return 0
+
+
 def cmd_score(args: argparse.Namespace) -> int:
     """``genmodels score``: per-sample log-likelihoods, optionally to CSV, and a summary."""
     model = load_model(args.model_file)
     kind = model.capabilities.likelihood
     if kind == "none":
         raise CommandError(f"{type(model).__name__} has no likelihood to score data with")
+    if model.capabilities.sequential:
+        return _score_sequences(model, args)
+    if args.sequence_column is not None:
+        raise CommandError(_not_sequential(type(model).__name__, "--sequence-column"))
     X, _, _ = gdata.load_data(args.data, target=label_column(model, args.data, None))
     ll = np.asarray(model.score_samples(X), dtype=np.float64)
     if args.output:
@@ -344,11 +478,83 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
+def _score_sequences(model: GenerativeModel, args: argparse.Namespace) -> int:
+    """``score`` for a sequence model: one log-likelihood per sequence."""
+    kind = model.capabilities.likelihood
+    seqs = load_model_sequences(model, args.data, args.sequence_column)
+    ll = np.asarray(model.score_samples(seqs.frames, seqs.lengths), dtype=np.float64)
+    if args.output:
+        if seqs.ids is None:
+            gdata.save_records(args.output, ["log_likelihood"], [ll])
+        else:
+            gdata.save_records(args.output, ["sequence", "log_likelihood"], [seqs.ids, ll])
+    n_frames = int(seqs.lengths.sum())
+    print(f"{_LIKELIHOOD_LABEL.get(kind, kind)} per sequence, in nats ({kind})")
+    _print_rows(
+        [
+            *score_summary(ll, kind),
+            ("frames", f"{n_frames} ({_num(ll.sum() / n_frames)} nats/frame)"),
+        ]
+    )
+    if args.output:
+        print(f"wrote {ll.size} scores to {args.output}")
+    return 0
+
+
+def cmd_decode(args: argparse.Namespace) -> int:
+    """``genmodels decode``: the hidden state of every frame (Viterbi or per-frame MAP), its
+    posterior probability, and a summary."""
+    out = Path(args.output)
+    if out.suffix.lower() != ".csv":
+        raise CommandError(f"cannot write states to {out}: use a .csv file")
+    model = load_model(args.model_file)
+    name = type(model).__name__
+    caps = model.capabilities
+    if not caps.sequential:
+        hint = "; genmodels predict gives its " + ("classes" if caps.supervised else "components")
+        raise CommandError(
+            f"{name} is not a sequence model, so it has no state paths to decode; decode needs "
+            "a hidden Markov model (e.g. gaussian-hmm)"
+            + (hint if caps.latent or caps.supervised else "")
+        )
+    if not caps.latent:
+        raise CommandError(f"{name} has no hidden states to decode")
+    algorithm = args.algorithm or model.get_params(deep=False).get("algorithm") or "viterbi"
+    seqs = load_model_sequences(model, args.data, args.sequence_column)
+    logprob, states = model.decode(seqs.frames, seqs.lengths, algorithm=algorithm)
+    states = np.asarray(states, dtype=np.int64)
+    proba = np.asarray(model.predict_proba(seqs.frames, seqs.lengths), dtype=np.float64)
+    posterior = proba[np.arange(len(states)), states]
+    lengths = seqs.lengths
+    seq_index = np.repeat(np.arange(len(lengths)), lengths)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    frame = np.arange(len(states)) - starts[seq_index]
+    sequence = seq_index if seqs.ids is None else seqs.ids[seq_index]
+    gdata.save_records(
+        out, ["sequence", "frame", "state", "posterior"], [sequence, frame, states, posterior]
+    )
+    n = len(states)
+    counts = np.bincount(states, minlength=proba.shape[1])
+    what = "log p(x, best path)" if algorithm == "viterbi" else "log p(x)"
+    print(f"decoded {n} frames of {len(lengths)} sequences ({algorithm})")
+    rows = [(f"state {k}", f"{c} frames ({c / n:.1%})") for k, c in enumerate(counts)]
+    rows.append(("mean posterior", f"{posterior.mean():.4f} (of the decoded states)"))
+    rows.append((what, f"{_num(logprob)} nats (all sequences)"))
+    _print_rows(rows)
+    print(f"wrote {n} rows to {out}")
+    return 0
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
     """``genmodels predict``: classes (supervised models) or components (latent-variable
     models) with their probabilities; accuracy when the true labels are given."""
     model = load_model(args.model_file)
     caps = model.capabilities
+    if caps.sequential:
+        raise CommandError(
+            f"{type(model).__name__} is a sequence model: use genmodels decode for the "
+            "hidden state of every frame"
+        )
     if not (caps.supervised or caps.latent):
         raise CommandError(
             f"{type(model).__name__} has neither classes nor latent components to predict"
@@ -372,6 +578,22 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if args.output:
         print(f"wrote predictions to {args.output}")
     return 0
+
+
+def load_model_sequences(
+    model: GenerativeModel, data: str, column: str | None
+) -> gdata.SequenceData:
+    """The sequences of ``data`` for a fitted sequence model. For a CSV without
+    ``--sequence-column``, a model fitted on named columns takes the one column of the file
+    that is not a feature as the sequence ids (so its training file reads as it is)."""
+    if column is None:
+        names = feature_names(model)
+        header = gdata.csv_header(data)
+        if names is not None and header is not None:
+            extra = [c for c in header if c not in names]
+            if len(extra) == 1 and len(header) == len(names) + 1:
+                column = extra[0]
+    return gdata.load_sequences(data, column)
 
 
 def label_column(model: GenerativeModel, data: str, target: str | None) -> str | None:
@@ -498,9 +720,17 @@ def check_param_names(owner: str, valid: dict[str, Any], params: dict[str, Any])
 
 
 def fit_summary(
-    model: GenerativeModel, X: np.ndarray, source: str, y: np.ndarray | None = None
+    model: GenerativeModel,
+    X: np.ndarray,
+    source: str,
+    y: np.ndarray | None = None,
+    *,
+    lengths: np.ndarray | None = None,
 ) -> list[tuple[str, str]]:
-    """Rows describing a just-fitted model on its training data ``X`` (labels ``y``)."""
+    """Rows describing a just-fitted model on its training data ``X`` (labels ``y``; for a
+    sequence model, ``X`` holds the frames of sequences of ``lengths``)."""
+    if model.capabilities.sequential:
+        return _sequence_fit_summary(model, X, lengths, source)
     state = vars(model)
     rows = [
         ("model", type(model).__name__),
@@ -519,6 +749,38 @@ def fit_summary(
         rows.append(("train accuracy", f"{np.mean(model.predict(X) == y):.4f}"))
     if kind == "exact" and isinstance(model, _HAS_BIC):
         rows.append(("BIC", _num(model.bic(X))))
+    return rows
+
+
+def _sequence_fit_summary(
+    model: GenerativeModel, frames: np.ndarray, lengths: np.ndarray, source: str
+) -> list[tuple[str, str]]:
+    state = vars(model)
+    n_seq, n_frames = len(lengths), int(np.sum(lengths))
+    rows = [
+        ("model", type(model).__name__),
+        (
+            "data",
+            f"{n_seq} sequences, {n_frames} frames x {frames.shape[1]} features "
+            f"(frames per sequence {int(np.min(lengths))}..{int(np.max(lengths))}; {source})",
+        ),
+    ]
+    if "n_iter_" in state:
+        converged = state.get("converged_")
+        note = "" if converged is None else (" (converged)" if converged else " (NOT converged)")
+        rows.append(("iterations", f"{state['n_iter_']}{note}"))
+    kind = model.capabilities.likelihood
+    if kind != "none":
+        ll = np.asarray(model.score_samples(frames, lengths), dtype=np.float64)
+        label = _LIKELIHOOD_LABEL.get(kind, kind)
+        rows.append(
+            (
+                f"train {label}",
+                f"{_num(ll.mean())} nats/sequence (mean); {_num(ll.sum() / n_frames)} nats/frame",
+            )
+        )
+    if kind == "exact" and isinstance(model, _HAS_BIC):
+        rows.append(("BIC", _num(model.bic(frames, lengths))))
     return rows
 
 
@@ -555,6 +817,13 @@ def format_capabilities(caps) -> str:
             parts.append(field.name.replace("_", " "))
     parts.append(f"input={caps.input_kind}")
     return ", ".join(parts)
+
+
+def _not_sequential(name: str, option: str) -> str:
+    return (
+        f"{option} is for sequence models (e.g. gaussian-hmm); {name} takes independent "
+        "rows of data"
+    )
 
 
 def feature_names(model: GenerativeModel) -> list[str] | None:

@@ -473,3 +473,224 @@ def test_classifier_errors_are_one_line(labelled_csv, tmp_path, capsys):
     genmodels.GaussianMixture(2, random_state=0).fit(X).save(gmm)
     rc = main(["sample", str(gmm), "--class", "0", "-o", str(tmp_path / "s.csv")])
     assert "cannot sample from a given class" in _assert_one_line_error(rc, capsys.readouterr().err)
+
+
+# ----------------------------------------------------------------------------------------
+# sequence models (hidden Markov models): fit, score, decode, sample
+
+
+HMM_SETTINGS = ["--set", "n_components=3", "--set", "random_state=0", "--set", "n_iter=50"]
+HMM_LENGTHS = np.array([120, 80, 150, 100])
+HMM_IDS = ["mon", "tue", "wed", "thu"]
+
+
+def _hmm_frames() -> np.ndarray:
+    """Frames of four sequences (HMM_LENGTHS) from a sticky 3-state Gaussian HMM."""
+    true = genmodels.GaussianHMM(3, covariance_type="diag")
+    true.startprob_ = np.array([0.5, 0.3, 0.2])
+    true.transmat_ = np.array([[0.94, 0.04, 0.02], [0.03, 0.95, 0.02], [0.02, 0.03, 0.95]])
+    true.means_ = np.array([[0.0, 0.0], [4.0, 0.0], [0.0, 4.0]])
+    true.covars_ = np.array([[0.5, 0.5], [1.0, 0.6], [0.6, 1.0]])
+    X = true.sample(1, length=int(HMM_LENGTHS.sum()), random_state=1)
+    return X.reshape(-1, 2)
+
+
+@pytest.fixture(scope="module")
+def hmm_npz(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("seq") / "seqs.npz"
+    np.savez(path, X=_hmm_frames(), lengths=HMM_LENGTHS)
+    return path
+
+
+@pytest.fixture(scope="module")
+def hmm_csv(tmp_path_factory) -> Path:
+    """The same frames as ``hmm_npz``, with a text sequence-id column between the features."""
+    path = tmp_path_factory.mktemp("seq") / "ticks.csv"
+    ids = np.repeat(HMM_IDS, HMM_LENGTHS)
+    lines = ["price,day,volume"]
+    lines += [f"{x[0]!r},{d},{x[1]!r}" for x, d in zip(_hmm_frames().tolist(), ids, strict=True)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def hmm_file(hmm_csv, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("seqmodel") / "hmm.safetensors"
+    argv = ["fit", "ghmm", str(hmm_csv), "--sequence-column", "day", *HMM_SETTINGS, "-o", str(out)]
+    assert main([*argv, "-q"]) == 0
+    return out
+
+
+def test_fit_hmm_from_npz_with_lengths(hmm_npz, tmp_path, capsys):
+    out = tmp_path / "hmm.safetensors"
+    assert main(["fit", "gaussian-hmm", str(hmm_npz), *HMM_SETTINGS, "-o", str(out), "-q"]) == 0
+    text = capsys.readouterr().out
+    model = genmodels.load(out)
+    assert type(model) is genmodels.GaussianHMM and model.n_components == 3
+    assert "feature_names_in_" not in vars(model)
+    frames = _hmm_frames()
+    assert re.search(r"data +4 sequences, 450 frames x 2 features", text)
+    ll = model.score_samples(frames, HMM_LENGTHS)
+    assert f"{ll.mean():.6g} nats/sequence" in text
+    assert re.search(rf"BIC +{re.escape(f'{model.bic(frames, HMM_LENGTHS):.6g}')}", text)
+    # the same fit as in Python
+    direct = genmodels.GaussianHMM(3, random_state=0, n_iter=50).fit(frames, HMM_LENGTHS)
+    np.testing.assert_allclose(model.means_, direct.means_, rtol=1e-10)
+    np.testing.assert_allclose(model.transmat_, direct.transmat_, rtol=1e-10)
+
+
+def test_fit_hmm_from_csv_with_a_sequence_id_column(hmm_file, hmm_npz, tmp_path, capsys):
+    model = genmodels.load(hmm_file)
+    assert list(model.feature_names_in_) == ["price", "volume"]
+    # the same frames and lengths as the .npz: the same model
+    out = tmp_path / "npz.safetensors"
+    assert main(["fit", "ghmm", str(hmm_npz), *HMM_SETTINGS, "-o", str(out), "-q"]) == 0
+    np.testing.assert_allclose(model.means_, genmodels.load(out).means_, rtol=1e-10)
+    assert "4 sequences, 450 frames" in capsys.readouterr().out
+
+
+def test_load_sequences_from_every_format(hmm_npz, hmm_csv, tmp_path):
+    frames = _hmm_frames()
+    X, columns, lengths, ids = gdata.load_sequences(hmm_npz)
+    np.testing.assert_array_equal(X, frames)
+    assert columns is None and ids is None and list(lengths) == list(HMM_LENGTHS)
+    X, columns, lengths, ids = gdata.load_sequences(hmm_csv, "day")
+    np.testing.assert_array_equal(X, frames)
+    assert columns == ["price", "volume"] and list(ids) == HMM_IDS
+    assert list(lengths) == list(HMM_LENGTHS)
+    cube = np.arange(24.0).reshape(2, 3, 4)
+    np.save(tmp_path / "c.npy", cube)
+    np.savez(tmp_path / "c.npz", X=cube)
+    for name in ("c.npy", "c.npz"):
+        X, _, lengths, _ = gdata.load_sequences(tmp_path / name)
+        np.testing.assert_array_equal(X, cube.reshape(6, 4))
+        assert list(lengths) == [3, 3]
+
+
+def test_decode_writes_the_state_of_every_frame(hmm_file, hmm_csv, tmp_path, capsys):
+    out = tmp_path / "states.csv"
+    assert main(["decode", str(hmm_file), str(hmm_csv), "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    with out.open(newline="") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == ["sequence", "frame", "state", "posterior"]
+    rows = rows[1:]
+    assert len(rows) == HMM_LENGTHS.sum()
+    model = genmodels.load(hmm_file)
+    frames = _hmm_frames()
+    logprob, states = model.decode(frames, HMM_LENGTHS)
+    assert [int(r[2]) for r in rows] == list(states)
+    assert [r[0] for r in rows] == list(np.repeat(HMM_IDS, HMM_LENGTHS))
+    assert [int(r[1]) for r in rows] == [t for n in HMM_LENGTHS for t in range(n)]
+    proba = model.predict_proba(frames, HMM_LENGTHS)
+    posterior = np.array([float(r[3]) for r in rows])
+    np.testing.assert_allclose(posterior, proba[np.arange(len(states)), states], rtol=1e-14)
+    assert "decoded 450 frames of 4 sequences (viterbi)" in text
+    assert f"{logprob:.6g} nats" in text
+    for k, count in enumerate(np.bincount(states, minlength=3)):
+        assert re.search(rf"state {k} +{count} frames", text)
+
+
+def test_decode_map_and_npz_data_number_the_sequences(hmm_file, hmm_npz, tmp_path, capsys):
+    out = tmp_path / "map.csv"
+    argv = ["decode", str(hmm_file), str(hmm_npz), "-o", str(out), "--algorithm", "map"]
+    assert main(argv) == 0
+    assert "(map)" in capsys.readouterr().out
+    header, table = _read_csv(out)
+    assert header == ["sequence", "frame", "state", "posterior"]
+    model = genmodels.load(hmm_file)
+    _, states = model.decode(_hmm_frames(), HMM_LENGTHS, algorithm="map")
+    np.testing.assert_array_equal(table[:, 2], states)
+    np.testing.assert_array_equal(table[:, 0], np.repeat(np.arange(4), HMM_LENGTHS))
+    assert np.all(table[:, 3] >= 1 / 3)  # the most probable state of each frame
+
+
+def test_score_hmm_gives_one_log_likelihood_per_sequence(
+    hmm_file, hmm_csv, hmm_npz, tmp_path, capsys
+):
+    model = genmodels.load(hmm_file)
+    expected = model.score_samples(_hmm_frames(), HMM_LENGTHS)
+    out = tmp_path / "scores.csv"
+    # the sequence-id column is found without --sequence-column: the one non-feature column
+    assert main(["score", str(hmm_file), str(hmm_csv), "-o", str(out)]) == 0
+    with out.open(newline="") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == ["sequence", "log_likelihood"]
+    assert [r[0] for r in rows[1:]] == HMM_IDS
+    np.testing.assert_allclose([float(r[1]) for r in rows[1:]], expected, rtol=0, atol=1e-12)
+    text = capsys.readouterr().out
+    assert "per sequence" in text and re.search(r"^n +4$", text, re.M)
+    plain = tmp_path / "plain.csv"
+    assert main(["score", str(hmm_file), str(hmm_npz), "-o", str(plain)]) == 0
+    header, scores = _read_csv(plain)
+    assert header == ["log_likelihood"]
+    np.testing.assert_allclose(scores[:, 0], expected, rtol=0, atol=1e-12)
+
+
+def test_sample_hmm_writes_lengths(hmm_file, tmp_path, capsys):
+    model = genmodels.load(hmm_file)
+    npz = tmp_path / "s.npz"
+    argv = ["sample", str(hmm_file), "-n", "3", "--length", "40", "-o", str(npz), "--seed", "0"]
+    assert main(argv) == 0
+    assert "wrote 3 sequences x 40 frames x 2 features" in capsys.readouterr().out
+    with np.load(npz) as archive:
+        X, lengths = archive["X"], archive["lengths"]
+    assert X.shape == (120, 2) and list(lengths) == [40, 40, 40]
+    np.testing.assert_array_equal(X, model.sample(3, length=40, random_state=0).reshape(-1, 2))
+    npy = tmp_path / "s.npy"
+    assert main(["sample", str(hmm_file), "-n", "2", "-o", str(npy)]) == 0
+    assert np.load(npy).shape == (2, 100, 2)  # --length defaults to 100
+    csv_out = tmp_path / "s.csv"
+    assert main(["sample", str(hmm_file), "-n", "2", "--length", "5", "-o", str(csv_out)]) == 0
+    header, table = _read_csv(csv_out)
+    assert header == ["sequence", "price", "volume"]
+    np.testing.assert_array_equal(table[:, 0], [0] * 5 + [1] * 5)
+    # what sample writes, decode and score read back
+    capsys.readouterr()
+    assert main(["decode", str(hmm_file), str(csv_out), "-o", str(tmp_path / "st.csv")]) == 0
+    assert main(["score", str(hmm_file), str(npz)]) == 0
+    assert re.search(r"^n +3$", capsys.readouterr().out, re.M)
+
+
+def test_sequence_errors_are_one_line(gmm_file, blobs_csv, hmm_file, hmm_csv, tmp_path, capsys):
+    def error(argv) -> str:
+        return _assert_one_line_error(main(argv), capsys.readouterr().err)
+
+    npz = tmp_path / "seqs.npz"
+    np.savez(npz, X=_hmm_frames(), lengths=HMM_LENGTHS)
+    line = error(["decode", str(gmm_file), str(npz), "-o", str(tmp_path / "s.csv")])
+    assert "GaussianMixture is not a sequence model" in line and "predict" in line
+    assert not (tmp_path / "s.csv").exists()
+    line = error(["fit", "ghmm", str(hmm_csv), *HMM_SETTINGS, "-q"])
+    assert "--sequence-column" in line
+    line = error(["fit", "ghmm", str(hmm_csv), "--sequence-column", "date", "-q"])
+    assert "no column named 'date'" in line and "sequence ids" in line
+    shuffled = tmp_path / "shuffled.csv"
+    shuffled.write_text("id,x\na,1\na,2\nb,3\na,4\n")
+    line = error(["fit", "ghmm", str(shuffled), "--sequence-column", "id", "-q"])
+    assert "sequence 'a'" in line and "data row 4" in line and "consecutive" in line
+    no_lengths = tmp_path / "nolen.npz"
+    np.savez(no_lengths, X=_hmm_frames())
+    assert "'lengths'" in error(["fit", "ghmm", str(no_lengths), "-q"])
+    bad_sum = tmp_path / "badsum.npz"
+    np.savez(bad_sum, X=_hmm_frames(), lengths=[100, 100])
+    assert "sum to 200 but X has 450 frames" in error(["fit", "ghmm", str(bad_sum), "-q"])
+    flat = tmp_path / "flat.npy"
+    np.save(flat, _hmm_frames())
+    assert "3-D" in error(["score", str(hmm_file), str(flat)])
+    line = error(["fit", "gmm", str(blobs_csv), "--sequence-column", "a", "-q"])
+    assert "--sequence-column is for sequence models" in line
+    assert "--length" in error(["sample", str(gmm_file), "--length", "5"])
+    assert "decode" in error(["predict", str(hmm_file), str(hmm_csv)])
+    assert "not sequences" in error(["fit", "ghmm", "builtin:iris", "-q"])
+
+
+def test_help_lists_decode_and_sequence_examples(capsys):
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert "decode" in out and "genmodels decode hmm.safetensors" in out
+    assert "--sequence-column" in out and "lengths" in out
+    assert main(["decode", "--help"]) == 0
+    out = capsys.readouterr().out
+    for word in ("--algorithm", "viterbi", "map", "--sequence-column", "states.csv"):
+        assert word in out, word
