@@ -25,6 +25,8 @@ __all__ = [
     "ellipse_geometry",
     "image_grid_panels",
     "image_row_panels",
+    "matrix_heatmaps",
+    "state_sequence_plot",
 ]
 
 DPI = 110
@@ -281,3 +283,175 @@ def ellipse_geometry(cov: np.ndarray, n_std: float = 2.0) -> tuple[float, float,
     major = vecs[:, 1]
     angle = math.degrees(math.atan2(major[1], major[0]))
     return 2 * n_std * math.sqrt(vals[1]), 2 * n_std * math.sqrt(vals[0]), angle
+
+
+# ----------------------------------------------------------------------------------------
+# Hidden state sequences
+
+
+def _runs(states: np.ndarray) -> list[tuple[int, int, int]]:
+    """``(start, stop, state)`` of every run of equal consecutive states."""
+    states = np.asarray(states)
+    if states.size == 0:
+        return []
+    cuts = np.flatnonzero(np.diff(states)) + 1
+    starts = np.concatenate([[0], cuts])
+    stops = np.concatenate([cuts, [states.size]])
+    return [(int(a), int(b), int(states[a])) for a, b in zip(starts, stops, strict=True)]
+
+
+def state_sequence_plot(
+    signal: np.ndarray,
+    states: np.ndarray,
+    path: str | os.PathLike,
+    *,
+    true_states: np.ndarray | None = None,
+    state_names: Sequence[str] | None = None,
+    feature_names: Sequence[str] | None = None,
+    colours: Sequence[str] | None = None,
+    states_label: str = "decoded",
+    true_label: str = "true",
+    xlabel: str = "time step",
+    title: str | None = None,
+) -> Path:
+    """A signal ``(T, D)`` (one panel per feature) over coloured background bands of its
+    hidden ``states`` ``(T,)`` (e.g. a Viterbi path), and below it a strip comparing them
+    with ``true_states`` row by row, with the frames where the two differ marked in black.
+
+    ``states`` and ``true_states`` are integers 0..K-1 in the same numbering (match learned
+    states to the true ones first); ``state_names`` and ``colours`` are indexed by them.
+    """
+    signal = np.asarray(signal, dtype=float)
+    if signal.ndim == 1:
+        signal = signal[:, None]
+    states = np.asarray(states).astype(int)
+    t_len, d = signal.shape
+    if states.shape != (t_len,):
+        raise ValueError(f"states must have shape ({t_len},), got {states.shape}")
+    if true_states is not None:
+        true_states = np.asarray(true_states).astype(int)
+        if true_states.shape != (t_len,):
+            raise ValueError(f"true_states must have shape ({t_len},), got {true_states.shape}")
+    k = int(max(states.max(), -1 if true_states is None else true_states.max())) + 1
+    names = [f"state {j}" for j in range(k)] if state_names is None else list(state_names)
+    if len(names) < k:
+        raise ValueError(f"{len(names)} state names for {k} states")
+    cols = [_colour(j) for j in range(len(names))] if colours is None else list(colours)
+    if len(cols) < k:
+        raise ValueError(f"{len(cols)} colours for {k} states")
+    features = [f"x{j}" for j in range(d)] if feature_names is None else list(feature_names)
+    strip_rows = [] if true_states is None else [true_label, states_label, "differ"]
+    heights = [1.5] * d + ([0.22 * len(strip_rows) + 0.1] if strip_rows else [])
+    fig = _new_figure(9.0, sum(heights) + 1.0)
+    axes = fig.subplots(
+        len(heights), 1, sharex=True, squeeze=False, gridspec_kw={"height_ratios": heights}
+    )[:, 0]
+    t = np.arange(t_len)
+    runs = _runs(states)
+    for j, ax in enumerate(axes[:d]):
+        for a, b, s in runs:
+            ax.axvspan(a - 0.5, b - 0.5, color=cols[s], alpha=0.22, linewidth=0)
+        ax.plot(t, signal[:, j], color="0.15", linewidth=0.8)
+        ax.set_ylabel(features[j])
+        ax.margins(x=0)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+    if strip_rows:
+        from matplotlib.colors import ListedColormap
+
+        ax = axes[-1]
+        cmap = ListedColormap(cols[: len(names)])
+        rows = np.vstack([true_states, states])
+        ax.imshow(
+            rows,
+            cmap=cmap,
+            vmin=-0.5,
+            vmax=len(names) - 0.5,
+            aspect="auto",
+            interpolation="nearest",
+            extent=(-0.5, t_len - 0.5, 2, 0),
+        )
+        wrong = np.flatnonzero(rows[0] != rows[1])
+        ax.vlines(wrong, 2.15, 2.85, color="black", linewidth=0.8)
+        ax.set_ylim(3, 0)
+        ax.set_yticks([0.5, 1.5, 2.5])
+        ax.set_yticklabels(strip_rows, fontsize=8)
+        ax.tick_params(axis="y", length=0)
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+    axes[-1].set_xlabel(xlabel)
+    axes[-1].set_xlim(-0.5, t_len - 0.5)
+    from matplotlib.patches import Patch
+
+    handles = [Patch(facecolor=cols[j], alpha=0.6, label=names[j]) for j in range(len(names))]
+    axes[0].legend(
+        handles=handles,
+        loc="lower left",
+        bbox_to_anchor=(0.0, 1.0),
+        ncol=len(handles),
+        frameon=False,
+        fontsize=9,
+        handlelength=1.4,
+        borderaxespad=0.2,
+    )
+    if title:
+        fig.suptitle(title, fontsize=11)
+    return _save(fig, path)
+
+
+def matrix_heatmaps(
+    panels: Sequence[tuple[str, np.ndarray]],
+    path: str | os.PathLike,
+    *,
+    row_labels: Sequence[str],
+    col_labels: Sequence[str],
+    xlabel: str = "",
+    ylabel: str = "",
+    vmin: float = 0.0,
+    vmax: float = 1.0,
+    fmt: str = "{:.2f}",
+    cmap: str = "Blues",
+    colorbar_label: str = "",
+    title: str | None = None,
+) -> Path:
+    """Square heat maps side by side on one colour scale ``[vmin, vmax]`` (e.g. a true and
+    a learned transition matrix), each cell's value written in it with ``fmt``."""
+    mats = [np.asarray(m, dtype=float) for _, m in panels]
+    shape = (len(row_labels), len(col_labels))
+    for (panel_title, _), m in zip(panels, mats, strict=True):
+        if m.shape != shape:
+            raise ValueError(f"panel {panel_title!r}: shape {m.shape}, labels say {shape}")
+    side = 0.62 * max(shape) + 1.3
+    fig = _new_figure(side * len(panels) + 1.1, side + 0.5)
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    image = None
+    for ax, (panel_title, _), m in zip(axes, panels, mats, strict=True):
+        image = ax.imshow(m, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+        for (i, j), v in np.ndenumerate(m):
+            dark = (v - vmin) > 0.6 * (vmax - vmin)
+            ax.text(
+                j,
+                i,
+                fmt.format(v),
+                ha="center",
+                va="center",
+                fontsize=10,
+                color="white" if dark else "black",
+            )
+        ax.set_xticks(range(shape[1]))
+        ax.set_xticklabels(list(col_labels), fontsize=9)
+        ax.set_yticks(range(shape[0]))
+        ax.set_yticklabels(list(row_labels), fontsize=9)
+        ax.tick_params(length=0)
+        ax.set_title(panel_title, fontsize=10)
+        ax.set_xlabel(xlabel, fontsize=9)
+        if ax is axes[0]:
+            ax.set_ylabel(ylabel, fontsize=9)
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+    cbar = fig.colorbar(image, ax=list(axes), shrink=0.8, pad=0.02)
+    if colorbar_label:
+        cbar.set_label(colorbar_label, fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    return _save(fig, path)

@@ -253,3 +253,92 @@ def test_ellipse_geometry_matches_the_covariance():
 def test_random_state_must_be_an_int(tmp_path):
     with pytest.raises(TypeError, match="random_state"):
         run(tmp_path, quick=True, random_state=1.5)
+
+
+# ----------------------------------------------------------------------------------------
+# hidden Markov models
+
+
+def _hmm_rows(path) -> dict[str, list[float | None]]:
+    return {r[0][0]: [v for _, v in r[1:]] for r in _table(path, "hmm-heldout")}
+
+
+def test_hmm_section_is_in_the_report_with_its_figures(quick_report):
+    out, path, _ = quick_report
+    html = path.read_text(encoding="utf-8")
+    page = _Page(html)
+    assert "hidden-markov" in page.ids and 'href="#hidden-markov"' in html
+    assert html.index('id="naive-bayes"') < html.index('id="hidden-markov"')
+    for name in ("hmm-states.png", "hmm-transitions.png"):
+        assert name in page.images
+        assert (out / name).read_bytes()[:8] == PNG_MAGIC, name
+    assert "Viterbi" in html and "linear_sum_assignment" in html
+    assert "GaussianHMM" in {r[0][0] for r in _table(path, "families-table")}
+
+
+def test_hmm_decodes_the_generated_regimes(quick_report):
+    _, path, _ = quick_report
+    rows = _hmm_rows(path)
+    fitted = rows["fitted GaussianHMM"]
+    true = next(v for name, v in rows.items() if name.startswith("true model"))
+    one = next(v for name, v in rows.items() if name.startswith("GaussianHMM(1)"))
+    gmm = next(v for name, v in rows.items() if name.startswith("GaussianMixture"))
+    states, ll, ll_day, accuracy, seconds = fitted
+    assert states == 3 and seconds > 0
+    assert accuracy > 0.9  # after matching the learned states to the true ones
+    assert true[3] > 0.9 and abs(accuracy - true[3]) < 0.05
+    # held-out log-likelihood: close to the true model's, far above one state's
+    assert abs(ll - true[1]) < 0.05 * abs(true[1])
+    assert ll > one[1] + 10 and ll > gmm[1]
+    assert one[3] is None and all(math.isfinite(v) for v in (ll, ll_day, one[1], gmm[1]))
+
+
+def test_hmm_section_is_reproducible(tmp_path):
+    from genmodels.demo import hidden_markov_section
+
+    def run_once(folder):
+        path = run(tmp_path / folder, quick=True, sections=[hidden_markov_section])
+        return [v[:4] for v in _hmm_rows(path).values()]  # not the fit times
+
+    assert run_once("a") == run_once("b")
+
+
+def test_match_states_undoes_a_relabelling():
+    from genmodels.demo.hmm import match_states, relabel
+
+    rng = np.random.default_rng(0)
+    true = rng.integers(0, 3, size=200)
+    found = np.array([2, 0, 1])[true]  # state j was found as 2, 0, 1
+    found[:10] = (found[:10] + 1) % 3  # and a few frames are wrong
+    order = match_states(true, found, 3)
+    assert list(order) == [2, 0, 1]
+    assert np.mean(relabel(found, order) == true) == pytest.approx(0.95)
+
+
+def test_state_sequence_plot_and_matrix_heatmaps(tmp_path):
+    rng = np.random.default_rng(0)
+    states = np.repeat([0, 2, 1, 0], 25)
+    path = figures.state_sequence_plot(
+        rng.normal(size=(100, 2)),
+        states,
+        tmp_path / "states.png",
+        true_states=np.roll(states, 3),
+        state_names=["a", "b", "c"],
+        feature_names=["x", "y"],
+    )
+    assert path.read_bytes()[:8] == PNG_MAGIC
+    assert figures.state_sequence_plot(rng.normal(size=100), states, tmp_path / "one.png")
+    with pytest.raises(ValueError, match="states must have shape"):
+        figures.state_sequence_plot(rng.normal(size=(100, 2)), states[:50], tmp_path / "x.png")
+    trans = np.full((3, 3), 0.1) + 0.7 * np.eye(3)
+    path = figures.matrix_heatmaps(
+        [("a", trans), ("b", trans.T)],
+        tmp_path / "heat.png",
+        row_labels=["a", "b", "c"],
+        col_labels=["a", "b", "c"],
+    )
+    assert path.read_bytes()[:8] == PNG_MAGIC
+    with pytest.raises(ValueError, match="shape"):
+        figures.matrix_heatmaps(
+            [("a", trans[:2])], tmp_path / "h.png", row_labels="abc", col_labels="abc"
+        )

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from .._version import __version__
 from .core import Context, FigureRef, Section, SectionBuilder, Table, limited_threads
+from .hmm import hidden_markov_section
 from .mixture import gaussian_mixture_section
 from .naive_bayes import naive_bayes_section
 from .overview import families_section
@@ -33,7 +34,12 @@ __all__ = ["SECTIONS", "Context", "FigureRef", "Section", "Table", "run"]
 logger = logging.getLogger("genmodels")
 
 #: The section builders ``run`` calls, in page order. Later families append theirs.
-SECTIONS: list[SectionBuilder] = [families_section, gaussian_mixture_section, naive_bayes_section]
+SECTIONS: list[SectionBuilder] = [
+    families_section,
+    gaussian_mixture_section,
+    naive_bayes_section,
+    hidden_markov_section,
+]
 
 
 def run(
