@@ -44,6 +44,7 @@ test-slow: $(VENV)/.audio
 bench: $(VENV)/.bench
 	$(PY) benchmarks/gmm.py
 	$(PY) benchmarks/naive_bayes.py
+	$(PY) benchmarks/hmm.py
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check genmodels tests benchmarks examples

@@ -35,7 +35,12 @@ _TINY = 1e-300  # a scale this small means an impossible observation (log-likeli
 
 @dataclass
 class Layout:
-    """Where every frame of the concatenated sequences sits in the padded segment batch."""
+    """Where every frame of the concatenated sequences sits in the padded segment batch.
+
+    The forward-backward pass keeps its (L, B, K) tensors *time-major* with the segments
+    sorted by decreasing length ("sorted" below): step t then reads and writes one
+    contiguous (B, K) block, of which the segments still running are the first rows.
+    """
 
     lengths: np.ndarray  # (S,) frames per sequence
     seg_len: int  # L
@@ -48,6 +53,16 @@ class Layout:
     n_segments_max: int
     order: torch.Tensor  # (B,) segments by decreasing length (the time loops' order)
     active: list[int]  # active[t]: segments (in that order) with a real frame t
+    inv: torch.Tensor  # (B,) sorted position of every segment
+    frame_tm: torch.Tensor  # (N,) flat index into the time-major sorted (L * B) frames
+    mask_tm: torch.Tensor  # (L, B) True on real frames, time-major sorted
+    seq_of_frame: torch.Tensor  # (N,) sequence of every frame
+    # Level 2 runs along the segments of each sequence: chain_index[g, j] is segment g of the
+    # j-th sequence by decreasing segment count (0 where it has none), chain_active[g] how
+    # many sequences have a segment g (the first rows of chain_index[g]).
+    chain_index: torch.Tensor  # (G, S) long
+    chain_valid: torch.Tensor  # (G, S) bool
+    chain_active: list[int]
 
     @property
     def n_batch(self) -> int:
@@ -70,26 +85,42 @@ def make_layout(lengths: np.ndarray, device, seg_len: int | None = None) -> Layo
     seq_of_frame = np.repeat(np.arange(len(lengths)), lengths)
     f = np.arange(lengths.sum()) - starts[seq_of_frame]
     seg = seg_first[seq_of_frame] + f // seg_len
-    frame_index = seg * seg_len + f % seg_len
+    pos = f % seg_len
+    frame_index = seg * seg_len + pos
     n_batch = int(seg_count.sum())
     mask = np.zeros(n_batch * seg_len, dtype=bool)
     mask[frame_index] = True
     mask = mask.reshape(n_batch, seg_len)
     seg_frames = mask.sum(1)
     order = np.argsort(-seg_frames, kind="stable")
+    inv = np.empty_like(order)
+    inv[order] = np.arange(n_batch)
     active = (seg_frames[None, :] > np.arange(seg_len)[:, None]).sum(1).tolist()
+    n_groups = int(seg_count.max())
+    seq_order = np.argsort(-seg_count, kind="stable")
+    g = np.arange(n_groups)[:, None]
+    chain_valid = g < seg_count[seq_order][None, :]
+    chain_index = np.where(chain_valid, seg_first[seq_order][None, :] + g, 0)
+    dev = device
     return Layout(
         lengths=lengths,
         seg_len=int(seg_len),
-        seg_seq=torch.as_tensor(seg_seq, device=device),
-        seg_pos=torch.as_tensor(seg_pos, device=device),
+        seg_seq=torch.as_tensor(seg_seq, device=dev),
+        seg_pos=torch.as_tensor(seg_pos, device=dev),
         seg_count=seg_count,
         seg_first=seg_first,
-        frame_index=torch.as_tensor(frame_index, device=device),
-        mask=torch.as_tensor(mask, device=device),
-        n_segments_max=int(seg_count.max()),
-        order=torch.as_tensor(order, device=device),
+        frame_index=torch.as_tensor(frame_index, device=dev),
+        mask=torch.as_tensor(mask, device=dev),
+        n_segments_max=n_groups,
+        order=torch.as_tensor(order, device=dev),
         active=active,
+        inv=torch.as_tensor(inv, device=dev),
+        frame_tm=torch.as_tensor(pos * n_batch + inv[seg], device=dev),
+        mask_tm=torch.as_tensor(np.ascontiguousarray(mask[order].T), device=dev),
+        seq_of_frame=torch.as_tensor(seq_of_frame, device=dev),
+        chain_index=torch.as_tensor(chain_index, device=dev),
+        chain_valid=torch.as_tensor(chain_valid, device=dev),
+        chain_active=chain_valid.sum(1).tolist(),
     )
 
 
@@ -103,17 +134,23 @@ def _pad(layout: Layout, frames: torch.Tensor, fill: float) -> torch.Tensor:
     return out.view(layout.n_batch, layout.seg_len, k)
 
 
-def _unpad(layout: Layout, padded: torch.Tensor) -> torch.Tensor:
-    return padded.reshape(-1, padded.shape[-1])[layout.frame_index]
+def _pad_tm(layout: Layout, frames: torch.Tensor, fill: float) -> torch.Tensor:
+    """(N, K) per-frame values -> (L, B, K) time-major, segments sorted."""
+    k = frames.shape[1]
+    out = torch.full(
+        (layout.seg_len * layout.n_batch, k), fill, dtype=frames.dtype, device=frames.device
+    )
+    out[layout.frame_tm] = frames
+    return out.view(layout.seg_len, layout.n_batch, k)
 
 
 def _scaled_emissions(layout: Layout, log_b: torch.Tensor):
-    """exp(log b - per-frame max) padded (B, L, K) (ones on padding), and the maxima (N,)."""
+    """exp(log b - per-frame max), time-major sorted (L, B, K) with ones on padding, and
+    the maxima (N,)."""
     shift = log_b.max(dim=1).values
-    finite = torch.isfinite(shift)
-    shift = torch.where(finite, shift, torch.zeros_like(shift))
-    b = torch.exp(log_b - shift[:, None])
-    return _pad(layout, b, 1.0), shift
+    shift = torch.where(torch.isfinite(shift), shift, torch.zeros_like(shift))
+    b = torch.sub(log_b, shift[:, None]).exp_()
+    return _pad_tm(layout, b, 1.0), shift
 
 
 def _normalise(v: torch.Tensor, dim: int = -1) -> tuple[torch.Tensor, torch.Tensor]:
@@ -127,21 +164,43 @@ def _normalise(v: torch.Tensor, dim: int = -1) -> tuple[torch.Tensor, torch.Tens
 
 
 def _segment_products(layout: Layout, b: torch.Tensor, A: torch.Tensor) -> torch.Tensor:
-    """Per segment, diag(b_first) prod_t A diag(b_t), scaled to sum 1: (B, K, K)."""
-    Q = torch.diag_embed(b[:, 0])
-    Q, _ = _normalise(Q.flatten(1))
-    Q = Q.view_as(A.expand(b.shape[0], -1, -1))
-    mask = layout.mask
+    """Per segment, diag(b_first) prod_t A diag(b_t), scaled to sum 1: (B, K, K) in the
+    segments' own order (``b`` is time-major sorted)."""
+    B = b.shape[1]
+    Q = torch.diag_embed(b[0])
+    Q.div_(Q.sum((1, 2), keepdim=True).clamp_min_(_TINY))
+    tmp = torch.empty_like(Q)
+    s = torch.empty(B, 1, 1, dtype=b.dtype, device=b.device)
     for t in range(1, layout.seg_len):
-        nxt = (Q @ A) * b[:, t, None, :]
-        nxt, _ = _normalise(nxt.flatten(1))
-        Q = torch.where(mask[:, t, None, None], nxt.view_as(Q), Q)
-    return Q
+        n = layout.active[t]
+        q, w, st = (Q, tmp, s) if n == B else (Q[:n], tmp[:n], s[:n])
+        torch.matmul(q, A, out=w)
+        w.mul_(b[t, :n, None, :])
+        torch.sum(w, (1, 2), keepdim=True, out=st).clamp_min_(_TINY)
+        torch.div(w, st, out=q)
+    return Q[layout.inv]
 
 
-def _incoming_messages(layout: Layout, b, A, log_start) -> tuple[torch.Tensor, torch.Tensor]:
+def _chain_to_segments(layout: Layout, chained: torch.Tensor) -> torch.Tensor:
+    """(G, S, ...) values along the chains -> (B, ...) in the segments' order."""
+    out = torch.empty(
+        (layout.n_batch, *chained.shape[2:]), dtype=chained.dtype, device=chained.device
+    )
+    out[layout.chain_index[layout.chain_valid]] = chained[layout.chain_valid]
+    return out
+
+
+def _incoming_messages(
+    layout: Layout, b, A, log_start, need_end: bool = True
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Normalised predictive distribution of each segment's first state given everything
-    before it (``init``, (B, K)) and backward message into its last frame (``end``, (B, K))."""
+    before it (``init``, (B, K)) and backward message into its last frame (``end``, (B, K),
+    only with ``need_end``), in the segments' own order.
+
+    Along each sequence, init_{g+1} ∝ init_g Q_g A and end_{g-1} ∝ A Q_g end_g: the
+    products Q_g A and A Q_g are formed for all segments at once, then each step is one
+    batched vector-matrix product over the sequences that have a segment g.
+    """
     B, K = layout.n_batch, A.shape[0]
     start = torch.exp(log_start)
     init = start.expand(B, K).clone()
@@ -149,19 +208,28 @@ def _incoming_messages(layout: Layout, b, A, log_start) -> tuple[torch.Tensor, t
     if layout.n_segments_max == 1:
         return init, end
     Q = _segment_products(layout, b, A)
-    first = torch.as_tensor(layout.seg_first, device=A.device)
-    count = torch.as_tensor(layout.seg_count, device=A.device)
-    for g in range(layout.n_segments_max - 1):  # forward along each sequence
-        has_next = count > g + 1
-        cur = (first + g)[has_next]
-        alpha_last, _ = _normalise((init[cur, None, :] @ Q[cur]).squeeze(1))
-        init[cur + 1], _ = _normalise(alpha_last @ A)
-    for g in range(layout.n_segments_max - 1, 0, -1):  # backward along each sequence
-        has = count > g
-        cur = (first + g)[has]
-        msg = (A @ (Q[cur] @ end[cur, :, None])).squeeze(-1)
-        end[cur - 1], _ = _normalise(msg)
-    return init, end
+    ci, act = layout.chain_index, layout.chain_active
+    G, S = ci.shape
+    QA = (Q @ A)[ci]  # (G, S, K, K)
+    msg = torch.empty(G, S, 1, K, dtype=A.dtype, device=A.device)
+    msg[0] = start
+    for g in range(G - 1):
+        n = act[g + 1]
+        v = msg[g + 1, :n]
+        torch.bmm(msg[g, :n], QA[g, :n], out=v)
+        v.div_(v.sum(2, keepdim=True).clamp_min_(_TINY))
+    init = _chain_to_segments(layout, msg.squeeze(2))
+    if not need_end:
+        return init, end
+    del QA
+    AQ = (A @ Q)[ci]
+    msg = torch.ones(G, S, K, 1, dtype=A.dtype, device=A.device)
+    for g in range(G - 1, 0, -1):
+        n = act[g]
+        v = msg[g - 1, :n]
+        torch.bmm(AQ[g, :n], msg[g, :n], out=v)
+        v.div_(v.sum(1, keepdim=True).clamp_min_(_TINY))
+    return init, _chain_to_segments(layout, msg.squeeze(3))
 
 
 # ----------------------------------------------------------------------------------------
@@ -189,89 +257,96 @@ def forward_backward(
 
     ``log_b`` (N, K): per-frame emission log-likelihoods of the concatenated sequences (0 on
     a frame that is missing). ``weights`` (S,): per-sequence weights of the counts.
+    Everything (L, B, K) below is time-major with the segments sorted (see ``Layout``).
     """
     A = torch.exp(log_trans)
     b, shift = _scaled_emissions(layout, log_b)
-    init, end = _incoming_messages(layout, b, A, log_start)
-    alpha, scale, beta = _time_loops(layout, b, A, init, end, posteriors)
-    B, L, K = b.shape
-    mask = layout.mask
+    init, end = _incoming_messages(layout, b, A, log_start, need_end=posteriors)
+    order = layout.order
+    alpha, scale, beta = _time_loops(layout, b, A, init[order], end[order], posteriors)
+    L, B, K = b.shape
     log_s = torch.log(scale)
-    log_scale = torch.where(scale <= _TINY, -math.inf, log_s).sum(1)  # (B,)
-    seq = layout.seg_seq
+    log_scale = torch.where(scale <= _TINY, -math.inf, log_s).sum(0)  # (B,) sorted
+    seq = layout.seg_seq[order]  # sequence of each sorted segment
     n_seq = len(layout.lengths)
     ll = torch.zeros(n_seq, dtype=b.dtype, device=b.device).index_add_(0, seq, log_scale)
-    seq_of_frame = torch.repeat_interleave(
-        torch.arange(n_seq, device=b.device), torch.as_tensor(layout.lengths, device=b.device)
-    )
-    ll = ll.index_add_(0, seq_of_frame, shift)
+    ll = ll.index_add_(0, layout.seq_of_frame, shift)
     if not posteriors:
         return Posteriors(ll, None, None, None)
     # Per segment, alpha_t . beta_t is one constant kappa (1 without a second level).
-    g_raw = alpha * beta
-    kappa = g_raw[:, 0].sum(1)  # (B,)
+    kappa = (alpha[0] * beta[0]).sum(1)  # (B,)
     safe_kappa = torch.where(kappa > 0, kappa, torch.ones_like(kappa))
-    gamma_pad, _ = _normalise(g_raw)
     w_seg = torch.ones(B, dtype=b.dtype, device=b.device) if weights is None else weights[seq]
     w_seg = torch.where(kappa > 0, w_seg, torch.zeros_like(w_seg))
-    # Expected transitions inside segments: sum_t alpha_{t-1}^T (b_t beta_t / c_t) * A / kappa.
-    left = alpha[:, :-1] * (w_seg / safe_kappa)[:, None, None]
-    right = (b[:, 1:] * beta[:, 1:]) / scale[:, 1:, None]
-    right = right * mask[:, 1:, None]  # (padding: b = 1, beta = end, scale = 1)
-    trans = (left.reshape(-1, K).T @ right.reshape(-1, K)) * A
+    # Expected transitions inside segments: sum_t alpha_{t-1}^T (b_t beta_t / c_t) * A / kappa
+    # (``b`` already holds b_t / c_t; padding frames get weight 0).
+    coef = layout.mask_tm[1:] * (w_seg / safe_kappa)  # (L-1, B)
+    right = torch.mul(b[1:], beta[1:]).mul_(coef[:, :, None])
+    trans = (alpha[:-1].reshape(-1, K).T @ right.reshape(-1, K)) * A
+    del right
     # Across segment boundaries: xi ∝ alpha_last(g)[i] A_ij b_first(g+1)[j] beta_first(g+1)[j].
+    inv = layout.inv
     if layout.n_segments_max > 1:
-        last_pos = mask.sum(1) - 1
+        last_pos = layout.mask.sum(1) - 1
         cont = layout.seg_pos[1:] == layout.seg_pos[:-1] + 1  # segment g+1 follows g
         g_idx = torch.nonzero(cont).squeeze(1)
-        a_last = alpha[g_idx, last_pos[g_idx]]  # (M, K)
-        nb = b[g_idx + 1, 0] * beta[g_idx + 1, 0]  # (M, K)
+        cur, nxt = inv[g_idx], inv[g_idx + 1]
+        a_last = alpha[last_pos[g_idx], cur]  # (M, K)
+        nb = b[0, nxt] * beta[0, nxt]  # (M, K) (b_t / c_t: a constant factor per row)
         xi = a_last[:, :, None] * A[None] * nb[:, None, :]
         xi, _ = _normalise(xi.flatten(1))
-        trans = trans + (xi.view(-1, K, K) * w_seg[g_idx + 1, None, None]).sum(0)
-    gamma = _unpad(layout, gamma_pad)
-    first_frames = torch.as_tensor(
-        layout.seg_first * layout.seg_len, device=b.device, dtype=torch.long
-    )
+        trans = trans + (xi.view(-1, K, K) * w_seg[nxt, None, None]).sum(0)
+    # State posteriors: alpha_t * beta_t normalised per frame (0 on padding), in alpha's place.
+    gamma_pad = alpha.mul_(beta)
+    gamma_pad.div_(gamma_pad.sum(2, keepdim=True).clamp_min_(_TINY))
+    gamma = gamma_pad.view(-1, K)[layout.frame_tm]
+    first = inv[torch.as_tensor(layout.seg_first, device=b.device)]
     w_seq = torch.ones(n_seq, dtype=b.dtype, device=b.device) if weights is None else weights
-    start = (gamma_pad.reshape(-1, K)[first_frames] * w_seq[:, None]).sum(0)
+    start = (gamma_pad[0, first] * w_seq[:, None]).sum(0)
     return Posteriors(ll, gamma, start, trans)
 
 
 def _time_loops(layout: Layout, b, A, init, end, posteriors: bool):
-    """Scaled forward (and backward) passes inside all segments at once: alpha (B, L, K),
-    scales (B, L) and beta (B, L, K) (None without ``posteriors``).
+    """Scaled forward (and backward) passes inside all segments at once, time-major sorted:
+    alpha (L, B, K), scales (L, B) and beta (L, B, K) (None without ``posteriors``).
 
-    The loops run over segments sorted by length, so step t touches only the segments
-    still running (a slice, no masking); padding keeps alpha 0, scale 1 and beta = end.
+    Step t touches only the first ``active[t]`` rows (the segments still running), one
+    contiguous block, written in place (``out=``): the loops are a few small kernels per
+    step. Padding keeps alpha 0, scale 1 and beta = end. With ``posteriors``, ``b`` is
+    divided in place by the scales (what the backward pass and the transitions use).
     """
-    B, L, K = b.shape
-    order = layout.order
-    bs = b[order]
-    alpha = torch.zeros_like(bs)
-    scale = torch.ones(B, L, dtype=b.dtype, device=b.device)
-    a = init[order] * bs[:, 0]
-    s = a.sum(1, keepdim=True).clamp_min_(_TINY)
-    alpha[:, 0] = a / s
-    scale[:, 0] = s[:, 0]
+    L, B, K = b.shape
+    alpha = torch.zeros_like(b)
+    scale = torch.ones(L, B, 1, dtype=b.dtype, device=b.device)
+    al, sc, bl = alpha.unbind(0), scale.unbind(0), b.unbind(0)
     active = layout.active
+    mm, sm = torch.mm, torch.sum
+    torch.mul(init, bl[0], out=al[0])
+    sm(al[0], 1, keepdim=True, out=sc[0]).clamp_min_(_TINY)
+    al[0].div_(sc[0])
     for t in range(1, L):
         n = active[t]
-        a = torch.mm(alpha[:n, t - 1], A).mul_(bs[:n, t])
-        s = a.sum(1, keepdim=True).clamp_min_(_TINY)
-        alpha[:n, t] = a.div_(s)
-        scale[:n, t] = s[:, 0]
-    inv = torch.empty_like(order)
-    inv[order] = torch.arange(B, device=order.device)
+        a, s = (al[t], sc[t]) if n == B else (al[t][:n], sc[t][:n])
+        mm(al[t - 1][:n], A, out=a)
+        a.mul_(bl[t][:n])
+        sm(a, 1, keepdim=True, out=s).clamp_min_(_TINY)
+        a.div_(s)
+    scale = scale.squeeze(2)
     if not posteriors:
-        return alpha[inv], scale[inv], None
-    beta = end[order][:, None, :].expand(B, L, K).clone()
+        return alpha, scale, None
+    beta = end.expand(L, B, K).clone()
+    betal = beta.unbind(0)
     AT = A.T.contiguous()
-    bs.div_(scale[:, :, None])
+    b.div_(scale[:, :, None])
+    tmp = torch.empty(B, K, dtype=b.dtype, device=b.device)
     for t in range(L - 2, -1, -1):
         n = active[t + 1]
-        beta[:n, t] = torch.mm(bs[:n, t + 1] * beta[:n, t + 1], AT)
-    return alpha[inv], scale[inv], beta[inv]
+        if n == B:
+            mm(torch.mul(bl[t + 1], betal[t + 1], out=tmp), AT, out=betal[t])
+        else:
+            w = torch.mul(bl[t + 1][:n], betal[t + 1][:n], out=tmp[:n])
+            mm(w, AT, out=betal[t][:n])
+    return alpha, scale, beta
 
 
 # ----------------------------------------------------------------------------------------
@@ -281,71 +356,84 @@ def _time_loops(layout: Layout, b, A, init, end, posteriors: bool):
 def viterbi(
     layout: Layout, log_b: torch.Tensor, log_start: torch.Tensor, log_trans: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The most probable state path (N,) and its joint log-probability per sequence (S,)."""
-    B, L = layout.mask.shape
-    K = log_trans.shape[0]
+    """The most probable state path (N,) and its joint log-probability per sequence (S,).
+
+    The same three levels as the forward pass, in the max-plus semiring: per segment the
+    max-plus product V of its transfer matrices; along each sequence the best score into
+    every segment's first state (and the argmax state before it); inside all segments at
+    once, the usual recursion with back-pointers. Back-tracking first follows, for every
+    segment and every possible end state, the back-pointers to the segment's start, then
+    chains segments from each sequence's end.
+    """
+    B, L, K = layout.n_batch, layout.seg_len, log_trans.shape[0]
     dev, dt = log_b.device, log_b.dtype
-    lb = _pad(layout, log_b, 0.0)
-    mask = layout.mask
-    n_seq = len(layout.lengths)
-    first = torch.as_tensor(layout.seg_first, device=dev)
-    count = torch.as_tensor(layout.seg_count, device=dev)
-    init = log_start.expand(B, K).clone()
-    bp_in = torch.zeros(B, K, dtype=torch.long, device=dev)  # argmax into a segment's start
-    if layout.n_segments_max > 1:
-        # Max-plus product of each segment's transfer matrices.
+    lb = _pad_tm(layout, log_b, 0.0)  # (L, B, K) time-major sorted
+    act = layout.active
+    inv, order = layout.inv, layout.order
+    init = log_start.expand(B, K).clone()  # segments' own order
+    bp_in = torch.zeros(B, K, dtype=torch.long, device=dev)  # argmax state before a segment
+    ci, cact = layout.chain_index, layout.chain_active
+    G, S = ci.shape
+    if G > 1:
+        # Max-plus product of each segment's transfer matrices (sorted order).
         V = torch.full((B, K, K), -math.inf, dtype=dt, device=dev)
-        V[:, torch.arange(K), torch.arange(K)] = lb[:, 0]
+        V[:, torch.arange(K), torch.arange(K)] = lb[0]
+        buf = torch.empty(B, K, K, K, dtype=dt, device=dev)
         for t in range(1, L):
-            nxt = (V[:, :, :, None] + log_trans[None, None]).amax(2) + lb[:, t, None, :]
-            V = torch.where(mask[:, t, None, None], nxt, V)
-        for g in range(layout.n_segments_max - 1):
-            has_next = count > g + 1
-            cur = (first + g)[has_next]
-            d_last = (init[cur, :, None] + V[cur]).amax(1)  # (M, K)
-            cand = d_last[:, :, None] + log_trans[None]  # (M, K_from, K_to)
-            best, arg = cand.max(1)
-            init[cur + 1] = best
-            bp_in[cur + 1] = arg
-    # Inside segments, sorted by length so step t is a slice of the running ones; padding
-    # keeps delta and maps every state to itself.
-    order = layout.order
-    lbs = lb[order]
-    delta = init[order] + lbs[:, 0]
-    back = torch.arange(K, device=dev).expand(B, L, K).clone()
+            n = act[t]
+            torch.add(V[:n, :, :, None], log_trans, out=buf[:n])
+            torch.amax(buf[:n], 2, out=V[:n])
+            V[:n].add_(lb[t, :n, None, :])
+        del buf
+        Vc = V[inv][ci]  # (G, S, K, K) along the chains
+        best = torch.empty(G, S, K, dtype=dt, device=dev)
+        arg = torch.zeros(G, S, K, dtype=torch.long, device=dev)
+        best[0] = log_start
+        d_last = torch.empty(S, K, dtype=dt, device=dev)
+        cand = torch.empty(S, K, K, dtype=dt, device=dev)
+        for g in range(G - 1):
+            n = cact[g + 1]
+            torch.add(best[g, :n, :, None], Vc[g, :n], out=cand[:n])
+            torch.amax(cand[:n], 1, out=d_last[:n])
+            torch.add(d_last[:n, :, None], log_trans, out=cand[:n])
+            torch.max(cand[:n], 1, out=(best[g + 1, :n], arg[g + 1, :n]))
+        init = _chain_to_segments(layout, best)
+        bp_in = _chain_to_segments(layout, arg)
+    # Inside segments (time-major sorted): padding keeps delta and maps a state to itself.
+    delta = init[order] + lb[0]
+    back = torch.arange(K, device=dev).expand(L, B, K).clone()
+    cand = torch.empty(B, K, K, dtype=dt, device=dev)
+    vals = torch.empty(B, K, dtype=dt, device=dev)
     for t in range(1, L):
-        n = layout.active[t]
-        best, arg = (delta[:n, :, None] + log_trans).max(1)
-        delta[:n] = best + lbs[:n, t]
-        back[:n, t] = arg
-    inv = torch.empty_like(order)
-    inv[order] = torch.arange(B, device=dev)
-    delta, back = delta[inv], back[inv]
-    # For every segment and every possible end state, its path back to the segment start
-    # (padding maps a state to itself, so the end state is that of the last real frame).
-    paths = torch.empty(B, K, L, dtype=torch.long, device=dev)
-    state = torch.arange(K, device=dev).expand(B, K).clone()
-    for t in range(L - 1, -1, -1):
-        paths[:, :, t] = state
-        state = torch.gather(back[:, t], 1, state)
-    last_seg = first + count - 1
-    logp = delta[last_seg].max(1).values  # (S,)
-    end_state = delta[last_seg].argmax(1)  # (S,)
-    chosen = torch.empty(B, dtype=torch.long, device=dev)
-    seg_ids = last_seg.clone()
-    cur_state = end_state
-    alive = torch.ones(n_seq, dtype=torch.bool, device=dev)
-    for _ in range(layout.n_segments_max):
-        idx = seg_ids[alive]
-        chosen[idx] = cur_state[alive]
-        # the state at the segment's first frame, then the argmax into it from before
-        first_state = paths[idx, cur_state[alive], 0]
-        cur_state = cur_state.clone()
-        cur_state[alive] = bp_in[idx, first_state]
-        seg_ids = seg_ids - 1
-        alive = alive & (seg_ids >= first)
-        if not bool(alive.any()):
-            break
-    path_pad = paths[torch.arange(B, device=dev), chosen]  # (B, L)
-    path = path_pad.reshape(-1)[layout.frame_index]
+        n = act[t]
+        torch.add(delta[:n, :, None], log_trans, out=cand[:n])
+        torch.max(cand[:n], 1, out=(vals[:n], back[t, :n]))
+        torch.add(vals[:n], lb[t, :n], out=delta[:n])
+    # paths[t, i, k]: the state at t on segment i's best path that ends in state k.
+    paths = torch.empty(L, B, K, dtype=torch.long, device=dev)
+    paths[L - 1] = torch.arange(K, device=dev)
+    for t in range(L - 1, 0, -1):
+        torch.gather(back[t], 1, paths[t], out=paths[t - 1])
+    delta = delta[inv]
+    last_seg = torch.as_tensor(layout.seg_first + layout.seg_count - 1, device=dev)
+    logp, end_state = delta[last_seg].max(1)  # (S,)
+    # Chain the segments back from each sequence's end: given segment g ends in k, the
+    # previous one ends in prev[g, k] = bp_in[g, paths[0, g, k]].
+    if G == 1:
+        chosen = end_state  # one segment per sequence, in sequence order
+    else:
+        prev = torch.gather(bp_in, 1, paths[0][inv])  # (B, K)
+        prev_c = prev[ci]  # (G, S, K)
+        seq_order = ci[0]  # (S,) first segments, in chain order
+        ends = end_state[layout.seg_seq[seq_order]]  # each chain's end state
+        state = torch.empty(G, S, dtype=torch.long, device=dev)
+        for g in range(G - 1, -1, -1):
+            n = cact[g]
+            m = cact[g + 1] if g + 1 < G else 0
+            state[g, m:n] = ends[m:n]  # chains that end in segment g
+            if g > 0:
+                torch.gather(prev_c[g, :n], 1, state[g, :n, None], out=state[g - 1, :n, None])
+        chosen = _chain_to_segments(layout, state)
+    path_pad = torch.gather(paths, 2, chosen[order].expand(L, B)[:, :, None]).squeeze(2)
+    path = path_pad.reshape(-1)[layout.frame_tm]
     return path, logp

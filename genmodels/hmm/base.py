@@ -178,12 +178,11 @@ class BaseHMM(GenerativeModel):
     def _layout(self, lens: np.ndarray) -> K.Layout:
         return K.make_layout(lens, self._device)
 
-    def _e_step(self, frames_t, lens, weights=None, posteriors=True) -> K.Posteriors:
+    def _e_step(self, frames_t, lens, weights=None, posteriors=True, layout=None) -> K.Posteriors:
         log_b = self._log_emission(frames_t)
         ls, lt = self._log_start_trans()
-        return K.forward_backward(
-            self._layout(lens), log_b, ls, lt, weights=weights, posteriors=posteriors
-        )
+        layout = self._layout(lens) if layout is None else layout
+        return K.forward_backward(layout, log_b, ls, lt, weights=weights, posteriors=posteriors)
 
     def _frames_tensor(self, frames: np.ndarray):
         """The frames as the emission code wants them (a tensor, or a prepared form that
@@ -387,9 +386,10 @@ class BaseHMM(GenerativeModel):
         self.converged_ = False
         self.n_iter_ = 0
         w_frames = torch.repeat_interleave(wt, torch.as_tensor(lens, device=wt.device))[:, None]
+        layout = self._layout(lens)  # the same for every iteration
         with Progress(self.n_iter, f"{type(self).__name__} EM", enabled=bool(self.verbose)) as bar:
             for it in range(self.n_iter):
-                post = self._e_step(ft, lens, weights=wt)
+                post = self._e_step(ft, lens, weights=wt, layout=layout)
                 ll = float((post.log_likelihood * wt).sum())
                 stats = self._emission_stats(ft, post.gamma * w_frames)
                 self._m_step(post, stats, learn, zeros)
@@ -403,7 +403,7 @@ class BaseHMM(GenerativeModel):
         if self.n_iter == 0:
             self.converged_ = True
         # the log-likelihood of the final parameters
-        final = self._e_step(ft, lens, weights=wt, posteriors=False).log_likelihood
+        final = self._e_step(ft, lens, wt, posteriors=False, layout=layout).log_likelihood
         history.append(float((final * wt).sum()))
         return history
 

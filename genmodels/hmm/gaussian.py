@@ -1,7 +1,8 @@
-"""HMM with one Gaussian per state (GaussianHMM), and the frame helpers (missing-frame
-handling, data covariance, Gaussian log-densities and statistics) that GMMHMM in
-:mod:`genmodels.hmm.gmm` shares. The Gaussian maths (log-densities, missing-feature marginals, sufficient
-statistics, covariance M-step) is the mixture family's, in :mod:`genmodels.mixture._gaussian`.
+"""HMM with one Gaussian per state (GaussianHMM), and the frame helpers (missing frames,
+data covariance, log-densities, sufficient statistics) that GMMHMM in
+:mod:`genmodels.hmm.gmm` shares. The Gaussian maths itself (log-densities, missing-feature
+marginals, sufficient statistics, covariance M-step) is the mixture family's, in
+:mod:`genmodels.mixture._gaussian`.
 """
 
 from __future__ import annotations
