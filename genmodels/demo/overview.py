@@ -43,11 +43,11 @@ def families_section(ctx: Context) -> Section:
             yes(c.conditional_sampling),
             yes(c.supervised),
             yes(c.missing_values),
-            c.input_kind,
+            f"sequences of {c.input_kind} frames" if c.sequential else c.input_kind,
         )
     body = (
-        "<p>Each family below is fitted on data that ships with scikit-learn, so this page "
-        "needs no download. Every model follows one API: <code>fit</code>, "
+        "<p>Each family below is fitted on data that ships with scikit-learn or that the "
+        "demo generates from a known model, so this page needs no download. Every model follows one API: <code>fit</code>, "
         "<code>sample</code>, <code>score_samples</code> (log-likelihood in nats) and "
         "<code>save</code>.</p>"
     )
