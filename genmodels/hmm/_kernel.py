@@ -63,6 +63,9 @@ class Layout:
     chain_index: torch.Tensor  # (G, S) long
     chain_valid: torch.Tensor  # (G, S) bool
     chain_active: list[int]
+    # Every sequence is one full segment (equal lengths, no second level): the time-major
+    # layout is then a plain transpose of the (S, L) frames and needs no index or padding.
+    dense: bool
 
     @property
     def n_batch(self) -> int:
@@ -121,6 +124,7 @@ def make_layout(lengths: np.ndarray, device, seg_len: int | None = None) -> Layo
         chain_index=torch.as_tensor(chain_index, device=dev),
         chain_valid=torch.as_tensor(chain_valid, device=dev),
         chain_active=chain_valid.sum(1).tolist(),
+        dense=bool(n_groups == 1 and (lengths == seg_len).all()),
     )
 
 
@@ -137,11 +141,20 @@ def _pad(layout: Layout, frames: torch.Tensor, fill: float) -> torch.Tensor:
 def _pad_tm(layout: Layout, frames: torch.Tensor, fill: float) -> torch.Tensor:
     """(N, K) per-frame values -> (L, B, K) time-major, segments sorted."""
     k = frames.shape[1]
+    if layout.dense:
+        return frames.view(layout.n_batch, layout.seg_len, k).transpose(0, 1).contiguous()
     out = torch.full(
         (layout.seg_len * layout.n_batch, k), fill, dtype=frames.dtype, device=frames.device
     )
     out[layout.frame_tm] = frames
     return out.view(layout.seg_len, layout.n_batch, k)
+
+
+def _unpad_tm(layout: Layout, padded: torch.Tensor) -> torch.Tensor:
+    """(L, B, K) time-major sorted -> (N, K) per-frame values."""
+    if layout.dense:
+        return padded.transpose(0, 1).reshape(-1, padded.shape[-1])
+    return padded.reshape(-1, padded.shape[-1])[layout.frame_tm]
 
 
 def _scaled_emissions(layout: Layout, log_b: torch.Tensor):
@@ -299,7 +312,7 @@ def forward_backward(
     # State posteriors: alpha_t * beta_t normalised per frame (0 on padding), in alpha's place.
     gamma_pad = alpha.mul_(beta)
     gamma_pad.div_(gamma_pad.sum(2, keepdim=True).clamp_min_(_TINY))
-    gamma = gamma_pad.view(-1, K)[layout.frame_tm]
+    gamma = _unpad_tm(layout, gamma_pad)
     first = inv[torch.as_tensor(layout.seg_first, device=b.device)]
     w_seq = torch.ones(n_seq, dtype=b.dtype, device=b.device) if weights is None else weights
     start = (gamma_pad[0, first] * w_seq[:, None]).sum(0)
@@ -316,7 +329,8 @@ def _time_loops(layout: Layout, b, A, init, end, posteriors: bool):
     divided in place by the scales (what the backward pass and the transitions use).
     """
     L, B, K = b.shape
-    alpha = torch.zeros_like(b)
+    # (padding must read alpha 0; a dense layout has none)
+    alpha = torch.empty_like(b) if layout.dense else torch.zeros_like(b)
     scale = torch.ones(L, B, 1, dtype=b.dtype, device=b.device)
     al, sc, bl = alpha.unbind(0), scale.unbind(0), b.unbind(0)
     active = layout.active
@@ -334,7 +348,11 @@ def _time_loops(layout: Layout, b, A, init, end, posteriors: bool):
     scale = scale.squeeze(2)
     if not posteriors:
         return alpha, scale, None
-    beta = end.expand(L, B, K).clone()
+    if layout.dense:
+        beta = torch.empty_like(b)
+        beta[L - 1] = end
+    else:
+        beta = end.expand(L, B, K).clone()
     betal = beta.unbind(0)
     AT = A.T.contiguous()
     b.div_(scale[:, :, None])
@@ -435,5 +453,5 @@ def viterbi(
                 torch.gather(prev_c[g, :n], 1, state[g, :n, None], out=state[g - 1, :n, None])
         chosen = _chain_to_segments(layout, state)
     path_pad = torch.gather(paths, 2, chosen[order].expand(L, B)[:, :, None]).squeeze(2)
-    path = path_pad.reshape(-1)[layout.frame_tm]
+    path = _unpad_tm(layout, path_pad[:, :, None]).squeeze(1)
     return path, logp
