@@ -123,6 +123,29 @@ def test_segmented_kernel_equals_one_pass(seg_len):
     np.testing.assert_allclose(logp, ref_logp, rtol=1e-12)
 
 
+@pytest.mark.parametrize("sticky", [False, True])
+def test_segmented_viterbi_both_routes_equal_one_pass(sticky, monkeypatch):
+    """Segmented Viterbi takes the incoming scores from Jacobi sweeps when the segments'
+    best paths merge, else from max-plus products: both give the one-pass path and score."""
+    rng = np.random.RandomState(2)
+    k, lengths = 3, [400, 150, 90]
+    start = rng.dirichlet(np.ones(k))
+    # sticky: an identity-like chain whose paths from different start states never merge
+    trans = np.eye(k) * 0.999 + 0.001 / k if sticky else rng.dirichlet(np.ones(k), size=k)
+    trans /= trans.sum(1, keepdims=True)
+    log_b = rng.randn(sum(lengths), k) * 0.3
+    layout = K.make_layout(np.asarray(lengths), "cpu", seg_len=40)
+    lb = K._pad_tm(layout, t64(log_b), 0.0)
+    swept = K._viterbi_sweeps(layout, lb, t64(np.log(start)), t64(np.log(trans)))
+    assert (swept is None) == sticky  # which route the default takes
+    _, ref_path, ref_logp = run_kernel(log_b, lengths, start, trans, seg_len=1000)
+    for sweeps in (K._VITERBI_SWEEPS, 0):  # default route, then products only
+        monkeypatch.setattr(K, "_VITERBI_SWEEPS", sweeps)
+        _, path, logp = run_kernel(log_b, lengths, start, trans, seg_len=40)
+        np.testing.assert_array_equal(path, ref_path)
+        np.testing.assert_allclose(logp, ref_logp, rtol=1e-12)
+
+
 def test_impossible_observation_gives_minus_infinity_not_nan():
     trans = np.array([[1.0, 0.0], [0.0, 1.0]])
     log_b = np.log(np.array([[1.0, 0.0], [0.0, 1.0]]) + 0.0)  # state must switch: impossible

@@ -224,7 +224,8 @@ class BaseHMM(GenerativeModel):
             post = self._e_step(ft, lens)
             return float(post.log_likelihood.sum()), to_numpy(post.gamma.argmax(1))
         ls, lt = self._log_start_trans()
-        path, logp = K.viterbi(self._layout(lens), self._log_emission(ft), ls, lt)
+        layout = K.make_layout(lens, self._device, seg_len=K.viterbi_seg_len(lens))
+        path, logp = K.viterbi(layout, self._log_emission(ft), ls, lt)
         return float(logp.sum()), to_numpy(path)
 
     def predict(self, X, lengths=None) -> np.ndarray:
