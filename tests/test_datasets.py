@@ -1,0 +1,60 @@
+"""The dataset loaders: the root comes from GENMODELS_DATASETS, a missing dataset is a clear
+error, and (when the shared datasets are present) the shapes and values are the documented
+ones."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from genmodels import datasets
+
+
+def test_missing_dataset_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENMODELS_DATASETS", str(tmp_path))
+    assert datasets.dataset_root() == tmp_path
+    with pytest.raises(FileNotFoundError, match="GENMODELS_DATASETS"):
+        datasets.binarized_mnist()
+    with pytest.raises(datasets.DatasetNotFound, match="movielens_100k"):
+        datasets.movielens_100k()
+
+
+def test_bad_split_and_hdf5_are_refused():
+    with pytest.raises(ValueError, match="unknown MovieLens split"):
+        datasets.movielens_100k("u9")
+    with pytest.raises(ValueError, match="HDF5"):
+        datasets.odds("smtp")
+
+
+def _need(*parts):
+    try:
+        return datasets.dataset_path(*parts)
+    except datasets.DatasetNotFound as e:
+        pytest.skip(str(e))
+
+
+def test_binarized_mnist_split():
+    _need("binarized_mnist")
+    d = datasets.binarized_mnist()
+    assert {k: v.shape for k, v in d.items()} == {
+        "train": (50000, 784),
+        "valid": (10000, 784),
+        "test": (10000, 784),
+    }
+    assert set(np.unique(d["test"])) == {0.0, 1.0}
+    assert d["train"].mean() == pytest.approx(0.1306, abs=5e-4)  # the README's pixel mean
+
+
+def test_movielens_u1_split():
+    _need("movielens_100k")
+    train, test = datasets.movielens_100k("u1")
+    assert (len(train), len(test)) == (80000, 20000)
+    both = np.vstack([train, test])
+    assert both[:, 0].max() == 942 and both[:, 1].max() == 1681 and both[:, :2].min() == 0
+    assert set(np.unique(both[:, 2])) == {1, 2, 3, 4, 5}
+
+
+def test_odds_thyroid():
+    _need("odds")
+    X, y = datasets.odds("thyroid")
+    assert X.shape == (3772, 6) and y.sum() == 93
