@@ -8,6 +8,7 @@
 
 from ._version import __version__
 from .base import Capabilities, GenerativeModel, model_class, register, registered_models
+from .boltzmann import BernoulliRBM
 from .exceptions import ComponentReseededWarning, ModelFileError, NotFittedError
 from .hmm import GMMHMM, CategoricalHMM, GaussianHMM, MultinomialHMM, PoissonHMM
 from .mixture import GaussianMixture
@@ -16,6 +17,7 @@ from .persistence import load
 
 __all__ = [
     "BernoulliNB",
+    "BernoulliRBM",
     "Capabilities",
     "CategoricalHMM",
     "CategoricalNB",

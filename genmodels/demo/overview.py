@@ -47,7 +47,8 @@ def families_section(ctx: Context) -> Section:
         )
     body = (
         "<p>Each family below is fitted on data that ships with scikit-learn or that the "
-        "demo generates from a known model, so this page needs no download. Every model follows one API: <code>fit</code>, "
+        "demo generates from a known model, so this page needs no download. Every model "
+        "follows one API: <code>fit</code>, "
         "<code>sample</code>, <code>score_samples</code> (log-likelihood in nats) and "
         "<code>save</code>.</p>"
     )
