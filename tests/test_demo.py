@@ -342,3 +342,20 @@ def test_state_sequence_plot_and_matrix_heatmaps(tmp_path):
         figures.matrix_heatmaps(
             [("a", trans[:2])], tmp_path / "h.png", row_labels="abc", col_labels="abc"
         )
+
+
+def test_boltzmann_section_reports_honest_likelihoods(quick_report):
+    out, path, _ = quick_report
+    html = path.read_text(encoding="utf-8")
+    page = _Page(html)
+    assert "boltzmann" in page.ids
+    for fig in ("rbm-samples.png", "rbm-filters.png"):
+        assert fig in page.images and (out / fig).read_bytes()[:8] == PNG_MAGIC
+    rows = [(r[0][0], r[1][0], [v for _, v in r[2:]]) for r in _table(path, "rbm-loglik")]
+    by = {(name, z): vals for name, z, vals in rows}
+    base = by[("independent pixels (base rates)", "—")][0]
+    exact = by[("BernoulliRBM, 16 hidden", "exact")][0]
+    ais, pm = by[("BernoulliRBM, 16 hidden", "AIS")][:2]
+    assert abs(ais - exact) < 0.1 and pm < 0.1  # AIS agrees with the exact log Z
+    assert exact > base + 3  # the RBM models the pixels' dependencies
+    assert by[("BernoulliRBM, 64 hidden", "AIS")][0] > base + 3

@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 
 from .._version import __version__
+from .boltzmann import boltzmann_section
 from .core import Context, FigureRef, Section, SectionBuilder, Table, limited_threads
 from .hmm import hidden_markov_section
 from .mixture import gaussian_mixture_section
@@ -39,6 +40,7 @@ SECTIONS: list[SectionBuilder] = [
     gaussian_mixture_section,
     naive_bayes_section,
     hidden_markov_section,
+    boltzmann_section,
 ]
 
 
