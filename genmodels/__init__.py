@@ -8,7 +8,7 @@
 
 from ._version import __version__
 from .base import Capabilities, GenerativeModel, model_class, register, registered_models
-from .boltzmann import BernoulliRBM
+from .boltzmann import BernoulliRBM, BoltzmannMachine, CategoricalRBM, GaussianBernoulliRBM
 from .exceptions import ComponentReseededWarning, ModelFileError, NotFittedError
 from .hmm import GMMHMM, CategoricalHMM, GaussianHMM, MultinomialHMM, PoissonHMM
 from .mixture import GaussianMixture
@@ -18,12 +18,15 @@ from .persistence import load
 __all__ = [
     "BernoulliNB",
     "BernoulliRBM",
+    "BoltzmannMachine",
     "Capabilities",
     "CategoricalHMM",
     "CategoricalNB",
+    "CategoricalRBM",
     "ComplementNB",
     "ComponentReseededWarning",
     "GMMHMM",
+    "GaussianBernoulliRBM",
     "GaussianHMM",
     "GaussianMixture",
     "GaussianNB",

@@ -197,3 +197,294 @@ def test_bad_input_gets_clear_errors(digits):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         m.score_samples(digits[:3])  # no warnings on the happy path
+
+
+# ----------------------------------------------------------------------------------------
+# Categorical visible units
+
+
+def _categorical(n_items=3, k=3, n_hidden=4, seed=0) -> genmodels.CategoricalRBM:
+    rng = np.random.RandomState(seed)
+    m = genmodels.CategoricalRBM(n_hidden, random_state=0)
+    m.components_ = rng.randn(n_hidden, n_items, k)
+    m.intercept_visible_ = rng.randn(n_items, k)
+    m.intercept_hidden_ = rng.randn(n_hidden)
+    m.n_features_in_, m.n_categories_ = n_items, k
+    return m
+
+
+def _categorical_neg_energy(m, codes: np.ndarray, h: np.ndarray) -> float:
+    """-E(x, h) of one row (NaN = an item absent from the row's model)."""
+    d, k = m.intercept_visible_.shape
+    onehot = np.zeros((d, k))
+    present = ~np.isnan(codes)
+    onehot[np.flatnonzero(present), codes[present].astype(int)] = 1.0
+    weights = m.components_.reshape(len(h), -1)
+    return float(
+        (onehot * m.intercept_visible_).sum()
+        + h @ m.intercept_hidden_
+        + h @ weights @ onehot.ravel()
+    )
+
+
+@pytest.mark.parametrize("n_hidden", [4, 6])  # enumerates the hidden (16 < 27), visible (27 < 64)
+def test_categorical_log_z_and_missing_entries_equal_brute_force(n_hidden):
+    m = _categorical(n_hidden=n_hidden)
+    rows = np.array(list(itertools.product(range(3), repeat=3)), dtype=float)
+    H = _all_states(n_hidden)
+
+    def log_z(pattern_rows):
+        return np.logaddexp.reduce(
+            [_categorical_neg_energy(m, r, h) for r in pattern_rows for h in H]
+        )
+
+    assert m.log_partition("exact").value == pytest.approx(log_z(rows), rel=1e-12)
+    # a row with a missing entry is scored by the RBM over its observed entries alone
+    x = np.array([[1.0, np.nan, 2.0]])
+    sub = np.array([[a, np.nan, b] for a in range(3) for b in range(3)])
+    expect = np.logaddexp.reduce([_categorical_neg_energy(m, x[0], h) for h in H]) - log_z(sub)
+    assert m.score_samples(x)[0] == pytest.approx(expect, rel=1e-12)
+    # every entry's conditional given the row's other observed entries (eq. 9 of SMH 2007)
+    proba = m.conditional_proba(x)[0]
+    for item in range(3):
+        scores = []
+        for cat in range(3):
+            r = x[0].copy()
+            r[item] = cat
+            scores.append(np.logaddexp.reduce([_categorical_neg_energy(m, r, h) for h in H]))
+        np.testing.assert_allclose(proba[item], np.exp(scores - np.logaddexp.reduce(scores)))
+
+
+def test_categorical_ais_per_missing_pattern_agrees_with_exact():
+    m = _categorical(n_items=6, k=3, n_hidden=8, seed=1)
+    m.components_ *= 0.7
+    masks = torch.tensor([[1, 1, 1, 1, 1, 1], [1, 0, 1, 1, 0, 1], [0, 0, 1, 1, 1, 1]]).bool()
+    params = m._params(torch.device("cpu"), torch.float64)
+    exact = m._log_z_rows(params, masks, method="exact", ais={}, seed=0)
+    ais = {"n_runs": 100, "betas": P.default_betas(2000).tolist(), "chain_dtype": torch.float64}
+    approx = m._log_z_rows(params, masks, method="ais", ais=ais, seed=0)
+    for e, a in zip(exact, approx, strict=True):
+        assert e.method == "exact" and a.method == "ais"
+        assert abs(a.value - e.value) < 0.1, (a, e)
+
+
+def test_categorical_training_ignores_missing_entries():
+    rng = np.random.RandomState(0)
+    group = np.arange(300) % 3
+    X = ((group[:, None] + (rng.rand(300, 5) < 0.15)) % 4).astype(float)  # 3 groups
+    X[rng.rand(*X.shape) < 0.3] = np.nan
+    X[:, 4] = np.nan  # an item nobody rated: no gradient may ever reach its parameters
+    kw = dict(n_categories=4, learning_rate=0.2, momentum=0.5, batch_size=20, random_state=0)
+    start = genmodels.CategoricalRBM(6, n_iter=0, **kw).fit(X)
+    m = genmodels.CategoricalRBM(6, n_iter=25, **kw).fit(X)
+    np.testing.assert_array_equal(m.components_[:, 4], start.components_[:, 4])
+    np.testing.assert_array_equal(m.intercept_visible_[4], start.intercept_visible_[4])
+    ll = m.history_["log_likelihood"]
+    assert ll[-1] > ll[0] + 0.5, ll
+    assert m.score(X) > start.score(X) + 0.5
+    # p(h | x) ignores what is missing; samples and Gibbs keep the NaN where x had it
+    assert np.isfinite(m.transform(X)).all()
+    g = m.gibbs(X[:5], steps=2, random_state=0)
+    np.testing.assert_array_equal(np.isnan(g), np.isnan(X[:5]))
+    s = m.sample(4, burn_in=5, random_state=0)
+    assert s.shape == (4, 5) and set(np.unique(s)) <= {0.0, 1.0, 2.0, 3.0}
+    with pytest.raises(ValueError, match="method='cd'"):
+        genmodels.CategoricalRBM(4, method="pcd").fit(X)
+    with pytest.raises(ValueError, match="integer category codes"):
+        m.score_samples(np.full((1, 5), 0.5))
+    with pytest.raises(ValueError, match="codes 0..3"):
+        m.score_samples(np.full((1, 5), 4.0))
+
+
+# ----------------------------------------------------------------------------------------
+# Gaussian visible units
+
+
+def _gaussian(n_visible, n_hidden, seed=0) -> genmodels.GaussianBernoulliRBM:
+    rng = np.random.RandomState(seed)
+    var = rng.uniform(0.5, 2.0, n_visible)
+    m = genmodels.GaussianBernoulliRBM(n_hidden, variance=var, random_state=0)
+    m.components_ = rng.randn(n_hidden, n_visible)
+    m.intercept_visible_ = rng.randn(n_visible)
+    m.intercept_hidden_ = rng.randn(n_hidden)
+    m.variances_ = var
+    m.n_features_in_ = n_visible
+    return m
+
+
+def test_gaussian_log_z_equals_numerical_integration_and_ais():
+    """exp(-F(v)) integrated on a fine grid (the density is smooth and negligible beyond
+    it) equals the closed form log Z = logsumexp_h [c·h + sum_i log N-integral]; the
+    log-densities integrate to 1; AIS lands within 0.1 nats."""
+    m = _gaussian(2, 3)
+    exact = m.log_partition("exact").value
+    g = np.linspace(-14, 14, 561)
+    step = g[1] - g[0]
+    grid = np.stack(np.meshgrid(g, g), -1).reshape(-1, 2)
+    integral = np.logaddexp.reduce(-m.free_energy(grid)) + 2 * np.log(step)
+    assert integral == pytest.approx(exact, abs=1e-7)
+    assert np.exp(m.score_samples(grid)).sum() * step**2 == pytest.approx(1.0, abs=1e-7)
+    ais = m.log_partition("ais", n_runs=100, n_betas=2000, random_state=0)
+    assert abs(ais.value - exact) < 0.1, (ais, exact)
+
+
+def test_gaussian_gibbs_samples_follow_the_exact_density():
+    """One visible unit: the exact density is a mixture over the 2**H hidden states of
+    N(b + Wᵀh, σ²); 4,000 chains after 100 sweeps pass a Kolmogorov-Smirnov test."""
+    m = _gaussian(1, 3, seed=2)
+    m.components_ *= 2.0
+    H = _all_states(3)
+    W, b, c, var = m.components_, m.intercept_visible_, m.intercept_hidden_, m.variances_
+    means = b + H @ W  # (8, 1)
+    log_w = H @ c + ((means**2 - b**2) / (2 * var)).sum(1)
+    weights = np.exp(log_w - np.logaddexp.reduce(log_w))
+    draws = m.sample(4000, burn_in=100, random_state=0)[:, 0]
+
+    def cdf(x):
+        return (weights * stats.norm.cdf(x[:, None], means[:, 0], np.sqrt(var[0]))).sum(1)
+
+    assert stats.kstest(draws, cdf).pvalue > 1e-3
+
+
+def test_gaussian_training_improves_the_likelihood_and_fixed_variances_stay():
+    rng = np.random.RandomState(0)
+    centres = np.array([[-2, -2, 0], [2, 2, 1], [0, 2, -2.0]])
+    X = centres[np.arange(600) % 3] + 0.5 * rng.randn(600, 3)
+    X = (X - X.mean(0)) / X.std(0)
+    kw = dict(method="pcd", n_chains=100, batch_size=20, random_state=0)
+    m = genmodels.GaussianBernoulliRBM(
+        8, learning_rate=0.05, learning_rate_schedule="linear", n_iter=60, **kw
+    ).fit(X)
+    ll = m.history_["log_likelihood"]
+    assert ll[0] == pytest.approx(-4.26, abs=0.05)  # ~ one diagonal Gaussian
+    assert m.score(X) > ll[0] + 1.5, (ll[0], m.score(X))  # a 3-cluster GMM reaches -1.68
+    assert (m.variances_ < 0.9).all()  # learnt: the clusters are narrower than the data
+    fixed = genmodels.GaussianBernoulliRBM(8, variance=0.3, n_iter=3, **kw).fit(X)
+    np.testing.assert_array_equal(fixed.variances_, np.full(3, 0.3))
+    with pytest.raises(ValueError, match="NaN"):
+        genmodels.GaussianBernoulliRBM(4).fit(np.array([[0.0, np.nan], [1.0, 2.0]]))
+    with pytest.raises(ValueError, match="variance"):
+        genmodels.GaussianBernoulliRBM(4, variance=[1.0, -1.0]).fit(np.ones((5, 2)))
+
+
+# ----------------------------------------------------------------------------------------
+# The general Boltzmann machine
+
+
+def _bm(n_visible, n_hidden, scale=1.0, seed=0) -> genmodels.BoltzmannMachine:
+    rng = np.random.RandomState(seed)
+    m = genmodels.BoltzmannMachine(n_hidden, random_state=0)
+    L = rng.randn(n_visible, n_visible) * scale
+    m.lateral_ = np.triu(L, 1) + np.triu(L, 1).T
+    m.components_ = rng.randn(n_hidden, n_visible) * scale
+    m.intercept_visible_ = rng.randn(n_visible) * 0.5
+    m.intercept_hidden_ = rng.randn(n_hidden) * 0.5
+    m.n_features_in_ = n_visible
+    return m
+
+
+def _bm_brute_force_log_z(m) -> float:
+    L, W, b, c = m.lateral_, m.components_, m.intercept_visible_, m.intercept_hidden_
+    V, H = _all_states(len(b)), _all_states(len(c))
+    neg = (0.5 * np.einsum("si,ij,sj->s", V, L, V) + V @ b)[:, None] + (H @ c)[None] + V @ W.T @ H.T
+    return float(np.logaddexp.reduce(neg.ravel()))
+
+
+def test_boltzmann_machine_exact_log_z_equals_brute_force():
+    m = _bm(5, 3, scale=0.8)
+    assert m.log_partition("exact").value == pytest.approx(_bm_brute_force_log_z(m), rel=1e-12)
+    assert np.logaddexp.reduce(m.score_samples(_all_states(5))) == pytest.approx(0.0, abs=1e-10)
+    assert _bm(4, 0).log_partition("exact").value == pytest.approx(
+        _bm_brute_force_log_z(_bm(4, 0)), rel=1e-12
+    )
+    with pytest.raises(ValueError, match="at most 20 visible"):
+        _bm(21, 1, scale=0.1).log_partition("exact")
+
+
+def test_boltzmann_machine_gibbs_samples_follow_the_exact_distribution():
+    m = _bm(4, 2, scale=0.9, seed=3)
+    V = _all_states(4)
+    p = np.exp(m.score_samples(V))
+    draws = m.sample(20000, burn_in=50, random_state=0)
+    codes = (draws * (2 ** np.arange(3, -1, -1))).sum(1).astype(int)
+    counts = np.bincount(codes, minlength=16)
+    stat, pval = stats.chisquare(counts, p * len(draws))
+    assert pval > 1e-3, (stat, pval)
+    assert 0.5 * np.abs(counts / len(draws) - p).sum() < 0.02
+
+
+def test_boltzmann_machine_learns_pairwise_dependencies_and_ais_agrees():
+    """Bits 4 and 5 copy and negate bits 0 and 1: the lateral weights learn it (exact
+    gradients), the likelihood approaches the data's entropy, PCD gets close too, and AIS
+    agrees with the exact log Z."""
+    rng = np.random.RandomState(0)
+    X = (rng.rand(1000, 6) < 0.3).astype(float)
+    X[:, 4], X[:, 5] = X[:, 0], 1 - X[:, 1]
+    entropy = -4 * (0.3 * np.log(0.3) + 0.7 * np.log(0.7))
+    independent = float(np.mean(X @ np.log(X.mean(0)) + (1 - X) @ np.log(1 - X.mean(0))))
+    kw = dict(n_iter=30, learning_rate=0.1, batch_size=50, random_state=0)
+    exact = genmodels.BoltzmannMachine(0, method="exact", **kw).fit(X)
+    assert exact.lateral_[0, 4] > 2 and exact.lateral_[1, 5] < -2
+    assert abs(exact.lateral_[2, 3]) < 0.5
+    np.testing.assert_array_equal(exact.lateral_, exact.lateral_.T)
+    assert (np.diag(exact.lateral_) == 0).all()
+    assert exact.score(X) > independent + 0.8 and exact.score(X) < -entropy
+    pcd = genmodels.BoltzmannMachine(2, method="pcd", **kw).fit(X)
+    assert pcd.score(X) > independent + 0.8
+    assert pcd.v_samples_.shape == (50, 6)  # batch_size chains
+    ais = pcd.log_partition("ais", n_runs=100, n_betas=2000, random_state=0)
+    assert abs(ais.value - pcd.log_partition("exact").value) < 0.1
+
+
+# ----------------------------------------------------------------------------------------
+# BernoulliRBM additions, the log Z cache, streams
+
+
+def test_binarize_float32_training_and_chains(digits):
+    raw = load_digits().data
+    a = BernoulliRBM(8, n_iter=2, binarize=7.0, random_state=0).fit(raw)
+    b = BernoulliRBM(8, n_iter=2, random_state=0).fit(digits)
+    np.testing.assert_array_equal(a.components_, b.components_)
+    np.testing.assert_array_equal(a.transform(raw), b.transform(digits))
+    m32 = BernoulliRBM(8, n_iter=10, dtype="float32", learning_rate=0.05, random_state=0)
+    m32.fit(digits)
+    assert m32.components_.dtype == np.float64 and m32.score_samples(digits).dtype == np.float64
+    assert m32.score(digits) > b.score(digits)
+    c = BernoulliRBM(8, n_iter=1, n_chains=37, random_state=0).fit(digits)
+    assert c.h_samples_.shape == (37, 8)
+    with pytest.raises(ValueError, match="binary"):
+        b.score_samples(digits * 0.5)  # probabilities are fine for fit, not for a likelihood
+
+
+def test_log_z_cache_follows_the_parameters_and_the_file(tmp_path):
+    rng = np.random.RandomState(0)
+    X = (rng.rand(200, 24) < 0.3).astype(float)
+    m = BernoulliRBM(22, n_iter=1, ais_runs=20, ais_betas=300, random_state=0).fit(X)
+    est = m.log_partition("ais", n_runs=50, n_betas=500, random_state=3)
+    assert est.method == "ais" and est.n_runs == 50 and est.n_betas == 500
+    np.testing.assert_allclose(m.score_samples(X), -m.free_energy(X) - est.value, rtol=1e-12)
+    m.save(tmp_path / "m.safetensors")
+    back = genmodels.load(tmp_path / "m.safetensors")
+    np.testing.assert_array_equal(back.score_samples(X), m.score_samples(X))
+    m.partial_fit(X[:20])  # new parameters: the cached estimate no longer applies
+    fresh = m.score_samples(X) + m.free_energy(X)
+    default = m.log_partition("ais", n_runs=20, n_betas=300, random_state=0).value
+    np.testing.assert_allclose(fresh, -default, rtol=1e-12)
+    assert abs(default - est.value) > 1e-6
+
+
+def test_gibbs_streams_and_partial_fit_reproduce(digits):
+    m = BernoulliRBM(8, n_iter=1, random_state=0).fit(digits)
+    first, second = m.gibbs(digits[:50]), m.gibbs(digits[:50])
+    assert not np.array_equal(first, second)  # one stream, continued
+    np.testing.assert_array_equal(
+        m.gibbs(digits[:50], random_state=1), m.gibbs(digits[:50], random_state=1)
+    )
+    runs = []
+    for _ in range(2):
+        p = BernoulliRBM(8, momentum=0.5, random_state=2)
+        for chunk in np.array_split(digits, 4):
+            p.partial_fit(chunk)
+        runs.append(p.components_)
+    np.testing.assert_array_equal(runs[0], runs[1])
+    assert p.n_iter_ == 4

@@ -1,0 +1,555 @@
+"""What every Boltzmann machine shares: the stochastic-gradient loop, written once, and the
+likelihood bookkeeping (log Z cached until the parameters change).
+
+A model is a dict of parameter tensors ``P`` and a gradient: ``_gradient(P, v, mask,
+chains, rnd)`` returns the ascent direction of the mean log-likelihood of a mini-batch
+(data statistics minus model statistics, from CD-k, persistent CD or exact enumeration)
+as a dict whose entries are tensors or pairs ``(A, B)`` meaning ``A.T @ B``: a weight
+matrix's pair is applied by one in-place GEMM (``W.addmm_(A.T, B)``), never materialised,
+so at small batches a step reads and writes W once. This loop owns the rest: mini-batches,
+the learning-rate schedule, momentum, weight decay, ``partial_fit``, the per-epoch monitor
+(reconstruction error, and the exact log-likelihood when a layer is small enough to
+enumerate cheaply), early stopping on a validation split with the best epoch's parameters
+kept, and the progress bar.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import numbers
+from abc import abstractmethod
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..backend import resolve_device, resolve_dtype
+from ..base import GenerativeModel
+from ..progress import Progress
+from ..validation import (
+    BOOL,
+    DEVICE,
+    NONE,
+    SEED,
+    Interval,
+    OneOf,
+    check_is_fitted,
+    check_n_features,
+    check_random_state,
+    validate_params,
+)
+from ._partition import LogPartition, check_betas, default_betas
+from ._random import Random
+
+Grad = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
+
+#: The per-epoch monitor computes the exact log-likelihood when the layer it would
+#: enumerate has at most 2**16 states (milliseconds); beyond, only the reconstruction error.
+MONITOR_MAX_LOG2_STATES = 16
+_MONITOR_ROWS = 1000  # rows of the training data the monitor looks at
+
+COMMON_SPEC: dict[str, list] = {
+    "n_components": [Interval(int, 1, None)],
+    "learning_rate": [Interval(float, 0.0, None, closed="neither")],
+    "batch_size": [Interval(int, 1, None)],
+    "n_iter": [Interval(int, 0, None)],
+    "verbose": [Interval(int, 0, None)],
+    "random_state": [NONE, SEED],
+    "method": [OneOf(("pcd", "cd"))],
+    "n_gibbs_steps": [Interval(int, 1, None)],
+    "n_chains": [NONE, Interval(int, 1, None)],
+    "momentum": [Interval(float, 0.0, 1.0, closed="left")],
+    "weight_decay": [Interval(float, 0.0, None)],
+    "learning_rate_schedule": [OneOf(("constant", "linear"))],
+    "shuffle": [BOOL],
+    "validation_fraction": [NONE, Interval(float, 0.0, 1.0, closed="neither")],
+    "n_iter_no_change": [Interval(int, 1, None)],
+    "ais_runs": [Interval(int, 2, None)],
+    "ais_betas": [Interval(int, 2, None)],
+    "dtype": [OneOf(("float64", "float32"))],
+    "device": [DEVICE],
+}
+
+
+def positive_int(value: Any, name: str, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        kind = "a positive" if minimum == 1 else f"an integer >= {minimum}:"
+        if minimum == 0:
+            kind = "a non-negative"
+        raise ValueError(f"{name} must be {kind} integer, got {value!r}")
+    return int(value)
+
+
+class BaseBoltzmann(GenerativeModel):
+    """Shared machinery of the Boltzmann machines (not registered itself).
+
+    A subclass declares its hyper-parameters (``COMMON_SPEC`` plus its own) and provides
+    the hooks below; fitted parameters live in public attributes (``components_`` ...)
+    and become the tensor dict ``P`` through ``_params``, and back through ``_store``.
+    """
+
+    _param_spec: dict[str, list] = COMMON_SPEC
+    _decayed: tuple[str, ...] = ("W",)  # the parameters weight decay applies to
+    _chains_attr = "h_samples_"
+
+    # -- hooks ------------------------------------------------------------------------------
+
+    @abstractmethod
+    def _check_X(self, X, *, fitting: bool, scoring: bool = False):
+        """Validated ``X`` as ``(values, mask)``: a float64 array and, for a model that takes
+        missing entries, the (N, D) bool array of the present ones (None if all are)."""
+
+    @abstractmethod
+    def _encode(self, values: np.ndarray, mask, dev, dt) -> tuple[torch.Tensor, Any]:
+        """The visible states (N, M) and the mask tensor (or None) of validated values."""
+
+    @abstractmethod
+    def _decode(self, v: torch.Tensor, mask=None) -> np.ndarray:
+        """Visible states (N, M) back to rows of the user's data (N, D)."""
+
+    @abstractmethod
+    def _init_params(self, V, mask, rnd: Random) -> dict[str, torch.Tensor]:
+        """Initial parameters (``base_rate_`` is already set from the training data)."""
+
+    @abstractmethod
+    def _base_rate(self, V, mask) -> torch.Tensor:
+        """Visible biases of the base-rate model of the data ``V``."""
+
+    @abstractmethod
+    def _params(self, dev, dt) -> dict[str, torch.Tensor]:
+        """The fitted parameters as fresh tensors (never views of the attributes)."""
+
+    @abstractmethod
+    def _store(self, P: dict[str, torch.Tensor]) -> None:
+        """Write the parameter tensors to the fitted attributes."""
+
+    @abstractmethod
+    def _param_attrs(self) -> tuple[str, ...]:
+        """Names of the attributes that hold parameters (log Z is cached under their hash)."""
+
+    @abstractmethod
+    def _gradient(self, P, v, mask, chains, rnd: Random) -> tuple[dict[str, Grad], Any]:
+        """Log-likelihood ascent direction on a mini-batch, and the new persistent chains."""
+
+    @abstractmethod
+    def _init_chains(self, P, V, mask, n: int, rnd: Random):
+        """Persistent chains (for PCD; else None), started from rows of ``V``."""
+
+    @abstractmethod
+    def _free_energy(self, P, v: torch.Tensor) -> torch.Tensor:
+        """F(v), (N,)."""
+
+    @abstractmethod
+    def _reconstruction_error(self, P, v: torch.Tensor, mask) -> float:
+        """Mean over rows of the summed squared error of the mean-field reconstruction."""
+
+    @abstractmethod
+    def _log2_states(self, P) -> float:
+        """log2 of the number of states of the layer that exact log Z would enumerate."""
+
+    @abstractmethod
+    def _log_z_rows(self, P, masks, *, method: str, ais: dict, seed) -> list[LogPartition]:
+        """log Z of the model (``masks`` None) or of each mask row's restricted model."""
+
+    def _constrain(self, P: dict[str, torch.Tensor]) -> None:
+        """Project the parameters back onto their domain after an update (default: none)."""
+
+    def _check_method(self, mask) -> None:
+        """Refuse what the model cannot train on (subclasses add their cases)."""
+
+    # -- set-up -----------------------------------------------------------------------------
+
+    def _setup(self) -> tuple[torch.device, torch.dtype]:
+        return resolve_device(self.device), resolve_dtype(self.dtype)
+
+    def _is_fitted(self) -> bool:
+        return "components_" in vars(self)
+
+    def _check_fitted(self) -> None:
+        check_is_fitted(self, "components_")
+
+    def _reset(self) -> None:
+        for key in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
+            delattr(self, key)
+        for key in ("_velocity", "_rng", "_log_z_cache", "_gibbs_stream"):
+            self.__dict__.pop(key, None)
+
+    def _visible_shape(self) -> tuple[int, ...]:
+        """The shape of one visible vector's parameters (D,), or (D, K) for categories."""
+        return (self.n_features_in_,)
+
+    def _n_chains(self) -> int:
+        return self.n_chains if self.n_chains is not None else self.batch_size
+
+    def _checked(self, X, *, scoring: bool = False):
+        """(V, mask) tensors of ``X`` for inference on the fitted model, in float64."""
+        self._check_fitted()
+        values, mask = self._check_X(X, fitting=False, scoring=scoring)
+        check_n_features(values, self.n_features_in_, type(self).__name__)
+        return self._encode(values, mask, self._setup()[0], torch.float64)
+
+    # -- fitting ----------------------------------------------------------------------------
+
+    def fit(self, X, y=None):
+        """Fit by stochastic gradient ascent on the log-likelihood (``method``) for
+        ``n_iter`` epochs of mini-batches; returns ``self``."""
+        validate_params(self, self._param_spec)
+        values, mask = self._check_X(X, fitting=True)
+        self._reset()
+        self._remember_features(X, values)
+        dev, dt = self._setup()
+        rnd = Random(check_random_state(self.random_state), dev)
+        V, M = self._encode(values, mask, dev, dt)
+        self._check_method(M)
+        val = None
+        if self.validation_fraction is not None:
+            n = V.shape[0]
+            n_val = max(1, int(round(n * self.validation_fraction)))
+            if n - n_val < 1:
+                raise ValueError(
+                    f"{type(self).__name__}: validation_fraction={self.validation_fraction} "
+                    f"leaves no training rows out of {n}"
+                )
+            order = rnd.permutation(n).to(dev)
+            val = _rows(V, M, order[:n_val])
+            V, M = _rows(V, M, order[n_val:])
+        self.base_rate_ = _numpy(self._base_rate(V, M)).reshape(self._visible_shape())
+        P = self._init_params(V, M, rnd)
+        chains = self._init_chains(P, V, M, self._n_chains(), rnd)
+        self.history_ = {"reconstruction_error": [], "validation_score": []}
+        self.n_updates_ = 0
+        P, chains = self._epochs(P, V, M, chains, rnd, self.n_iter, val=val)
+        self._finish(P, chains)
+        return self
+
+    def partial_fit(self, X, y=None):
+        """One epoch over ``X`` in mini-batches of ``batch_size`` (a single update when
+        ``X`` has at most ``batch_size`` rows), from the current parameters; the first call
+        initialises the model. Momentum and the persistent chains carry over between calls,
+        the learning rate is constant, and successive calls continue one random stream."""
+        validate_params(self, self._param_spec)
+        first = not self._is_fitted()
+        values, mask = self._check_X(X, fitting=first)
+        if not first:
+            check_n_features(values, self.n_features_in_, type(self).__name__)
+        dev, dt = self._setup()
+        if "_rng" not in vars(self):
+            self._rng = check_random_state(self.random_state)
+        rnd = Random(self._rng, dev)
+        V, M = self._encode(values, mask, dev, dt)
+        self._check_method(M)
+        if first:
+            self._remember_features(X, values)
+            self.base_rate_ = _numpy(self._base_rate(V, M)).reshape(self._visible_shape())
+            P = self._init_params(V, M, rnd)
+            chains = self._init_chains(P, V, M, self._n_chains(), rnd)
+            self.history_ = {"reconstruction_error": [], "validation_score": []}
+            self.n_updates_ = 0
+            self.n_iter_ = 0
+        else:
+            P = self._params(dev, dt)
+            chains = self._stored_chains(P, V, M, rnd)
+        done = self.n_iter_
+        P, chains = self._epochs(P, V, M, chains, rnd, 1, constant_lr=True)
+        self.n_iter_ = done + 1
+        self._finish(P, chains)
+        return self
+
+    def _uses_chains(self) -> bool:
+        return self.method == "pcd"
+
+    def _stored_chains(self, P, V, M, rnd):
+        """The persistent chains kept on the model, or new ones if they do not fit."""
+        if not self._uses_chains():
+            return None
+        stored = self.__dict__.get(self._chains_attr)
+        width = self._chain_width(P)
+        if stored is not None and np.shape(stored) == (self._n_chains(), width):
+            return torch.tensor(stored, dtype=P["W"].dtype, device=P["W"].device)
+        return self._init_chains(P, V, M, self._n_chains(), rnd)
+
+    def _chain_width(self, P) -> int:
+        return P["W"].shape[0]
+
+    def _finish(self, P, chains) -> None:
+        self._store(P)
+        if chains is not None:
+            setattr(self, self._chains_attr, _numpy(chains))
+        self.__dict__.pop("_log_z_cache", None)
+
+    def _learning_rate(self, epoch: int, n_epochs: int, constant: bool) -> float:
+        if constant or self.learning_rate_schedule == "constant":
+            return float(self.learning_rate)
+        return float(self.learning_rate) * (1.0 - epoch / max(n_epochs, 1))
+
+    def _epochs(self, P, V, M, chains, rnd, n_epochs: int, *, val=None, constant_lr=False):
+        """Run the epochs; returns the final (with early stopping: the best) parameters and
+        the chains."""
+        n = V.shape[0]
+        n_batches = max(1, math.ceil(n / self.batch_size))
+        dev = V.device
+        V_mon, M_mon = _rows(V, M, rnd.permutation(n)[:_MONITOR_ROWS].to(dev))
+        history = self.history_
+        best, best_score, since = None, -math.inf, 0
+        if not constant_lr:
+            self.n_iter_ = 0
+        desc = f"{type(self).__name__} {self.method}"
+        with Progress(n_epochs, desc, enabled=self.verbose > 0) as bar:
+            for epoch in range(n_epochs):
+                lr = self._learning_rate(epoch, n_epochs, constant_lr)
+                order = rnd.permutation(n).to(dev) if self.shuffle else None
+                for i in range(n_batches):
+                    s, e = i * self.batch_size, min(n, (i + 1) * self.batch_size)
+                    if order is None:
+                        vb, mb = V[s:e], (None if M is None else M[s:e])
+                    else:
+                        vb, mb = _rows(V, M, order[s:e])
+                    grads, chains = self._gradient(P, vb, mb, chains, rnd)
+                    self._apply(P, grads, lr)
+                self.n_updates_ += n_batches
+                if not constant_lr:
+                    self.n_iter_ += 1
+                metrics = self._monitor(P, V_mon, M_mon)
+                for key, value in metrics.items():
+                    history.setdefault(key, []).append(value)
+                if val is not None:
+                    score = self._validation_score(P, *val)
+                    history["validation_score"].append(score)
+                    metrics["validation_score"] = score
+                    if score > best_score:
+                        best_score, since = score, 0
+                        best = ({k: t.clone() for k, t in P.items()}, _clone(chains))
+                    else:
+                        since += 1
+                bar.update(1, **metrics)
+                if val is not None and since >= self.n_iter_no_change:
+                    break
+        if best is not None:
+            P, chains = best
+        return P, chains
+
+    def _apply(self, P: dict[str, torch.Tensor], grads: dict[str, Grad], lr: float) -> None:
+        """One SGD step with momentum and weight decay, in place. For a pair (A, B) the
+        gradient A.T @ B goes by ``addmm_`` straight into the parameter (or its velocity)."""
+        mom, decay = float(self.momentum), float(self.weight_decay)
+        if mom > 0 and "_velocity" not in vars(self):
+            self._velocity = {k: torch.zeros_like(t) for k, t in P.items()}
+        for key, g in grads.items():
+            p = P[key]
+            wd = decay if key in self._decayed else 0.0
+            if mom > 0:
+                vel = self._velocity[key]
+                if isinstance(g, tuple):
+                    vel.addmm_(g[0].T, g[1], beta=mom, alpha=lr)
+                else:
+                    vel.mul_(mom).add_(g, alpha=lr)
+                if wd:
+                    vel.add_(p, alpha=-lr * wd)
+                p.add_(vel)
+            else:
+                if wd:
+                    p.mul_(1.0 - lr * wd)
+                if isinstance(g, tuple):
+                    p.addmm_(g[0].T, g[1], alpha=lr)
+                else:
+                    p.add_(g, alpha=lr)
+        self._constrain(P)
+
+    def _cheap_exact(self, P) -> bool:
+        return self._log2_states(P) <= MONITOR_MAX_LOG2_STATES
+
+    def _monitor(self, P, V, M) -> dict[str, float]:
+        out = {"reconstruction_error": self._reconstruction_error(P, V, M)}
+        if self._cheap_exact(P):
+            out["log_likelihood"] = float(self._exact_log_likelihood(P, V, M).mean())
+        return out
+
+    def _validation_score(self, P, V, M) -> float:
+        if self._cheap_exact(P):
+            return float(self._exact_log_likelihood(P, V, M).mean())
+        return -self._reconstruction_error(P, V, M)
+
+    # -- likelihood -------------------------------------------------------------------------
+
+    def _param_key(self) -> str:
+        """A fingerprint of the fitted parameters: log Z is cached under it."""
+        digest = hashlib.blake2b(digest_size=16)
+        for name in self._param_attrs():
+            arr = np.ascontiguousarray(getattr(self, name), dtype=np.float64)
+            digest.update(f"{name}{arr.shape}".encode())
+            digest.update(arr.tobytes())
+        return digest.hexdigest()
+
+    def _cache(self) -> dict[str, LogPartition]:
+        """The log Z cache of the current parameters (emptied when they changed)."""
+        key = self._param_key()
+        cache = self.__dict__.get("_log_z_cache")
+        if cache is None or cache["key"] != key:
+            cache = {"key": key, "entries": {}}
+            self._log_z_cache = cache
+        return cache["entries"]
+
+    def _default_ais(self) -> dict:
+        return {
+            "n_runs": self.ais_runs,
+            "betas": default_betas(self.ais_betas).tolist(),
+            "chain_dtype": torch.float32,
+        }
+
+    def _cached_log_z(self, P, masks) -> torch.Tensor:
+        """log Z for each row's mask (N,), or 0-d without masks: from the cache when the
+        parameters are unchanged, else computed ("auto", the model's AIS settings) — all
+        missing patterns at once — and cached."""
+        entries = self._cache()
+        seed = self.random_state if self.random_state is not None else 0
+        if masks is None:
+            if "all" not in entries:
+                entries["all"] = self._log_z_rows(
+                    P, None, method="auto", ais=self._default_ais(), seed=seed
+                )[0]
+            return torch.tensor(entries["all"].value, dtype=torch.float64)
+        patterns, inverse = torch.unique(masks.bool(), dim=0, return_inverse=True)
+        keys = [_pattern_key(p) for p in patterns.cpu().numpy()]
+        todo = [i for i, k in enumerate(keys) if k not in entries]
+        if todo:
+            found = self._log_z_rows(
+                P, patterns[todo], method="auto", ais=self._default_ais(), seed=seed
+            )
+            for i, res in zip(todo, found, strict=True):
+                entries[keys[i]] = res
+        values = torch.tensor([entries[k].value for k in keys], dtype=torch.float64)
+        return values[inverse.cpu()]
+
+    def _exact_log_likelihood(self, P, V, M) -> torch.Tensor:
+        """Exact log p(v) (N,) in float64, enumerating, without the cache (the monitor)."""
+        P64 = {k: t.to(torch.float64) for k, t in P.items()}
+        fe = self._free_energy(P64, V.to(torch.float64))
+        if M is None:
+            res = self._log_z_rows(P64, None, method="exact", ais={}, seed=0)
+            return -fe - res[0].value
+        patterns, inverse = torch.unique(M.bool(), dim=0, return_inverse=True)
+        res = self._log_z_rows(P64, patterns, method="exact", ais={}, seed=0)
+        log_z = torch.tensor([r.value for r in res], dtype=torch.float64, device=fe.device)
+        return -fe - log_z[inverse]
+
+    def score_samples(self, X) -> np.ndarray:
+        """log p(x) of each row in nats: -F(x) - log Z.
+
+        log Z is exact when the layer to enumerate has at most 2**20 states; otherwise it is
+        an AIS **estimate** (``ais_runs`` runs over ``ais_betas`` temperatures, seeded with
+        ``random_state``), and so are these values. It is computed once and cached until the
+        parameters change; a ``log_partition`` call beforehand (other settings, or exact)
+        supplies the value used. See ``log_partition`` for the estimate's uncertainty."""
+        V, M = self._checked(X, scoring=True)
+        P = self._params(V.device, torch.float64)
+        log_z = self._cached_log_z(P, M).to(V.device)
+        return (-self._free_energy(P, V) - log_z).cpu().numpy().astype(np.float64)
+
+    def free_energy(self, X) -> np.ndarray:
+        """F(x) = -log sum_h exp(-E(x, h)) of each row, so that p(x) = exp(-F(x)) / Z."""
+        V, _ = self._checked(X)
+        return _numpy(self._free_energy(self._params(V.device, torch.float64), V))
+
+    def log_partition(
+        self,
+        method: str = "auto",
+        *,
+        n_runs: int | None = None,
+        n_betas: int | None = None,
+        betas=None,
+        chain_dtype: str = "float32",
+        random_state=None,
+    ) -> LogPartition:
+        """log Z of the fitted model, in nats.
+
+        ``"exact"`` enumerates the smaller layer (at most 2**20 states); ``"ais"`` runs
+        annealed importance sampling from the base-rate model (``n_runs`` runs, default
+        ``ais_runs``; ``n_betas`` inverse temperatures on Salakhutdinov & Murray's schedule,
+        default ``ais_betas``, or an explicit increasing ``betas`` from 0 to 1) and returns
+        the estimate with its standard deviation and a ±3 standard-error interval;
+        ``"auto"`` is exact when possible. The AIS chains run in ``chain_dtype`` (float32
+        is twice as fast; the log-weights are always summed in float64, so the estimate
+        moves by far less than its standard deviation). ``random_state`` seeds AIS (default:
+        the model's ``random_state``, else 0). The result is cached: ``score_samples`` uses
+        it until the parameters change (an exact value is never replaced by an estimate)."""
+        self._check_fitted()
+        if method not in ("auto", "exact", "ais"):
+            raise ValueError(f"method must be 'auto', 'exact' or 'ais', got {method!r}")
+        runs = self.ais_runs if n_runs is None else positive_int(n_runs, "n_runs", 2)
+        if betas is None:
+            nb = self.ais_betas if n_betas is None else positive_int(n_betas, "n_betas", 2)
+            schedule = default_betas(nb).tolist()
+        else:
+            schedule = check_betas(betas)
+        ais = {"n_runs": runs, "betas": schedule, "chain_dtype": resolve_dtype(chain_dtype)}
+        if random_state is None:
+            random_state = self.random_state if self.random_state is not None else 0
+        dev, _ = self._setup()
+        P = self._params(dev, torch.float64)
+        result = self._log_z_rows(P, None, method=method, ais=ais, seed=random_state)[0]
+        entries = self._cache()
+        old = entries.get("all")
+        if old is None or not (old.method == "exact" and result.method != "exact"):
+            entries["all"] = result
+        return result
+
+    def _fitted_state(self) -> dict[str, Any]:
+        """Fitted attributes, plus the cached log Z values (so a loaded model scores without
+        re-running AIS; they are kept under a fingerprint of the parameters)."""
+        state = super()._fitted_state()
+        cache = self.__dict__.get("_log_z_cache")
+        if self._is_fitted() and cache is not None and cache["entries"]:
+            if cache["key"] == self._param_key():
+                state["log_partition_cache_"] = {
+                    "key": cache["key"],
+                    "entries": {
+                        k: (r.value, r.method, r.std, r.lower, r.upper, r.n_runs, r.n_betas)
+                        for k, r in cache["entries"].items()
+                    },
+                }
+        return state
+
+    def _restore_state(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        cache = state.pop("log_partition_cache_", None)
+        super()._restore_state(state)
+        if cache is not None:
+            entries = {k: LogPartition(*v) for k, v in cache["entries"].items()}
+            self._log_z_cache = {"key": cache["key"], "entries": entries}
+
+    # -- sampling ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _sample_args(n_samples, burn_in, n_steps, n_chains) -> tuple[int, int, int, int]:
+        n_samples = positive_int(n_samples, "n_samples")
+        burn_in = positive_int(burn_in, "burn_in", 0)
+        n_steps = positive_int(n_steps, "n_steps")
+        chains = n_samples if n_chains is None else positive_int(n_chains, "n_chains")
+        return n_samples, burn_in, n_steps, min(chains, n_samples)
+
+    def _gibbs_rng(self, random_state) -> np.random.RandomState:
+        """``random_state``'s generator, or (None) one stream kept on the model across
+        ``gibbs`` calls, seeded by the model's ``random_state`` (as scikit-learn's)."""
+        if random_state is not None:
+            return check_random_state(random_state)
+        if "_gibbs_stream" not in vars(self):
+            self._gibbs_stream = check_random_state(self.random_state)
+        return self._gibbs_stream
+
+
+def _rows(V, M, idx):
+    return V.index_select(0, idx), (None if M is None else M.index_select(0, idx))
+
+
+def _clone(chains):
+    return None if chains is None else chains.clone()
+
+
+def _numpy(t: torch.Tensor) -> np.ndarray:
+    """A float64 numpy copy (never a view of a tensor that training keeps updating)."""
+    return t.detach().cpu().to(torch.float64).numpy().copy()
+
+
+def _pattern_key(row: np.ndarray) -> str:
+    return np.packbits(row.astype(bool)).tobytes().hex() + f":{row.size}"
