@@ -5,9 +5,12 @@ one Gibbs step per update (scikit-learn's only algorithm) for one epoch over the
 rows of the binarized-MNIST training split ($GENMODELS_DATASETS; random binary data of
 the same shape when absent), same batch size and learning rate, float64, the same number
 of threads (torch and the BLAS behind numpy). genmodels runs without shuffling, as
-scikit-learn does. Times are the best of ``--repeats`` runs, the libraries alternating.
-The AIS row times ``log_partition("ais")`` with 100 runs and 10,000 temperatures on the
-RBM genmodels trained (the issue's goal: under a minute on 2 cores).
+scikit-learn does; it is timed twice, training in float64 (like for like) and with
+``dtype="float32"`` (its option: half the GEMM time; scikit-learn's own float32 path is
+timed too, on float32 data, for reference). Times are the best of ``--repeats`` runs, the
+libraries alternating. The AIS rows time ``log_partition("ais")`` with 100 runs and
+10,000 temperatures on the RBM genmodels trained, with float32 chains (the default) and
+float64 chains (the issue's goal: under a minute on 2 cores).
 
     python benchmarks/rbm.py             # 20,000 rows, batch sizes 10 and 100
     python benchmarks/rbm.py --quick     # 2,000 rows, a smoke test
@@ -48,15 +51,17 @@ def main() -> None:
         f"# BernoulliRBM benchmark: 784 x 500, PCD-1, one epoch over {what}; "
         f"{args.threads} thread(s), torch {torch.__version__}, best of {args.repeats}\n"
     )
-    print("| batch size | scikit-learn s/epoch | genmodels s/epoch | speedup |")
-    print("|---|---|---|---|")
+    head = "| batch size | scikit-learn s/epoch | genmodels s/epoch | speedup |"
+    print(head + " genmodels float32 | speedup | scikit-learn float32 |")
+    print("|---|---|---|---|---|---|---|")
     ours = None
+    X32 = X.astype(np.float32)
     with threadpool_limits(args.threads):
         for bs in (10, 100):
-            times = {"sk": np.inf, "gm": np.inf}
+            times = {"sk": np.inf, "gm": np.inf, "gm32": np.inf, "sk32": np.inf}
             for _ in range(args.repeats):
-                for lib in ("sk", "gm"):
-                    if lib == "sk":
+                for lib in times:
+                    if lib.startswith("sk"):
                         m = SkRBM(500, learning_rate=0.05, batch_size=bs, n_iter=1, random_state=0)
                     else:
                         m = BernoulliRBM(
@@ -66,22 +71,30 @@ def main() -> None:
                             n_iter=1,
                             shuffle=False,
                             random_state=0,
+                            dtype="float32" if lib == "gm32" else "float64",
                         )
                     t = time.perf_counter()
-                    m.fit(X)
+                    m.fit(X32 if lib == "sk32" else X)
                     times[lib] = min(times[lib], time.perf_counter() - t)
                     if lib == "gm":
                         ours = m
-            sk, gm = times["sk"], times["gm"]
-            print(f"| {bs} | {sk:.2f} | {gm:.2f} | {sk / gm:.1f}x |")
+            sk, gm, gm32, sk32 = (times[k] for k in ("sk", "gm", "gm32", "sk32"))
+            print(
+                f"| {bs} | {sk:.2f} | {gm:.2f} | {sk / gm:.1f}x | {gm32:.2f} | {sk / gm32:.1f}x "
+                f"| {sk32:.2f} |"
+            )
         runs, temps = (20, 1000) if args.quick else (100, 10000)
-        t = time.perf_counter()
-        res = ours.log_partition("ais", n_runs=runs, n_betas=temps, random_state=0)
-        dt = time.perf_counter() - t
-    print(
-        f"\nAIS, {runs} runs x {temps:,} temperatures, 784 x 500: {dt:.1f} s "
-        f"(log Z = {res.value:.2f} +- {res.std:.3f})"
-    )
+        print()
+        for chains in ("float32", "float64"):
+            t = time.perf_counter()
+            res = ours.log_partition(
+                "ais", n_runs=runs, n_betas=temps, chain_dtype=chains, random_state=0
+            )
+            dt = time.perf_counter() - t
+            print(
+                f"AIS, {runs} runs x {temps:,} temperatures, 784 x 500, {chains} chains: "
+                f"{dt:.1f} s (log Z = {res.value:.2f} +- {res.std:.3f})"
+            )
 
 
 if __name__ == "__main__":
