@@ -45,6 +45,7 @@ bench: $(VENV)/.bench
 	$(PY) benchmarks/gmm.py
 	$(PY) benchmarks/naive_bayes.py
 	$(PY) benchmarks/hmm.py
+	$(PY) benchmarks/rbm.py
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check genmodels tests benchmarks examples

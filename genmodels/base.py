@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, get_args
 
 import numpy as np
 from sklearn.base import BaseEstimator
 
 Likelihood = Literal["exact", "bound", "estimate", "none"]
 InputKind = Literal["continuous", "binary", "counts", "categorical", "sequences", "images"]
+Prediction = Literal["class", "component", "state", "hidden_units", "none"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,15 @@ class Capabilities:
     sequential : ``X`` is a set of sequences (a list of ``(T_i, D)`` arrays, or frames with
         ``lengths``) whose frames are of ``input_kind``; ``score_samples`` gives one value
         per sequence and ``sample`` returns ``(n_samples, length, D)``.
+    prediction : what the model infers about a row (what ``genmodels predict`` writes):
+        ``"class"`` (a classifier: ``predict_proba`` over ``classes_``), ``"component"``
+        (one discrete latent variable, e.g. a mixture component: ``predict_proba`` over its
+        values), ``"state"`` (a sequence model's hidden state of every frame:
+        ``predict_proba(X, lengths)``, what ``genmodels decode`` writes),
+        ``"hidden_units"`` (a vector of independent binary hidden units, e.g. an RBM's:
+        ``transform`` gives p(h_j = 1 | x), one column per unit, not one label), or
+        ``"none"``. ``"class"`` needs ``supervised``, the others ``latent``; ``"state"`` is
+        the one a ``sequential`` model may declare.
     """
 
     likelihood: Likelihood
@@ -48,6 +58,20 @@ class Capabilities:
     missing_values: bool = False
     input_kind: InputKind = "continuous"
     sequential: bool = False
+    prediction: Prediction = "none"
+
+    def __post_init__(self) -> None:
+        p = self.prediction
+        if p not in get_args(Prediction):
+            raise ValueError(f"prediction must be one of {get_args(Prediction)}, got {p!r}")
+        if p == "class" and not self.supervised:
+            raise ValueError("prediction='class' needs supervised=True")
+        if p in ("component", "state", "hidden_units") and not self.latent:
+            raise ValueError(f"prediction={p!r} needs latent=True")
+        if p == "state" and not self.sequential:
+            raise ValueError("prediction='state' is for sequential models")
+        if self.sequential and p in ("component", "hidden_units"):
+            raise ValueError("a sequential model predicts the 'state' of every frame")
 
 
 _REGISTRY: dict[str, type[GenerativeModel]] = {}

@@ -52,6 +52,13 @@ _LIKELIHOOD_LABEL = {
     "estimate": "estimated log-likelihood",
 }
 
+#: What ``genmodels predict`` writes, by ``Capabilities.prediction``.
+_PREDICTS = {
+    "class": "classes",
+    "component": "components",
+    "hidden_units": "hidden-unit probabilities",
+}
+
 EXAMPLES = """\
 Examples:
   genmodels models
@@ -66,6 +73,10 @@ Examples:
       per-sample log-likelihoods in nats, with a summary
   genmodels predict gmm.safetensors data.csv -o components.csv
       most probable component (classes, for classifiers) and the probabilities
+  genmodels fit rbm binary.csv --set n_components=64 -o rbm.safetensors
+      fit a restricted Boltzmann machine to 0/1 data (log-likelihood exact or by AIS)
+  genmodels predict rbm.safetensors binary.csv -o hidden.csv
+      Boltzmann machines: the hidden units' probabilities p(h_j = 1 | x), columns p_h0 ...
   genmodels fit multinomial-nb train.csv --target label -o nb.safetensors
       fit a classifier on the other columns, with labels from column 'label'
   genmodels sample nb.safetensors -n 5 --class spam -o spam.csv
@@ -254,7 +265,8 @@ def _add_predict(sub) -> None:
     p = _verb(
         sub,
         "predict",
-        "predicted classes (or components) and their probabilities for data",
+        "predicted classes (or components) and their probabilities for data; for Boltzmann "
+        "machines the hidden units' probabilities",
         cmd_predict,
         "genmodels predict nb.safetensors test.csv --target label -o predictions.csv",
     )
@@ -265,7 +277,12 @@ def _add_predict(sub) -> None:
         metavar="COLUMN",
         help="a column of true labels in DATA: left out of the features, used for accuracy",
     )
-    p.add_argument("-o", "--output", help="write predictions and probabilities to this CSV")
+    p.add_argument(
+        "-o",
+        "--output",
+        help="write predictions and probabilities to this CSV (Boltzmann machines: columns "
+        "p_h0, p_h1, ... = p(h_j = 1 | x), to a .csv or .npy)",
+    )
 
 
 def _add_decode(sub) -> None:
@@ -383,8 +400,14 @@ def cmd_fit(args: argparse.Namespace) -> int:
         model.feature_names_in_ = np.asarray(columns, dtype=object)
     out = Path(args.output or f"{args.model}.safetensors")
     out.parent.mkdir(parents=True, exist_ok=True)
-    model.save(out)
-    _print_rows(fit_summary(model, X, args.data, y, lengths=lengths))
+    # Save after the summary: scoring the training data may compute what the model caches
+    # in its file (a Boltzmann machine's log Z, by AIS for large ones), so that a later
+    # `genmodels score` reuses it. The model is saved even if the summary fails.
+    try:
+        rows = fit_summary(model, X, args.data, y, lengths=lengths)
+    finally:
+        model.save(out)
+    _print_rows(rows)
     print(f"saved to {out}")
     return 0
 
@@ -511,11 +534,11 @@ def cmd_decode(args: argparse.Namespace) -> int:
     name = type(model).__name__
     caps = model.capabilities
     if not caps.sequential:
-        hint = "; genmodels predict gives its " + ("classes" if caps.supervised else "components")
+        gives = _PREDICTS.get(caps.prediction)
         raise CommandError(
             f"{name} is not a sequence model, so it has no state paths to decode; decode needs "
             "a hidden Markov model (e.g. gaussian-hmm)"
-            + (hint if caps.latent or caps.supervised else "")
+            + (f"; genmodels predict gives its {gives}" if gives else "")
         )
     if not caps.latent:
         raise CommandError(f"{name} has no hidden states to decode")
@@ -546,24 +569,30 @@ def cmd_decode(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    """``genmodels predict``: classes (supervised models) or components (latent-variable
-    models) with their probabilities; accuracy when the true labels are given."""
+    """``genmodels predict``: what the model infers about each row, as its capabilities
+    declare (``prediction``): classes (classifiers) or components (mixtures) with their
+    probabilities, and accuracy when the true labels are given; or the probabilities of
+    the hidden units (Boltzmann machines)."""
     model = load_model(args.model_file)
     caps = model.capabilities
+    name = type(model).__name__
     if caps.sequential:
         raise CommandError(
-            f"{type(model).__name__} is a sequence model: use genmodels decode for the "
-            "hidden state of every frame"
+            f"{name} is a sequence model: use genmodels decode for the hidden state of every frame"
         )
-    if not (caps.supervised or caps.latent):
+    if caps.prediction == "none":
         raise CommandError(
-            f"{type(model).__name__} has neither classes nor latent components to predict"
+            f"{name} has nothing to predict: it declares no classes, mixture components or "
+            "hidden units"
         )
     X, _, y = gdata.load_data(args.data, target=label_column(model, args.data, args.target))
+    if caps.prediction == "hidden_units":
+        return _predict_hidden_units(model, X, args)
     proba = np.asarray(model.predict_proba(X), dtype=np.float64)
-    labels = np.asarray(model.classes_) if caps.supervised else np.arange(proba.shape[1])
+    supervised = caps.prediction == "class"
+    labels = np.asarray(model.classes_) if supervised else np.arange(proba.shape[1])
     predicted = labels[proba.argmax(1)]
-    what = "class" if caps.supervised else "component"
+    what = "class" if supervised else "component"
     if args.output:
         write_predictions(args.output, what, predicted, labels, proba)
     values, counts = np.unique(predicted.astype(str), return_counts=True)
@@ -571,13 +600,45 @@ def cmd_predict(args: argparse.Namespace) -> int:
         (f"{what} {v}", f"{c} ({c / len(predicted):.1%})")
         for v, c in zip(values, counts, strict=True)
     ]
-    if y is not None and caps.supervised:
+    if y is not None and supervised:
         rows.append(("accuracy", f"{np.mean(predicted.astype(str) == y.astype(str)):.4f}"))
     print(f"predicted {what} of {len(predicted)} samples")
     _print_rows(rows)
     if args.output:
         print(f"wrote predictions to {args.output}")
     return 0
+
+
+def _predict_hidden_units(model: GenerativeModel, X: np.ndarray, args: argparse.Namespace) -> int:
+    """``predict`` for a model whose latent variables are binary hidden units (an RBM): no
+    label per row but p(h_j = 1 | x) for every unit j, written as columns ``p_h0, p_h1, ...``
+    (``model.transform``)."""
+    name = type(model).__name__
+    proba = np.asarray(model.transform(X), dtype=np.float64)
+    n, units = proba.shape
+    if units == 0:
+        raise CommandError(f"{name} has no hidden units (n_components=0): nothing to predict")
+    if args.output:
+        gdata.save_table(args.output, proba, hidden_unit_columns(units))
+    print(f"hidden-unit probabilities p(h_j = 1 | x) of {n} samples x {units} hidden units")
+    if n:
+        means = proba.mean(0)
+        hi, lo = int(means.argmax()), int(means.argmin())
+        _print_rows(
+            [
+                ("mean p(h = 1)", _num(proba.mean())),
+                ("most active unit", f"h{hi} (mean {_num(means[hi])})"),
+                ("least active unit", f"h{lo} (mean {_num(means[lo])})"),
+            ]
+        )
+    if args.output:
+        print(f"wrote {n} rows x {units} columns (p_h0 .. p_h{units - 1}) to {args.output}")
+    return 0
+
+
+def hidden_unit_columns(n_units: int) -> list[str]:
+    """Column names of hidden-unit probabilities: ``p_hJ`` is p(h_J = 1 | x)."""
+    return [f"p_h{j}" for j in range(n_units)]
 
 
 def load_model_sequences(
@@ -809,13 +870,16 @@ def fitted_summary(model: GenerativeModel) -> list[tuple[str, str]]:
 
 
 def format_capabilities(caps) -> str:
-    """``likelihood=exact, latent, missing values, input=continuous``: the declared ones."""
+    """``likelihood=exact, latent, missing values, input=continuous, predicts=component``:
+    the declared ones."""
     parts = [f"likelihood={caps.likelihood}"]
     for field in dataclasses.fields(caps):
         value = getattr(caps, field.name)
         if isinstance(value, bool) and value:
             parts.append(field.name.replace("_", " "))
     parts.append(f"input={caps.input_kind}")
+    if caps.prediction != "none":
+        parts.append(f"predicts={caps.prediction}")
     return ", ".join(parts)
 
 

@@ -694,3 +694,130 @@ def test_help_lists_decode_and_sequence_examples(capsys):
     out = capsys.readouterr().out
     for word in ("--algorithm", "viterbi", "map", "--sequence-column", "states.csv"):
         assert word in out, word
+
+
+# ----------------------------------------------------------------------------------------
+# Boltzmann machines: fit, sample, score and predict (hidden-unit probabilities)
+
+
+def _boltzmann_data(kind: str) -> np.ndarray:
+    """120 rows of 6 features from three prototypes: 0/1, real values, or category codes
+    0-2 with about 15% of the entries missing (NaN)."""
+    rng = np.random.RandomState(0)
+    group = np.arange(120) % 3
+    if kind == "binary":
+        probs = rng.uniform(0.1, 0.9, size=(3, 6))
+        return (rng.uniform(size=(120, 6)) < probs[group]).astype(float)
+    if kind == "continuous":
+        return rng.randn(3, 6)[group] * 2 + rng.randn(120, 6)
+    X = ((rng.randint(0, 2, size=(120, 6)) + group[:, None]) % 3).astype(float)
+    X[rng.uniform(size=X.shape) < 0.15] = np.nan
+    return X
+
+
+#: alias, class, input kind, extra settings: small enough that log Z is exact (4 hidden units)
+BOLTZMANN = [
+    ("rbm", "BernoulliRBM", "binary", []),
+    ("gaussian-rbm", "GaussianBernoulliRBM", "continuous", []),
+    ("categorical-rbm", "CategoricalRBM", "categorical", []),
+    ("bm", "BoltzmannMachine", "binary", ["--set", "n_components=3"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("alias", "name", "kind", "extra"), BOLTZMANN, ids=[b[1] for b in BOLTZMANN]
+)
+def test_boltzmann_fit_sample_score_predict(alias, name, kind, extra, tmp_path, capsys):
+    X = _boltzmann_data(kind)
+    columns = [f"f{j}" for j in range(X.shape[1])]
+    data = tmp_path / "data.csv"
+    gdata.save_table(data, X, columns)
+    model_path = tmp_path / "m.safetensors"
+    settings = ["--set", "n_components=4", "--set", "n_iter=3", "--set", "random_state=0"]
+    argv = ["fit", alias, str(data), *settings, *extra, "-o", str(model_path), "-q"]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    model = genmodels.load(model_path)
+    assert type(model).__name__ == name
+    assert list(model.feature_names_in_) == columns
+    assert model.capabilities.prediction == "hidden_units"
+    assert re.search(rf"train estimated log-likelihood +{re.escape(f'{model.score(X):.6g}')}", text)
+    assert f"saved to {model_path}" in text
+
+    # sample: the training header, (n, D), values of the data's kind
+    samples = tmp_path / "s.csv"
+    assert main(["sample", str(model_path), "-n", "20", "-o", str(samples), "--seed", "0"]) == 0
+    header, S = _read_csv(samples)
+    assert header == columns and S.shape == (20, 6)
+    assert np.isfinite(S).all()
+    if kind == "binary":
+        assert set(np.unique(S)) <= {0.0, 1.0}
+    elif kind == "categorical":
+        assert set(np.unique(S)) <= {0.0, 1.0, 2.0}
+
+    # score: finite per-row log-likelihoods, the model's own, and their mean in the summary
+    scores = tmp_path / "scores.csv"
+    assert main(["score", str(model_path), str(data), "-o", str(scores)]) == 0
+    text = capsys.readouterr().out
+    header, ll = _read_csv(scores)
+    assert header == ["log_likelihood"] and ll.shape == (120, 1)
+    assert np.isfinite(ll).all()
+    expected = model.score_samples(X)
+    np.testing.assert_allclose(ll[:, 0], expected, rtol=0, atol=1e-6)
+    assert abs(ll.mean() - model.score(X)) < 1e-6
+    assert re.search(rf"^mean +{re.escape(f'{expected.mean():.6g}')}$", text, re.M)
+    assert "(estimate)" in text
+
+    # predict: p(h_j = 1 | x) per hidden unit, as transform gives it
+    pred = tmp_path / "hidden.csv"
+    assert main(["predict", str(model_path), str(data), "-o", str(pred)]) == 0
+    text = capsys.readouterr().out
+    header, H = _read_csv(pred)
+    assert header == ["p_h0", "p_h1", "p_h2", "p_h3"][: model.n_components]
+    assert H.shape == (120, model.n_components)
+    assert np.all((H >= 0) & (H <= 1))
+    np.testing.assert_allclose(H, model.transform(X), rtol=0, atol=1e-15)
+    assert f"of 120 samples x {model.n_components} hidden units" in text
+
+
+def test_boltzmann_log_z_from_fit_is_saved_and_score_reuses_it(tmp_path, monkeypatch, capsys):
+    """Both layers above 20 units: log Z is an AIS estimate, computed once by fit's summary,
+    saved in the file, and read back by score (which must not run AIS again)."""
+    rng = np.random.RandomState(0)
+    X = (rng.uniform(size=(60, 24)) < 0.3).astype(float)
+    data = tmp_path / "bin.npy"
+    np.save(data, X)
+    model_path = tmp_path / "rbm.safetensors"
+    sets = ["n_components=22", "n_iter=1", "random_state=0", "ais_runs=10", "ais_betas=100"]
+    settings = [a for s in sets for a in ("--set", s)]
+    assert main(["fit", "rbm", str(data), *settings, "-o", str(model_path), "-q"]) == 0
+    model = genmodels.load(model_path)
+    cached = model._log_z_cache["entries"]["all"]
+    assert cached.method == "ais" and cached.n_runs == 10 and cached.n_betas == 100
+
+    def no_ais(*args, **kwargs):
+        raise AssertionError("score recomputed log Z")
+
+    monkeypatch.setattr(genmodels.BernoulliRBM, "_log_z_rows", no_ais)
+    scores = tmp_path / "scores.csv"
+    assert main(["score", str(model_path), str(data), "-o", str(scores)]) == 0
+    ll = _read_csv(scores)[1][:, 0]
+    np.testing.assert_allclose(ll, -model.free_energy(X) - cached.value, rtol=0, atol=1e-9)
+
+
+def test_boltzmann_predict_and_decode_errors(tmp_path, capsys):
+    X = _boltzmann_data("binary")
+    data = tmp_path / "bin.npy"
+    np.save(data, X)
+    visible_only = tmp_path / "ising.safetensors"
+    genmodels.BoltzmannMachine(0, n_iter=2, random_state=0).fit(X).save(visible_only)
+    rc = main(["predict", str(visible_only), str(data)])
+    line = _assert_one_line_error(rc, capsys.readouterr().err)
+    assert "no hidden units" in line
+    rbm = tmp_path / "rbm.safetensors"
+    genmodels.BernoulliRBM(3, n_iter=2, random_state=0).fit(X).save(rbm)
+    rc = main(["decode", str(rbm), str(data), "-o", str(tmp_path / "s.csv")])
+    line = _assert_one_line_error(rc, capsys.readouterr().err)
+    assert "not a sequence model" in line and "hidden-unit probabilities" in line
+    rc = main(["predict", str(rbm), str(data), "-o", str(tmp_path / "h.txt")])
+    assert ".csv" in _assert_one_line_error(rc, capsys.readouterr().err)

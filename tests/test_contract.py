@@ -79,6 +79,40 @@ def test_capabilities_are_declared(model_cls):
     assert caps.likelihood in ("exact", "bound", "estimate", "none")
 
 
+def test_declared_prediction_is_what_the_model_computes(model_cls):
+    """``capabilities.prediction`` (what ``genmodels predict`` writes) matches the methods:
+    probabilities over classes, components or states, or hidden units' probabilities."""
+    caps = model_cls.capabilities
+    if caps.prediction == "none":
+        return
+    X = _example(model_cls)
+    model = _fit(model_cls, X)
+    n_rows = int(np.prod(X.shape[:-1]))  # frames, for sequence models
+    if caps.prediction in ("class", "component", "state"):
+        proba = np.asarray(model.predict_proba(X))
+        k = len(model.classes_) if caps.prediction == "class" else model.n_components
+        assert proba.shape == (n_rows, k)
+        np.testing.assert_allclose(proba.sum(1), 1.0, rtol=1e-10)
+    elif caps.prediction == "hidden_units":
+        features = np.asarray(model.transform(X))
+        assert features.shape == (n_rows, model.n_components)
+        assert np.all((features >= 0) & (features <= 1))
+
+
+def test_capabilities_refuse_inconsistent_predictions():
+    Caps = genmodels.Capabilities
+    assert Caps("exact", latent=True, prediction="component").prediction == "component"
+    for bad in (
+        {"prediction": "class"},  # not supervised
+        {"prediction": "hidden_units"},  # no latent variables
+        {"prediction": "state", "latent": True},  # not sequential
+        {"prediction": "component", "latent": True, "sequential": True},
+        {"prediction": "labels", "latent": True},
+    ):
+        with pytest.raises(ValueError, match="prediction|sequential"):
+            Caps("exact", **bad)
+
+
 def test_init_stores_params_untouched(model_cls):
     params = model_cls._test_params()
     model = model_cls(**params)

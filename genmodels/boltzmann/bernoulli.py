@@ -122,7 +122,9 @@ class BernoulliRBM(BaseRBM):
     n_updates_ : parameter updates in all; n_features_in_, feature_names_in_.
     """
 
-    capabilities = Capabilities(likelihood="estimate", latent=True, input_kind="binary")
+    capabilities = Capabilities(
+        likelihood="estimate", latent=True, input_kind="binary", prediction="hidden_units"
+    )
     _param_spec = {**COMMON_SPEC, "binarize": [NONE, Interval(float)]}
 
     def __init__(

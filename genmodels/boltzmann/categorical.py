@@ -56,7 +56,11 @@ class CategoricalRBM(BaseRBM):
     """
 
     capabilities = Capabilities(
-        likelihood="estimate", latent=True, missing_values=True, input_kind="categorical"
+        likelihood="estimate",
+        latent=True,
+        missing_values=True,
+        input_kind="categorical",
+        prediction="hidden_units",
     )
     _param_spec = {**COMMON_SPEC, "n_categories": [NONE, Interval(int, 2, None)]}
 

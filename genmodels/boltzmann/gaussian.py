@@ -48,7 +48,9 @@ class GaussianBernoulliRBM(BaseRBM):
     nats), n_iter_, n_updates_: as :class:`BernoulliRBM`.
     """
 
-    capabilities = Capabilities(likelihood="estimate", latent=True, input_kind="continuous")
+    capabilities = Capabilities(
+        likelihood="estimate", latent=True, input_kind="continuous", prediction="hidden_units"
+    )
     _param_spec = {
         **COMMON_SPEC,
         "variance": [OneOf(("learn",)), Interval(float, 0.0, None, closed="neither"), ARRAY_LIKE],

@@ -58,7 +58,9 @@ class BoltzmannMachine(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseBo
     base_rate_, history_, n_iter_, n_updates_: as :class:`BernoulliRBM`.
     """
 
-    capabilities = Capabilities(likelihood="estimate", latent=True, input_kind="binary")
+    capabilities = Capabilities(
+        likelihood="estimate", latent=True, input_kind="binary", prediction="hidden_units"
+    )
     _param_spec = {
         **COMMON_SPEC,
         "n_components": [Interval(int, 0, None)],

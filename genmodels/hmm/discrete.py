@@ -178,6 +178,7 @@ class CategoricalHMM(BaseHMM):
         missing_values=True,
         input_kind="categorical",
         sequential=True,
+        prediction="state",
     )
     _emission_params = ("emissionprob",)
     _spec = {
@@ -382,6 +383,7 @@ class MultinomialHMM(BaseHMM):
         missing_values=True,
         input_kind="counts",
         sequential=True,
+        prediction="state",
     )
     _emission_params = ("emissionprob",)
     _spec = {
@@ -549,6 +551,7 @@ class PoissonHMM(BaseHMM):
         missing_values=True,
         input_kind="counts",
         sequential=True,
+        prediction="state",
     )
     _emission_params = ("lambdas",)
     _spec = {"lambdas_prior": [GAMMA_PRIOR], "lambdas_weight": [GAMMA_PRIOR]}

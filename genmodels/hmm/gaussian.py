@@ -162,6 +162,7 @@ class GaussianHMM(BaseHMM):
         missing_values=True,
         input_kind="continuous",
         sequential=True,
+        prediction="state",
     )
     _emission_params = ("means", "covars")
     _spec = {

@@ -97,6 +97,7 @@ class GMMHMM(BaseHMM):
         missing_values=True,
         input_kind="continuous",
         sequential=True,
+        prediction="state",
     )
     _emission_params = ("weights", "means", "covars")
     _spec = {

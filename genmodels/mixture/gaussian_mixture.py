@@ -102,7 +102,9 @@ class GaussianMixture(GenerativeModel):
         ``stream_mean_``, ``stream_scatter_``: its running sufficient statistics).
     """
 
-    capabilities = Capabilities(likelihood="exact", latent=True, missing_values=True)
+    capabilities = Capabilities(
+        likelihood="exact", latent=True, missing_values=True, prediction="component"
+    )
 
     _param_spec = {
         "n_components": [Interval(int, 1, None)],

@@ -40,6 +40,7 @@ class CategoricalNB(_DiscreteNB):
         conditional_sampling=True,
         supervised=True,
         input_kind="categorical",
+        prediction="class",
     )
     _param_spec = {
         "alpha": [Interval(float, 0.0, None)],

@@ -272,6 +272,7 @@ class MultinomialNB(_MultinomialSide):
         conditional_sampling=True,
         supervised=True,
         input_kind="counts",
+        prediction="class",
     )
 
     def __init__(
@@ -391,6 +392,7 @@ class BernoulliNB(_DiscreteNB):
         conditional_sampling=True,
         supervised=True,
         input_kind="binary",
+        prediction="class",
     )
     _param_spec = {**_DiscreteNB._param_spec, "binarize": [NONE, Interval(float)]}
 

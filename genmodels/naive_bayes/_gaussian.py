@@ -44,6 +44,7 @@ class GaussianNB(BaseNB):
         conditional_sampling=True,
         supervised=True,
         input_kind="continuous",
+        prediction="class",
     )
     _param_spec = {
         "priors": [NONE, ARRAY_LIKE],
