@@ -40,6 +40,7 @@ def main() -> int:
     p.add_argument("--weight-decay", type=float, default=0.0)
     p.add_argument("--ais-runs", type=int, default=100)
     p.add_argument("--ais-betas", type=int, default=10000)
+    p.add_argument("--dtype", choices=("float64", "float32"), default="float32")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="rbm-mnist", help="folder for the model and pictures")
@@ -63,6 +64,7 @@ def main() -> int:
         learning_rate_schedule=args.schedule,
         momentum=args.momentum,
         weight_decay=args.weight_decay,
+        dtype=args.dtype,
         random_state=args.seed,
         verbose=1,
     )
