@@ -14,6 +14,7 @@ from .hmm import GMMHMM, CategoricalHMM, GaussianHMM, MultinomialHMM, PoissonHMM
 from .mixture import GaussianMixture
 from .naive_bayes import BernoulliNB, CategoricalNB, ComplementNB, GaussianNB, MultinomialNB
 from .persistence import load
+from .vae import VAE, ConditionalVAE
 
 __all__ = [
     "BernoulliNB",
@@ -25,6 +26,7 @@ __all__ = [
     "CategoricalRBM",
     "ComplementNB",
     "ComponentReseededWarning",
+    "ConditionalVAE",
     "GMMHMM",
     "GaussianBernoulliRBM",
     "GaussianHMM",
@@ -36,6 +38,7 @@ __all__ = [
     "MultinomialNB",
     "NotFittedError",
     "PoissonHMM",
+    "VAE",
     "__version__",
     "load",
     "model_class",

@@ -5,3 +5,7 @@ Gaussian, categorical, multinomial), ``_bounds`` (ELBO, IWAE estimate of log p(x
 losses) and ``_latent`` (encode, decode, interpolate, traverse). The estimators (``VAE``,
 ``MultVAE``) build on these.
 """
+
+from .model import VAE, ConditionalVAE
+
+__all__ = ["VAE", "ConditionalVAE"]

@@ -1,0 +1,140 @@
+"""Training checkpoints as one safetensors file: tensors as tensors, the rest as JSON.
+
+A checkpoint holds everything a killed run needs to carry on as if it had never stopped:
+the module's weights, each optimiser's state, the best weights so far (early stopping),
+the random-number generators (torch's global one, which dropout draws from, the trainer's
+shuffling generator and the step generator models draw their noise from), the epoch and
+step reached, and the history. It is written to a temporary file and renamed over the old
+one, so a process killed at any moment leaves either the previous checkpoint or the new
+one, never half of one. Loading parses the header and never unpickles.
+
+Tensor names: ``module/<key>``, ``best/<key>``, ``optim/<group>/<param index>/<key>``,
+``rng/<name>`` (uint8 generator states). Metadata (strings): ``format``
+(``"genmodels-checkpoint"``), ``format_version``, ``owner`` (the model class and its
+hyper-parameters, so a checkpoint from a different model is refused), ``state`` (JSON:
+epoch, step, history, optimiser ``param_groups`` and non-tensor state values).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+
+from ..exceptions import ModelFileError
+
+FORMAT = "genmodels-checkpoint"
+FORMAT_VERSION = 1
+FILENAME = "checkpoint.safetensors"
+
+
+def _flatten_optimizer(name: str, sd: dict[str, Any], tensors: dict, meta: dict) -> None:
+    scalars: dict[str, dict[str, Any]] = {}
+    for idx, st in sd["state"].items():
+        for key, value in st.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"optim/{name}/{idx}/{key}"] = value.detach().cpu().contiguous()
+            else:
+                scalars.setdefault(str(idx), {})[key] = value
+    meta[name] = {"param_groups": sd["param_groups"], "scalars": scalars}
+
+
+def _unflatten_optimizer(name: str, tensors: dict, meta: dict) -> dict[str, Any]:
+    state: dict[int, dict[str, Any]] = {}
+    prefix = f"optim/{name}/"
+    for key, value in tensors.items():
+        if key.startswith(prefix):
+            idx, _, sub = key[len(prefix) :].partition("/")
+            state.setdefault(int(idx), {})[sub] = value
+    for idx, values in meta[name]["scalars"].items():
+        state.setdefault(int(idx), {}).update(values)
+    return {"state": state, "param_groups": meta[name]["param_groups"]}
+
+
+def save_checkpoint(
+    directory: str | os.PathLike,
+    *,
+    owner: dict[str, Any],
+    module_state: dict[str, torch.Tensor],
+    best_state: dict[str, torch.Tensor] | None,
+    optimizers: dict[str, dict[str, Any]],
+    rng: dict[str, torch.Tensor],
+    progress: dict[str, Any],
+) -> Path:
+    """Write a checkpoint into ``directory`` atomically; returns its path."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    tensors: dict[str, torch.Tensor] = {}
+    for k, v in module_state.items():
+        tensors[f"module/{k}"] = v.detach().cpu().contiguous()
+    for k, v in (best_state or {}).items():
+        tensors[f"best/{k}"] = v.detach().cpu().contiguous()
+    optim_meta: dict[str, Any] = {}
+    for name, sd in optimizers.items():
+        _flatten_optimizer(name, sd, tensors, optim_meta)
+    for name, state in rng.items():
+        tensors[f"rng/{name}"] = state.detach().cpu().contiguous()
+    metadata = {
+        "format": FORMAT,
+        "format_version": str(FORMAT_VERSION),
+        "owner": json.dumps(owner, sort_keys=True),
+        "state": json.dumps({**progress, "optimizers": optim_meta}),
+    }
+    path = directory / FILENAME
+    tmp = directory / (FILENAME + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(st_save(tensors, metadata=metadata))
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    return path
+
+
+def load_checkpoint(
+    directory: str | os.PathLike, *, owner: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The checkpoint in ``directory`` as a dict, or None when there is none.
+
+    Raises :class:`~genmodels.exceptions.ModelFileError` for a corrupt or foreign file, or
+    one written by a different model (class or hyper-parameters differ)."""
+    path = Path(directory) / FILENAME
+    if not path.is_file():
+        return None
+    data = path.read_bytes()
+    try:
+        tensors = st_load(data)
+        # safetensors validated the header; read its metadata the same safe way.
+        n = int.from_bytes(data[:8], "little")
+        meta = json.loads(data[8 : 8 + n])["__metadata__"]
+    except (SafetensorError, ValueError, KeyError, TypeError) as exc:
+        raise ModelFileError(f"{path}: corrupt or foreign checkpoint ({exc})") from None
+    if meta.get("format") != FORMAT:
+        raise ModelFileError(f"{path}: not a genmodels training checkpoint")
+    if int(meta.get("format_version", "0")) > FORMAT_VERSION:
+        raise ModelFileError(f"{path}: written by a newer genmodels; upgrade to resume from it")
+    saved_owner = json.loads(meta["owner"])
+    if saved_owner != json.loads(json.dumps(owner, sort_keys=True)):
+        differs = sorted(
+            k
+            for k in set(saved_owner) | set(owner)
+            if saved_owner.get(k) != json.loads(json.dumps(owner.get(k)))
+        )
+        raise ModelFileError(
+            f"{path}: this checkpoint was written by a different model ({', '.join(differs)} "
+            "differ); use another checkpoint_dir or resume=False"
+        )
+    state = json.loads(meta["state"])
+    optim_meta = state.pop("optimizers")
+    return {
+        "module": {k[7:]: v for k, v in tensors.items() if k.startswith("module/")},
+        "best": {k[5:]: v for k, v in tensors.items() if k.startswith("best/")} or None,
+        "optimizers": {n: _unflatten_optimizer(n, tensors, optim_meta) for n in optim_meta},
+        "rng": {k[4:]: v for k, v in tensors.items() if k.startswith("rng/")},
+        "progress": state,
+    }
