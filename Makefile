@@ -46,6 +46,7 @@ bench: $(VENV)/.bench
 	$(PY) benchmarks/naive_bayes.py
 	$(PY) benchmarks/hmm.py
 	$(PY) benchmarks/rbm.py
+	$(PY) benchmarks/trainer_overhead.py
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check genmodels tests benchmarks examples

@@ -28,6 +28,7 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from ..exceptions import ModelFileError
+from ..persistence import _foreign_kind
 
 FORMAT = "genmodels-checkpoint"
 FORMAT_VERSION = 1
@@ -55,6 +56,20 @@ def _unflatten_optimizer(name: str, tensors: dict, meta: dict) -> dict[str, Any]
     for idx, values in meta[name]["scalars"].items():
         state.setdefault(int(idx), {}).update(values)
     return {"state": state, "param_groups": meta[name]["param_groups"]}
+
+
+def _owner_differences(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """What differs between two owners, as readable phrases (empty when they are equal)."""
+    out = []
+    if saved.get("class") != current.get("class"):
+        out.append(f"class {saved.get('class')!r}, not {current.get('class')!r}")
+    params, now = saved.get("params") or {}, current.get("params") or {}
+    for k in sorted(set(params) | set(now)):
+        if params.get(k) != now.get(k):
+            out.append(f"{k}={params.get(k)!r} in the checkpoint, {now.get(k)!r} now")
+    others = (set(saved) | set(current)) - {"class", "params"}
+    out.extend(f"{k} differs" for k in sorted(others) if saved.get(k) != current.get(k))
+    return out
 
 
 def save_checkpoint(
@@ -93,7 +108,40 @@ def save_checkpoint(
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+    _fsync_dir(directory)
     return path
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make the rename itself durable (POSIX; a no-op where folders cannot be opened)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _truncated(data: bytes) -> bool:
+    """Whether ``data`` looks like the start of a safetensors file cut short."""
+    if len(data) < 8:
+        return True
+    n = int.from_bytes(data[:8], "little")
+    if 8 + n > len(data):
+        return 0 < n < 100 * 1024 * 1024
+    try:
+        header = json.loads(data[8 : 8 + n])
+        end = max(
+            (int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"),
+            default=0,
+        )
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError):
+        return False
+    return 8 + n + end > len(data)
 
 
 def load_checkpoint(
@@ -111,26 +159,31 @@ def load_checkpoint(
         tensors = st_load(data)
         # safetensors validated the header; read its metadata the same safe way.
         n = int.from_bytes(data[:8], "little")
-        meta = json.loads(data[8 : 8 + n])["__metadata__"]
-    except (SafetensorError, ValueError, KeyError, TypeError) as exc:
-        raise ModelFileError(f"{path}: corrupt or foreign checkpoint ({exc})") from None
-    if meta.get("format") != FORMAT:
-        raise ModelFileError(f"{path}: not a genmodels training checkpoint")
-    if int(meta.get("format_version", "0")) > FORMAT_VERSION:
-        raise ModelFileError(f"{path}: written by a newer genmodels; upgrade to resume from it")
-    saved_owner = json.loads(meta["owner"])
-    if saved_owner != json.loads(json.dumps(owner, sort_keys=True)):
-        differs = sorted(
-            k
-            for k in set(saved_owner) | set(owner)
-            if saved_owner.get(k) != json.loads(json.dumps(owner.get(k)))
-        )
+        meta = json.loads(data[8 : 8 + n]).get("__metadata__") or {}
+        if meta.get("format") != FORMAT:
+            raise ModelFileError(f"{path}: not a genmodels training checkpoint")
+        if int(meta.get("format_version", "0")) > FORMAT_VERSION:
+            raise ModelFileError(f"{path}: written by a newer genmodels; upgrade to resume from it")
+        saved_owner = json.loads(meta["owner"])
+        state = json.loads(meta["state"])
+        optim_meta = state.pop("optimizers")
+    except ModelFileError:
+        raise
+    except (SafetensorError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        kind = _foreign_kind(data)
+        if kind:
+            what = f"it is {kind}, which genmodels never unpickles"
+        elif _truncated(data):
+            what = f"the file is truncated: {len(data)} bytes"
+        else:
+            what = str(exc)
+        raise ModelFileError(f"{path}: corrupt or foreign checkpoint ({what})") from None
+    differs = _owner_differences(saved_owner, json.loads(json.dumps(owner, sort_keys=True)))
+    if differs:
         raise ModelFileError(
-            f"{path}: this checkpoint was written by a different model ({', '.join(differs)} "
-            "differ); use another checkpoint_dir or resume=False"
+            f"{path}: this checkpoint was written by a different model ({'; '.join(differs)}); "
+            "use another checkpoint_dir, or resume=False to start afresh"
         )
-    state = json.loads(meta["state"])
-    optim_meta = state.pop("optimizers")
     return {
         "module": {k[7:]: v for k, v in tensors.items() if k.startswith("module/")},
         "best": {k[5:]: v for k, v in tensors.items() if k.startswith("best/")} or None,

@@ -8,18 +8,20 @@ world of one) every operation is the identity, so single-process training pays n
 Under ``torchrun`` the group is initialised on first use (gloo on CPU, NCCL on GPU) unless
 the caller did it already. Gradients of each process's mean loss are weighted by its share
 of the global batch and summed with one coalesced ``all_reduce`` per optimiser step, so the
-step equals the one single-process training takes on the whole global batch.
+step equals the one single-process training takes on the whole global batch. The same
+``all_reduce`` carries whether any process's loss was non-finite, so all processes stop
+together (none is left waiting in a collective for one that raised).
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.distributed as tdist
 from torch import nn
-from torch._utils import _flatten_dense_tensors, _unflatten_dense_tensors
 
 
 @dataclass(frozen=True)
@@ -52,31 +54,60 @@ class World:
         for t in list(module.parameters()) + list(module.buffers()):
             tdist.broadcast(t.data, src=0)
 
-    def average_gradients(self, params, n_local: int, n_global: int) -> None:
-        """Replace each process's mean-loss gradient by the global batch's mean gradient."""
-        if self.size == 1:
-            return
-        grads = [p.grad for p in params if p.grad is not None]
-        if not grads:
-            return
-        flat = _flatten_dense_tensors(grads) * (n_local / n_global)
-        tdist.all_reduce(flat)
-        for g, synced in zip(grads, _unflatten_dense_tensors(flat, grads), strict=True):
-            g.copy_(synced)
+    def average_gradients(self, params, n_local: int, n_global: int, finite: bool = True) -> bool:
+        """Replace each process's mean-loss gradient by the global batch's mean gradient;
+        returns whether every process's loss was finite (``finite`` is this one's).
 
-    def mean_metrics(self, sums: dict[str, torch.Tensor], rows: int) -> dict[str, float]:
-        """Row-weighted means of per-row metric sums over every process."""
+        One ``all_reduce`` carries the gradients weighted by ``n_local / n_global``, one
+        count per parameter of the processes that have a gradient for it, and the count of
+        non-finite losses. A parameter no process has a gradient for keeps ``grad=None``
+        (the optimiser skips it, as in single-process training); one that only some have a
+        gradient for (a process whose slice of a short last batch is empty computes none)
+        gets the sum, so every process takes the same step."""
+        if self.size == 1:
+            return finite
+        params = list(params)
+        if not params:
+            return finite
+        like = params[0]
+        parts = [
+            p.grad.reshape(-1) * (n_local / n_global)
+            if p.grad is not None and finite
+            else torch.zeros(p.numel(), dtype=p.dtype, device=p.device)
+            for p in params
+        ]
+        has = [1.0 if p.grad is not None and finite else 0.0 for p in params]
+        flags = torch.tensor([*has, 0.0 if finite else 1.0], dtype=like.dtype, device=like.device)
+        flat = torch.cat([*parts, flags])
+        tdist.all_reduce(flat)
+        counts = flat[-len(flags) :].tolist()
+        if counts[-1] > 0:
+            return False
+        offset = 0
+        for p, count in zip(params, counts, strict=False):
+            if count > 0:
+                synced = flat[offset : offset + p.numel()].view_as(p)
+                if p.grad is None:
+                    p.grad = synced.clone()
+                else:
+                    p.grad.copy_(synced)
+            offset += p.numel()
+        return True
+
+    def mean_metrics(self, sums: dict[str, Any], rows: int) -> dict[str, float]:
+        """Row-weighted means of per-row metric sums (floats or tensors) over every process."""
         if not sums:
             return {}
         keys = sorted(sums)
+        device = next((v.device for v in sums.values() if isinstance(v, torch.Tensor)), None)
         flat = torch.stack(
-            [sums[k].reshape(()).double() for k in keys]
-            + [torch.tensor(float(rows), dtype=torch.float64, device=sums[keys[0]].device)]
+            [torch.as_tensor(sums[k], dtype=torch.float64, device=device).reshape(()) for k in keys]
+            + [torch.tensor(float(rows), dtype=torch.float64, device=device)]
         )
         if self.size > 1:
             tdist.all_reduce(flat)
-        total = flat[-1].item()
-        return {k: (flat[i] / total).item() for i, k in enumerate(keys)}
+        values = flat.tolist()
+        return {k: values[i] / values[-1] for i, k in enumerate(keys)}
 
     def gather_states(self, state: torch.Tensor) -> list[torch.Tensor]:
         """Every process's copy of a generator state (uint8), in rank order."""

@@ -10,9 +10,12 @@ owns everything else, written once:
   any other ``torch.utils.data.Dataset`` goes through one), optimisers (Adam, AdamW, SGD
   with momentum, RMSprop), a learning-rate schedule computed from the step number
   (constant, cosine, linear or exponential decay, with linear warm-up), gradient clipping;
-* several optimisers stepping in turn on each batch (GANs);
+* several optimisers stepping in turn on each batch (GANs), each group's schedule spanning
+  the steps that group takes;
 * validation every epoch, early stopping on a monitored metric with the best weights
-  restored, ``history`` of every metric per epoch;
+  restored, ``history`` of every metric per epoch (row-weighted means over the epoch's
+  batches; ``lr`` is the rate of the epoch's last step, per group as ``<group>_lr`` when
+  there are several, and losses are ``<group>_<name>`` then);
 * a progress bar with the running loss (``verbose``), device selection and mixed precision
   (bfloat16 autocast, or float16 with a gradient scaler) where the device has it;
 * atomic checkpoints every ``checkpoint_every`` epochs and exact resumption;
@@ -24,11 +27,15 @@ owns everything else, written once:
 Randomness is explicit: ``seed`` fixes the shuffling generator, the step generator passed
 to ``training_step`` (for a model's own noise, e.g. the reparameterisation) and, inside a
 forked RNG scope, torch's global generator (dropout), so the same seed gives the same
-weights and the caller's global RNG state is left as it was.
+weights and the caller's global RNG state is left as it was. Validation draws from a
+generator of its own, re-seeded identically every epoch: scoring held-out data does not
+change the training run, and every epoch is scored with the same noise, so the monitored
+metric moves only because the weights did.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
@@ -129,11 +136,13 @@ class Trainer:
         return [self.device] if self.device.type == "cuda" else []
 
     def _fit(self, task, train, validation, resume) -> TrainResult:
+        if resume and self.checkpoint_dir is None:
+            raise ValueError("resume=True needs checkpoint_dir, the folder to resume from")
         world = dist.World.current()
         module = task.training_module().to(self.device)
         world.broadcast_parameters(module)
         groups = task.parameter_groups()
-        steps_per_batch = task.group_steps()
+        steps_per_batch = _group_steps(task.group_steps(), groups)
         optimizers = {name: self._make_optimizer(name, params) for name, params in groups.items()}
         base_lr = {name: self._group_value(self.lr, name) for name in groups}
         shuffle_gen = torch.Generator()  # CPU: permutations are drawn on the CPU
@@ -150,7 +159,7 @@ class Trainer:
         if self.early_stopping is not None and validation is None and monitor.startswith("val_"):
             raise ValueError("early_stopping on a validation metric needs validation_data")
 
-        if resume and self.checkpoint_dir is not None:
+        if resume:
             state = ckpt.load_checkpoint(self.checkpoint_dir, owner=self.owner)
             if state is not None:
                 module.load_state_dict(state["module"])
@@ -169,45 +178,61 @@ class Trainer:
         history.pop("_stopped", None)
 
         batches = _Batches(train, self.batch_size, shuffle_gen, self.device, world, self.drop_last)
-        total_steps = self.epochs * len(batches)
+        # Each group's schedule spans the steps it takes (group_steps of them per batch).
+        total = {name: self.epochs * len(batches) * steps_per_batch[name] for name in groups}
+        last_lr = {name: self._lr(base_lr[name], 0, 0, total[name]) for name in groups}
+        prefix = {name: "" if len(groups) == 1 else f"{name}_" for name in groups}
+        autocast = (
+            (lambda: torch.autocast(self.device.type, dtype=amp_dtype))
+            if amp_dtype is not None
+            else contextlib.nullcontext
+        )
         show = self.verbose > 0 and world.rank == 0
         epoch = start_epoch
-        with Progress(total_steps, self.desc, show) as bar:
+        with Progress(self.epochs * len(batches), self.desc, show) as bar:
             bar.update((start_epoch) * len(batches))
             for epoch in range(start_epoch, self.epochs):
                 if stopped:
                     break
                 t0 = time.perf_counter()
                 module.train()
-                sums: dict[str, torch.Tensor] = {}
+                sums = _Sums(self.device)
                 rows = 0
                 running: dict[str, Any] = {"epoch": f"{epoch + 1}/{self.epochs}"}
                 for b, (batch, batch_rows) in enumerate(batches.epoch()):
                     n_rows = batch[0].shape[0]  # this process's rows of the global batch
                     for name, opt in optimizers.items():
-                        for _ in range(steps_per_batch.get(name, 1)):
-                            lr = self._lr(base_lr[name], group_step[name], epoch, total_steps)
+                        for _ in range(steps_per_batch[name]):
+                            lr = self._lr(base_lr[name], group_step[name], epoch, total[name])
                             for g in opt.param_groups:
                                 g["lr"] = lr
-                            ctx = StepContext(epoch, group_step[name], name, step_gen)
-                            with torch.autocast(
-                                self.device.type, dtype=amp_dtype, enabled=amp_dtype is not None
-                            ):
-                                out = task.training_step(batch, ctx)
-                            loss = out["loss"]
-                            if not torch.isfinite(loss.detach()):
+                            last_lr[name] = lr
+                            opt.zero_grad(set_to_none=True)
+                            loss_value = 0.0
+                            if n_rows:  # under torchrun a short last batch may leave none
+                                ctx = StepContext(epoch, group_step[name], name, step_gen)
+                                with autocast():
+                                    out = task.training_step(batch, ctx)
+                                loss = out["loss"]
+                                loss_value = loss.detach().item()  # the one sync per step
+                                if math.isfinite(loss_value):
+                                    if scaler is not None:
+                                        scaler.scale(loss).backward()
+                                        scaler.unscale_(opt)
+                                    else:
+                                        loss.backward()
+                                    sums.add(out, n_rows, prefix[name])
+                            # Every process learns whether any loss was non-finite, so all
+                            # stop together instead of leaving the others waiting.
+                            finite = world.average_gradients(
+                                groups[name], n_rows, batch_rows, math.isfinite(loss_value)
+                            )
+                            if not finite:
                                 raise FloatingPointError(
-                                    f"{self.desc}: the loss became {loss.item()} at epoch "
+                                    f"{self.desc}: the loss became {loss_value} at epoch "
                                     f"{epoch + 1}, batch {b + 1} (group {name!r}); lower lr "
                                     "or set grad_clip"
                                 )
-                            opt.zero_grad(set_to_none=True)
-                            if scaler is not None:
-                                scaler.scale(loss).backward()
-                                scaler.unscale_(opt)
-                            else:
-                                loss.backward()
-                            world.average_gradients(groups[name], n_rows, batch_rows)
                             if self.grad_clip is not None:
                                 nn.utils.clip_grad_norm_(groups[name], self.grad_clip)
                             if scaler is not None:
@@ -216,39 +241,41 @@ class Trainer:
                             else:
                                 opt.step()
                             group_step[name] += 1
-                            for k, v in out.items():
-                                key = k if len(optimizers) == 1 else f"{name}_{k}"
-                                v = v.detach().float() * n_rows
-                                sums[key] = sums[key] + v if key in sums else v
                     rows += n_rows
                     if show:
-                        if b % 10 == 0:  # a running mean every 10 batches (.item() syncs)
-                            first = next(iter(sums))
-                            running[first] = (sums[first] / max(rows, 1)).item()
+                        if b % 10 == 0:  # a running mean every 10 batches (syncs on a GPU)
+                            key, total_value = sums.first()
+                            running[key] = total_value / max(rows, 1)
                         bar.update(1, **running)
-                metrics = world.mean_metrics(sums, rows)
+                metrics = world.mean_metrics(sums.sums, rows)
                 if validation is not None:
-                    metrics.update(self._validate(task, module, validation, world, step_gen))
-                metrics["lr"] = self._lr(
-                    base_lr[next(iter(groups))], group_step[next(iter(groups))], epoch, total_steps
-                )
+                    metrics.update(self._validate(task, module, validation, world))
+                # The learning rate of the epoch's last step (of each group, if several).
+                metrics["lr"] = last_lr[next(iter(groups))]
+                if len(groups) > 1:
+                    metrics.update({f"{name}_lr": v for name, v in last_lr.items()})
                 metrics["epoch_time"] = time.perf_counter() - t0
                 for k, v in metrics.items():
                     history.setdefault(k, []).append(float(v))
-                if monitor not in metrics:
+                if monitor in metrics:
+                    value = metrics[monitor]
+                    if value < best_value - 1e-12:
+                        best_value, best_epoch, stale = value, epoch + 1, 0
+                        if self.early_stopping is not None:
+                            best_state = {
+                                k: v.detach().clone() for k, v in module.state_dict().items()
+                            }
+                    else:
+                        stale += 1
+                elif self.monitor is not None or self.early_stopping is not None:
+                    # (With several groups there is no plain "loss": nothing to watch
+                    # unless asked.)
                     raise KeyError(
                         f"monitor={monitor!r} is not among the metrics {sorted(metrics)}"
                     )
-                value = metrics[monitor]
-                if value < best_value - 1e-12:
-                    best_value, best_epoch, stale = value, epoch + 1, 0
-                    if self.early_stopping is not None:
-                        best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
-                else:
-                    stale += 1
                 if self.early_stopping is not None and stale >= self.early_stopping:
                     stopped = True
-                if show and validation is not None:
+                if show and validation is not None and monitor in metrics:
                     running[monitor] = metrics[monitor]
                     bar.update(0, **running)
                 if self.on_epoch_end is not None:
@@ -273,7 +300,7 @@ class Trainer:
                             "stale": stale,
                         },
                     )
-            epochs_run = len(history.get(monitor, []))
+            epochs_run = len(history.get("epoch_time", []))
         if self.early_stopping is not None and best_state is not None:
             module.load_state_dict(best_state)
         module.eval()
@@ -288,21 +315,24 @@ class Trainer:
     # -- pieces ----------------------------------------------------------------------------
 
     @torch.no_grad()
-    def _validate(self, task, module, validation, world, step_gen) -> dict[str, float]:
+    def _validate(self, task, module, validation, world) -> dict[str, float]:
+        """Row-weighted means of ``validation_step`` over the validation data, with the
+        same noise every epoch (a generator of its own, seeded afresh)."""
         module.eval()
-        sums: dict[str, torch.Tensor] = {}
+        gen = torch.Generator(device=self.device)
+        gen.manual_seed(self.seed * 1000003 + 29 + world.rank)
+        sums = _Sums(self.device)
         rows = 0
         loader = _Batches(validation, self.batch_size, None, self.device, world, False)
         for batch, _ in loader.epoch():
-            ctx = StepContext(-1, -1, "validation", step_gen)
-            out = task.validation_step(batch, ctx)
             n = batch[0].shape[0]
-            for k, v in out.items():
-                v = v.detach().float() * n
-                sums[k] = sums[k] + v if k in sums else v
+            if n == 0:
+                continue
+            out = task.validation_step(batch, StepContext(-1, -1, "validation", gen))
+            sums.add(out, n)
             rows += n
         module.train()
-        return {f"val_{k}": v for k, v in world.mean_metrics(sums, rows).items()}
+        return {f"val_{k}": v for k, v in world.mean_metrics(sums.sums, rows).items()}
 
     def _save(self, world, module, optimizers, best_state, shuffle_gen, step_gen, progress):
         rng = {"global": torch.get_rng_state(), "shuffle": shuffle_gen.get_state()}
@@ -377,6 +407,38 @@ class Trainer:
         raise ValueError(f"unknown precision {self.precision!r}")
 
 
+def _group_steps(steps: dict[str, int], groups: dict) -> dict[str, int]:
+    """Steps per batch of every parameter group (1 unless the task says otherwise)."""
+    unknown = sorted(set(steps) - set(groups))
+    if unknown:
+        raise ValueError(f"group_steps names {unknown}, which are not parameter groups")
+    out = {name: int(steps.get(name, 1)) for name in groups}
+    bad = {k: v for k, v in out.items() if v < 1}
+    if bad:
+        raise ValueError(f"group_steps must be at least 1 step per batch, got {bad}")
+    return out
+
+
+class _Sums:
+    """Row-weighted sums of the per-batch metrics. On the CPU they are Python floats
+    (``.item()`` costs nothing there); elsewhere device tensors, so that training never
+    waits for the device to report a metric."""
+
+    def __init__(self, device: torch.device):
+        self.host = device.type == "cpu"
+        self.sums: dict[str, Any] = {}
+
+    def add(self, out: dict[str, torch.Tensor], n: int, prefix: str = "") -> None:
+        for k, v in out.items():
+            key = prefix + k
+            v = v.detach().item() * n if self.host else v.detach().float() * n
+            self.sums[key] = self.sums[key] + v if key in self.sums else v
+
+    def first(self) -> tuple[str, float]:
+        key, value = next(iter(self.sums.items()))
+        return key, float(value)
+
+
 def _set_rng(states, shuffle_gen, step_gen, device, rank) -> None:
     torch.set_rng_state(states["global"])
     shuffle_gen.set_state(states["shuffle"])
@@ -400,6 +462,8 @@ class _Batches:
         self.tensors = data.tensors if isinstance(data, TensorDataset) else None
         if world.size > batch_size:
             raise ValueError(f"batch_size={batch_size} is smaller than the {world.size} processes")
+        if world.size > self.n:
+            raise ValueError(f"{self.n} rows cannot be shared by {world.size} processes")
 
     def __len__(self) -> int:
         full, rest = divmod(self.n, self.batch_size)

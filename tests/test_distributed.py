@@ -1,0 +1,150 @@
+"""Data parallelism: the same ``fit`` under ``torchrun --nproc_per_node=2`` (gloo, CPU)
+equals single-process training on the same global batches.
+
+One ``torchrun`` launch runs a script that fits the deterministic linear autoencoder of
+``_neural_models`` (the VAE's noise differs between processes by design) in three
+set-ups, chosen so that the awkward cases are exercised:
+
+* ``uneven``: 197 rows in batches of 64, so the last batch of 5 rows splits 3 / 2 and the
+  gradients must be weighted by each process's share; with validation data (metrics are
+  means over both processes) and a checkpoint folder (rank 0 writes);
+* ``empty``: 193 rows, so the last batch has one row and process 1 gets none;
+* ``resumed``: 2 epochs with checkpoints, then ``resume=True`` up to 4.
+
+Every process saves its weights and history; the test checks that both processes end
+with identical weights and that they match a single-process fit with the same seed to
+float rounding (the sums are taken in a different order).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.distributed as tdist
+from _neural_models import LinearAutoencoder, plane_data
+
+pytestmark = pytest.mark.skipif(
+    not (tdist.is_available() and tdist.is_gloo_available()),
+    reason="torch.distributed with the gloo backend is not available in this torch build",
+)
+
+TESTS = Path(__file__).resolve().parent
+PARAMS = {"code_dim": 2, "batch_size": 64, "lr": 0.02, "epochs": 4, "random_state": 3}
+
+
+_SCRIPT = """
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.distributed as tdist
+
+torch.set_num_threads(1)
+sys.path.insert(0, sys.argv[1])
+from _neural_models import LinearAutoencoder, plane_data  # noqa: E402
+
+out = sys.argv[2]
+PARAMS = json.loads(sys.argv[3])
+rank = int(os.environ["RANK"])
+
+
+def dump(name, model):
+    np.savez(f"{out}/{name}_rank{rank}.npz", **model.weights())
+    history = {k: v for k, v in model.history_.items() if k != "epoch_time"}
+    with open(f"{out}/{name}_rank{rank}.json", "w") as f:
+        json.dump({"history": history, "world": tdist.get_world_size()}, f)
+
+
+X = plane_data(197)
+model = LinearAutoencoder(**PARAMS, checkpoint_dir=f"{out}/uneven_ckpt")
+dump("uneven", model.fit(X, validation_data=plane_data(61, seed=1)))
+dump("empty", LinearAutoencoder(**PARAMS).fit(plane_data(193)))
+folder = f"{out}/resumed_ckpt"
+LinearAutoencoder(**{**PARAMS, "epochs": 2}, checkpoint_dir=folder).fit(X)
+dump("resumed", LinearAutoencoder(**PARAMS, checkpoint_dir=folder).fit(X, resume=True))
+tdist.destroy_process_group()
+"""
+
+
+@pytest.fixture(scope="module")
+def torchrun(tmp_path_factory):
+    """Run the script under torchrun with 2 processes once; its output folder."""
+    out = tmp_path_factory.mktemp("ddp")
+    script = out / "ddp_script.py"
+    script.write_text(textwrap.dedent(_SCRIPT))
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node=2",
+        "--standalone",
+        str(script),
+        str(TESTS),
+        str(out),
+        json.dumps(PARAMS),
+    ]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return out
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _load(out: Path, name: str, rank: int):
+    weights = dict(np.load(out / f"{name}_rank{rank}.npz"))
+    log = json.loads((out / f"{name}_rank{rank}.json").read_text())
+    return weights, log
+
+
+@pytest.mark.parametrize("name", ["uneven", "empty", "resumed"])
+def test_two_processes_match_single_process_training(torchrun, name, tmp_path):
+    w0, log0 = _load(torchrun, name, 0)
+    w1, log1 = _load(torchrun, name, 1)
+    assert log0["world"] == log1["world"] == 2
+    for k in w0:  # every process applied the same averaged gradients
+        np.testing.assert_array_equal(w0[k], w1[k], err_msg=k)
+    assert log0["history"] == log1["history"]
+
+    X = plane_data(193 if name == "empty" else 197)
+    if name == "uneven":
+        single = LinearAutoencoder(**PARAMS).fit(X, validation_data=plane_data(61, seed=1))
+    elif name == "empty":
+        single = LinearAutoencoder(**PARAMS).fit(X)
+    else:
+        folder = str(tmp_path / "ckpt")
+        LinearAutoencoder(**{**PARAMS, "epochs": 2}, checkpoint_dir=folder).fit(X)
+        single = LinearAutoencoder(**PARAMS, checkpoint_dir=folder).fit(X, resume=True)
+    for k, w in single.weights().items():
+        np.testing.assert_allclose(w0[k], w, rtol=1e-5, atol=1e-6, err_msg=k)
+    assert log0["history"].keys() == {k for k in single.history_ if k != "epoch_time"}
+    for k, values in log0["history"].items():
+        np.testing.assert_allclose(values, single.history_[k], rtol=1e-5, err_msg=k)
+
+
+def test_only_rank_zero_wrote_the_checkpoint(torchrun):
+    from genmodels.nn import _checkpoint as ckpt
+
+    files = sorted(os.listdir(torchrun / "uneven_ckpt"))
+    assert files == [ckpt.FILENAME]
+    model = LinearAutoencoder(**PARAMS, checkpoint_dir=str(torchrun / "uneven_ckpt"))
+    state = ckpt.load_checkpoint(torchrun / "uneven_ckpt", owner=model._checkpoint_owner())
+    assert state["progress"]["epoch"] == PARAMS["epochs"]
+    # Both processes' step generators are saved, so each resumes its own noise.
+    assert {"global", "shuffle", "step0", "step1"} <= set(state["rng"])
