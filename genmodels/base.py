@@ -18,7 +18,7 @@ from sklearn.base import BaseEstimator
 
 Likelihood = Literal["exact", "bound", "estimate", "none"]
 InputKind = Literal["continuous", "binary", "counts", "categorical", "sequences", "images"]
-Prediction = Literal["class", "component", "state", "hidden_units", "none"]
+Prediction = Literal["class", "component", "state", "hidden_units", "embedding", "none"]
 
 
 @dataclass(frozen=True)
@@ -46,9 +46,18 @@ class Capabilities:
         values), ``"state"`` (a sequence model's hidden state of every frame:
         ``predict_proba(X, lengths)``, what ``genmodels decode`` writes),
         ``"hidden_units"`` (a vector of independent binary hidden units, e.g. an RBM's:
-        ``transform`` gives p(h_j = 1 | x), one column per unit, not one label), or
+        ``transform`` gives p(h_j = 1 | x), one column per unit, not one label),
+        ``"embedding"`` (a continuous latent vector per row, e.g. a VAE's code:
+        ``transform`` gives the posterior means E[z | x], one column per latent dimension,
+        ``transform(X, y)`` for a ``supervised`` model, whose code depends on the label;
+        such a model also decodes, so ``interpolate(x_a, x_b, steps, method=...)``, with
+        ``y=`` a label for a supervised one, walks between two rows' codes), or
         ``"none"``. ``"class"`` needs ``supervised``, the others ``latent``; ``"state"`` is
         the one a ``sequential`` model may declare.
+    neural : the model is a :class:`~genmodels.nn.NeuralModel` trained by the shared
+        trainer: it has the training hyper-parameters (``epochs``, ``batch_size``, ``lr``,
+        ``checkpoint_dir``, ``verbose``, ...) and ``fit(X, y, validation_data=...,
+        resume=...)`` checkpoints to ``checkpoint_dir`` and continues from it.
     """
 
     likelihood: Likelihood
@@ -59,6 +68,7 @@ class Capabilities:
     input_kind: InputKind = "continuous"
     sequential: bool = False
     prediction: Prediction = "none"
+    neural: bool = False
 
     def __post_init__(self) -> None:
         p = self.prediction
@@ -66,11 +76,11 @@ class Capabilities:
             raise ValueError(f"prediction must be one of {get_args(Prediction)}, got {p!r}")
         if p == "class" and not self.supervised:
             raise ValueError("prediction='class' needs supervised=True")
-        if p in ("component", "state", "hidden_units") and not self.latent:
+        if p in ("component", "state", "hidden_units", "embedding") and not self.latent:
             raise ValueError(f"prediction={p!r} needs latent=True")
         if p == "state" and not self.sequential:
             raise ValueError("prediction='state' is for sequential models")
-        if self.sequential and p in ("component", "hidden_units"):
+        if self.sequential and p in ("component", "hidden_units", "embedding"):
             raise ValueError("a sequential model predicts the 'state' of every frame")
 
 

@@ -1,4 +1,5 @@
-"""The ``genmodels`` command: fit, sample, score, decode and inspect models from the shell.
+"""The ``genmodels`` command: fit, sample, score, decode, interpolate and inspect models
+from the shell.
 
 Every verb is a small handler ``(args) -> int``; :func:`main` parses the command line,
 runs the handler, and turns the errors a user can cause (bad data, bad hyper-parameters,
@@ -57,7 +58,12 @@ _PREDICTS = {
     "class": "classes",
     "component": "components",
     "hidden_units": "hidden-unit probabilities",
+    "embedding": "latent codes",
 }
+
+#: ``predict`` for VAEs: a latent dimension whose posterior means vary less than this over
+#: the rows is unused (an "inactive unit", Burda et al. 2016): its posterior is the prior.
+ACTIVE_VARIANCE = 0.01
 
 EXAMPLES = """\
 Examples:
@@ -89,6 +95,16 @@ Examples:
       the most probable hidden state of every frame (Viterbi) and its posterior probability
   genmodels sample hmm.safetensors -n 5 --length 200 -o seqs.npz
       draw 5 sequences of 200 frames (.npz with X and lengths, .csv, or (n, T, D) .npy)
+  genmodels fit vae digits01.npy --set latent_dim=16 --set epochs=50 --checkpoint-dir ckpt/
+      fit a variational autoencoder to 0/1 images, checkpointing every epoch into ckpt/
+  genmodels fit vae digits01.npy --set latent_dim=16 --set epochs=80 --checkpoint-dir ckpt/ --resume
+      continue that run from its checkpoint up to epoch 80
+  genmodels score vae.safetensors test01.npy --importance 1000
+      VAEs: importance-weighted (IWAE) estimates of log p(x) with 1000 samples per row
+  genmodels predict vae.safetensors digits01.npy -o codes.csv
+      VAEs: the latent code (posterior mean) of every row, columns z0, z1, ...
+  genmodels interpolate vae.safetensors digits01.npy --rows 0 7 -o strip.png
+      decode the path between the codes of rows 0 and 7 (an image strip, or .csv/.npy)
   genmodels info gmm.safetensors
       what a model file holds: class, hyper-parameters, fitted attributes
   genmodels demo --quick --output demo-report
@@ -141,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every verb (also used to render ``--help``)."""
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description="Fit, sample, score, decode and inspect generative models.",
+        description="Fit, sample, score, decode, interpolate and inspect generative models.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -153,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_score,
         _add_predict,
         _add_decode,
+        _add_interpolate,
         _add_info,
         _add_demo,
         _add_models,
@@ -190,16 +207,36 @@ def _add_fit(sub) -> None:
         default=[],
         metavar="KEY=VALUE",
         help="set a hyper-parameter; VALUE is read as JSON when it parses (5, 1e-3, true, "
-        "null, [1,2]), else as a string (repeatable)",
+        "null, [1,2]), as a tuple for comma-separated numbers (hidden_dims=256,128), else as "
+        "a string (repeatable)",
     )
     p.add_argument(
         "--target",
         metavar="COLUMN",
-        help="the CSV column (or .npz array) holding class labels, for classifiers",
+        help="the CSV column (or .npz array) holding class labels, for supervised models "
+        "(classifiers, cvae)",
     )
     _add_sequence_column(p, saved_model=False)
     p.add_argument("-o", "--output", help="model file to write (default: MODEL.safetensors)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    neural = p.add_argument_group("neural models (e.g. vae), trained by epochs")
+    neural.add_argument(
+        "--checkpoint-dir",
+        metavar="DIR",
+        help="save a training checkpoint into DIR every checkpoint_every epochs (sets the "
+        "hyper-parameter checkpoint_dir)",
+    )
+    neural.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from the checkpoint in --checkpoint-dir (same model and settings; "
+        "epochs may be raised); without one there, train from the start",
+    )
+    neural.add_argument(
+        "--validation",
+        metavar="FILE",
+        help="held-out data scored every epoch (val_* metrics; used by early_stopping)",
+    )
 
 
 def _add_sample(sub) -> None:
@@ -259,6 +296,13 @@ def _add_score(sub) -> None:
         help="write the scores to this CSV (column log_likelihood; one row per sequence for "
         "sequence models, after a column 'sequence' when DATA names the sequences)",
     )
+    p.add_argument(
+        "--importance",
+        type=int,
+        metavar="K",
+        help="for models whose log-likelihood is an importance-sampling estimate (VAEs): "
+        "samples per row (default: the model's n_importance); more is slower and tighter",
+    )
 
 
 def _add_predict(sub) -> None:
@@ -266,7 +310,7 @@ def _add_predict(sub) -> None:
         sub,
         "predict",
         "predicted classes (or components) and their probabilities for data; for Boltzmann "
-        "machines the hidden units' probabilities",
+        "machines the hidden units' probabilities; for VAEs the latent codes",
         cmd_predict,
         "genmodels predict nb.safetensors test.csv --target label -o predictions.csv",
     )
@@ -281,7 +325,8 @@ def _add_predict(sub) -> None:
         "-o",
         "--output",
         help="write predictions and probabilities to this CSV (Boltzmann machines: columns "
-        "p_h0, p_h1, ... = p(h_j = 1 | x), to a .csv or .npy)",
+        "p_h0, p_h1, ... = p(h_j = 1 | x); VAEs: columns z0, z1, ... = E[z | x]; to a .csv "
+        "or .npy)",
     )
 
 
@@ -309,6 +354,65 @@ def _add_decode(sub) -> None:
         "state (default: the model's own 'algorithm')",
     )
     _add_sequence_column(p)
+
+
+def _add_interpolate(sub) -> None:
+    p = _verb(
+        sub,
+        "interpolate",
+        "decode the path through a latent space between the codes of two rows (VAEs)",
+        cmd_interpolate,
+        "genmodels interpolate vae.safetensors digits01.npy --rows 0 7 -o strip.png",
+    )
+    p.add_argument("model_file", metavar="MODEL_FILE")
+    p.add_argument(
+        "a",
+        metavar="A",
+        help="data (CSV/.npy/.npz or builtin:NAME) holding the first row: its only row, or "
+        "row I of --rows",
+    )
+    p.add_argument(
+        "b",
+        metavar="B",
+        nargs="?",
+        help="data holding the second row (its only row, or row J of --rows); default: A",
+    )
+    p.add_argument(
+        "--rows",
+        nargs=2,
+        type=int,
+        metavar=("I", "J"),
+        help="row I of A and row J of B (of A when B is not given), counted from 0",
+    )
+    p.add_argument(
+        "--steps", type=int, default=10, help="points on the path, ends included (default 10)"
+    )
+    p.add_argument(
+        "--method",
+        choices=("linear", "spherical"),
+        default="linear",
+        help="a straight line between the two codes, or a great-circle path (slerp) that "
+        "keeps to the prior's typical radius (default linear)",
+    )
+    p.add_argument(
+        "--class",
+        dest="label",
+        metavar="LABEL",
+        help="conditional models (e.g. cvae): the class to decode with (default: row I's "
+        "label, when A has labels)",
+    )
+    p.add_argument(
+        "--target",
+        metavar="COLUMN",
+        help="a column of class labels in A and B, left out of the features",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        help=".png (image rows: 64 or 784 features; the two real rows framed at the ends), "
+        ".csv or .npy (the decoded points, one per row) (default interpolation.png for "
+        "images, else interpolation.csv)",
+    )
 
 
 def _add_sequence_column(p, saved_model: bool = True) -> None:
@@ -358,6 +462,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
     params = parse_settings(args.settings)
     defaults = cls().get_params(deep=False)
     check_param_names(cls.__name__, defaults, params)
+    params = match_tuple_settings(defaults, params)
+    params, training = training_options(cls, args, params)
     restore: dict[str, Any] = {}  # what the CLI chose for display only, not saved
     if "verbose" in defaults and "verbose" not in params:
         params["verbose"] = 0 if args.quiet else 1
@@ -368,7 +474,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         raise CommandError(_not_sequential(cls.__name__, "--sequence-column"))
     if cls.capabilities.supervised and args.target is None and not builtin:
         raise CommandError(
-            f"{cls.__name__} is a classifier and needs class labels to fit: name their "
+            f"{cls.__name__} is supervised and needs class labels to fit: name their "
             "column with --target COLUMN (or use a builtin: data set)"
         )
     if sequential and args.target is not None:
@@ -381,20 +487,24 @@ def cmd_fit(args: argparse.Namespace) -> int:
         y = None
     else:
         X, columns, y = gdata.load_data(args.data, target=args.target)
+    if cls.capabilities.supervised and y is None:
+        raise CommandError(
+            f"{cls.__name__} needs class labels to fit: name their column with "
+            "--target COLUMN (or use a builtin: data set)"
+        )
+    if not (sequential or cls.capabilities.supervised) and args.target is not None:
+        raise CommandError(f"{cls.__name__} is unsupervised: it takes no --target labels")
+    if args.validation is not None:
+        training["validation_data"] = validation_data(cls, args.validation, args.target)
+    if training.get("resume"):
+        print(resume_message(params["checkpoint_dir"]), flush=True)
     model = cls(**params)
     if sequential:
         model.fit(X, lengths)
     elif cls.capabilities.supervised:
-        if y is None:
-            raise CommandError(
-                f"{cls.__name__} needs class labels to fit: name their column with "
-                "--target COLUMN (or use a builtin: data set)"
-            )
-        model.fit(X, y)
-    elif args.target is not None:
-        raise CommandError(f"{cls.__name__} is unsupervised: it takes no --target labels")
+        model.fit(X, y, **training)
     else:
-        model.fit(X)
+        model.fit(X, **training)
     model.set_params(**restore)
     if columns is not None and "feature_names_in_" not in vars(model):
         model.feature_names_in_ = np.asarray(columns, dtype=object)
@@ -486,6 +596,16 @@ def cmd_score(args: argparse.Namespace) -> int:
     kind = model.capabilities.likelihood
     if kind == "none":
         raise CommandError(f"{type(model).__name__} has no likelihood to score data with")
+    importance = "n_importance" in model.get_params(deep=False)
+    if args.importance is not None:
+        if not importance:
+            raise CommandError(
+                f"--importance is for models whose log-likelihood is an importance-sampling "
+                f"estimate (e.g. vae); {type(model).__name__}'s log-likelihood is {kind}"
+            )
+        if args.importance < 1:
+            raise CommandError(f"--importance must be at least 1 sample, got {args.importance}")
+        model.set_params(n_importance=args.importance)
     if model.capabilities.sequential:
         return _score_sequences(model, args)
     if args.sequence_column is not None:
@@ -495,7 +615,10 @@ def cmd_score(args: argparse.Namespace) -> int:
     if args.output:
         gdata.save_table(args.output, ll.reshape(-1, 1), ["log_likelihood"])
     print(f"{_LIKELIHOOD_LABEL.get(kind, kind)} per sample, in nats ({kind})")
-    _print_rows(score_summary(ll, kind))
+    rows = score_summary(ll, kind)
+    if importance:
+        rows.append(("estimator", importance_note(model)))
+    _print_rows(rows)
     if args.output:
         print(f"wrote {ll.size} scores to {args.output}")
     return 0
@@ -582,12 +705,14 @@ def cmd_predict(args: argparse.Namespace) -> int:
         )
     if caps.prediction == "none":
         raise CommandError(
-            f"{name} has nothing to predict: it declares no classes, mixture components or "
-            "hidden units"
+            f"{name} has nothing to predict: it declares no classes, mixture components, "
+            "hidden units or latent codes"
         )
     X, _, y = gdata.load_data(args.data, target=label_column(model, args.data, args.target))
     if caps.prediction == "hidden_units":
         return _predict_hidden_units(model, X, args)
+    if caps.prediction == "embedding":
+        return _predict_embedding(model, X, y, args)
     proba = np.asarray(model.predict_proba(X), dtype=np.float64)
     supervised = caps.prediction == "class"
     labels = np.asarray(model.classes_) if supervised else np.arange(proba.shape[1])
@@ -639,6 +764,143 @@ def _predict_hidden_units(model: GenerativeModel, X: np.ndarray, args: argparse.
 def hidden_unit_columns(n_units: int) -> list[str]:
     """Column names of hidden-unit probabilities: ``p_hJ`` is p(h_J = 1 | x)."""
     return [f"p_h{j}" for j in range(n_units)]
+
+
+def _predict_embedding(
+    model: GenerativeModel, X: np.ndarray, y: np.ndarray | None, args: argparse.Namespace
+) -> int:
+    """``predict`` for a model with a continuous latent space (a VAE): the posterior mean
+    E[z | x] of every row (``model.transform``), columns ``z0, z1, ...``; a conditional
+    model encodes each row with its label."""
+    name = type(model).__name__
+    if model.capabilities.supervised:
+        if y is None:
+            raise CommandError(
+                f"{name} encodes each row together with its class: give the labels' column "
+                "with --target COLUMN"
+            )
+        codes = model.transform(X, y)
+    else:
+        codes = model.transform(X)
+    codes = np.asarray(codes, dtype=np.float64)
+    n, dims = codes.shape
+    if args.output:
+        gdata.save_table(args.output, codes, latent_columns(dims))
+    print(f"latent codes E[z | x] of {n} samples x {dims} latent dimensions")
+    if n:
+        spread = codes.var(0)
+        wide, narrow = int(spread.argmax()), int(spread.argmin())
+        active = int(np.sum(spread > ACTIVE_VARIANCE))
+        _print_rows(
+            [
+                ("mean |E[z | x]|", _num(np.linalg.norm(codes, axis=1).mean())),
+                ("widest dimension", f"z{wide} (std {_num(np.sqrt(spread[wide]))})"),
+                ("narrowest dimension", f"z{narrow} (std {_num(np.sqrt(spread[narrow]))})"),
+                (
+                    "active dimensions",
+                    f"{active} of {dims} (variance of E[z | x] over the rows > "
+                    f"{ACTIVE_VARIANCE:g})",
+                ),
+            ]
+        )
+    if args.output:
+        print(f"wrote {n} rows x {dims} columns (z0 .. z{dims - 1}) to {args.output}")
+    return 0
+
+
+def latent_columns(dims: int) -> list[str]:
+    """Column names of latent codes: ``zJ`` is E[z_J | x]."""
+    return [f"z{j}" for j in range(dims)]
+
+
+def cmd_interpolate(args: argparse.Namespace) -> int:
+    """``genmodels interpolate``: decode ``--steps`` points on the path between the latent
+    codes of two rows, written as an image strip (.png) or as rows (.csv, .npy)."""
+    model = load_model(args.model_file)
+    name = type(model).__name__
+    caps = model.capabilities
+    if caps.prediction != "embedding":
+        raise CommandError(
+            f"{name} has no continuous latent space to interpolate in: interpolate needs a "
+            "model that encodes rows to latent codes and decodes them (e.g. vae)"
+        )
+    if args.steps < 2:
+        raise CommandError(f"--steps must be at least 2 (the two ends), got {args.steps}")
+    if args.b is None and args.rows is None:
+        raise CommandError(
+            "name the two rows: --rows I J (rows of A), or two files A B of one row each"
+        )
+    i, j = args.rows if args.rows is not None else (None, None)
+    source_b = args.a if args.b is None else args.b
+    x_a, y_a, where_a = pick_row(model, args.a, i, args.target)
+    x_b, _, where_b = pick_row(model, source_b, j, args.target)
+    shape = gdata.image_shape_for(x_a.shape[0])
+    out = Path(args.output or ("interpolation.png" if shape else "interpolation.csv"))
+    suffix = out.suffix.lower()
+    if suffix not in (*gdata.WRITE_SUFFIXES, ".png"):
+        raise CommandError(f"cannot write the path to {out}: use a .png, .csv or .npy file")
+    if suffix == ".png" and shape is None:
+        raise CommandError(
+            f"cannot draw {out}: the rows have {x_a.shape[0]} features, which is not an image "
+            "size genmodels knows (64 = 8x8, 784 = 28x28); write .csv or .npy instead"
+        )
+    extra: dict[str, Any] = {}
+    if caps.supervised:
+        if args.label is not None:
+            extra["y"] = class_label(model, args.label)
+        elif y_a is not None:
+            extra["y"] = class_label(model, str(y_a))
+        else:
+            raise CommandError(
+                f"{name} decodes with a class: choose it with --class LABEL (or name the "
+                "labels' column with --target COLUMN)"
+            )
+    elif args.label is not None:
+        raise CommandError(f"{name} is not conditioned on classes: it takes no --class")
+    path = np.asarray(
+        model.interpolate(x_a, x_b, args.steps, method=args.method, **extra), dtype=np.float64
+    )
+    what = f"{args.method} path from {where_a} to {where_b}"
+    if suffix == ".png":
+        from .figures import interpolation_strip
+
+        label = f", class {extra['y']}" if "y" in extra else ""
+        interpolation_strip(
+            path,
+            out,
+            image_shape=shape,
+            start=x_a,
+            end=x_b,
+            title=f"{name}: {args.steps} decoded points on the {args.method} path{label}",
+        )
+    else:
+        gdata.save_table(out, path, feature_names(model))
+    print(f"decoded {args.steps} points on the {what}")
+    print(f"wrote {path.shape[0]} rows x {path.shape[1]} features to {out}")
+    return 0
+
+
+def pick_row(
+    model: GenerativeModel, source: str, index: int | None, target: str | None
+) -> tuple[np.ndarray, Any, str]:
+    """Row ``index`` of the data ``source`` (its only row when ``index`` is None; a 1-D
+    ``.npy`` of the model's ``n_features_in_`` values is one row), its label when the data
+    carry labels (else None), and words saying which row it is."""
+    X, _, y = gdata.load_data(source, target=label_column(model, source, target))
+    d = int(vars(model).get("n_features_in_", 0))
+    if X.shape[1] == 1 and d > 1 and X.shape[0] == d:  # a vector read as a column
+        X = X.T
+    n = X.shape[0]
+    if index is None:
+        if n != 1:
+            raise CommandError(
+                f"{source} holds {n} rows: name the two with --rows I J (or give two files "
+                "of one row each)"
+            )
+        return X[0], None if y is None else y[0], str(source)
+    if not 0 <= index < n:
+        raise CommandError(f"there is no row {index} in {source}: it has {n} rows (0..{n - 1})")
+    return X[index], None if y is None else y[index], f"row {index} of {source}"
 
 
 def load_model_sequences(
@@ -751,7 +1013,8 @@ def cmd_models(args: argparse.Namespace) -> int:
 def parse_settings(settings: Sequence[str]) -> dict[str, Any]:
     """``["n_components=3", "covariance_type=full"]`` -> ``{"n_components": 3, ...}``.
 
-    Values are JSON when they parse (``5``, ``1e-3``, ``true``, ``null``, ``[1,2]``),
+    Values are JSON when they parse (``5``, ``1e-3``, ``true``, ``null``, ``[1,2]``), tuples
+    when they are comma-separated numbers (``hidden_dims=256,128`` -> ``(256, 128)``),
     otherwise strings. The last setting of a key wins.
     """
     params: dict[str, Any] = {}
@@ -760,11 +1023,107 @@ def parse_settings(settings: Sequence[str]) -> dict[str, Any]:
         key = key.strip()
         if not sep or not key:
             raise CommandError(f"--set expects KEY=VALUE, got {item!r}")
-        try:
-            params[key] = json.loads(value)
-        except json.JSONDecodeError:
-            params[key] = value
+        params[key] = _setting_value(value)
     return params
+
+
+def _setting_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        pass
+    parts = text.split(",")
+    if len(parts) > 1:
+        try:
+            values = [json.loads(p) for p in parts]
+        except json.JSONDecodeError:
+            return text
+        if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+            return tuple(values)
+    return text
+
+
+def match_tuple_settings(defaults: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    """Settings of hyper-parameters whose default is a tuple, made tuples: a JSON list
+    (``[256,128]``) or one number (``hidden_dims=64`` -> ``(64,)``); others as they are."""
+    out = dict(params)
+    for key, value in params.items():
+        if not isinstance(defaults.get(key), tuple):
+            continue
+        if isinstance(value, list):
+            out[key] = tuple(value)
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            out[key] = (value,)
+    return out
+
+
+def training_options(
+    cls: type[GenerativeModel], args: argparse.Namespace, params: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(params, fit keywords)`` for ``fit``'s options of neural models: ``--checkpoint-dir``
+    sets the ``checkpoint_dir`` hyper-parameter, ``--resume`` becomes ``resume=True``; a
+    model that is not neural (``capabilities.neural``) refuses them and ``--validation``."""
+    flags = {
+        "--checkpoint-dir": args.checkpoint_dir is not None,
+        "--resume": args.resume,
+        "--validation": args.validation is not None,
+    }
+    if not cls.capabilities.neural:
+        for flag, given in flags.items():
+            if given:
+                raise CommandError(
+                    f"{flag} is for neural models trained by epochs (e.g. vae); {cls.__name__} "
+                    "is not one"
+                )
+        return params, {}
+    params = dict(params)
+    if args.checkpoint_dir is not None:
+        chosen = params.get("checkpoint_dir")
+        if chosen is not None and chosen != args.checkpoint_dir:
+            raise CommandError(
+                f"--checkpoint-dir {args.checkpoint_dir} and --set checkpoint_dir={chosen} "
+                "disagree: give the folder once"
+            )
+        params["checkpoint_dir"] = str(args.checkpoint_dir)
+    if not args.resume:
+        return params, {}
+    if params.get("checkpoint_dir") is None:
+        raise CommandError(
+            "--resume continues from a checkpoint: name its folder with --checkpoint-dir DIR"
+        )
+    return params, {"resume": True}
+
+
+def resume_message(checkpoint_dir: str) -> str:
+    """What ``fit --resume`` is about to do: continue from the checkpoint, or start."""
+    from .nn._checkpoint import FILENAME
+
+    path = Path(checkpoint_dir) / FILENAME
+    if path.is_file():
+        return f"resuming from {path}"
+    return f"no checkpoint in {checkpoint_dir} yet: training from the start"
+
+
+def validation_data(cls: type[GenerativeModel], source: str, target: str | None):
+    """``--validation`` data for ``fit(..., validation_data=...)``: ``X``, or ``(X, y)``
+    for a supervised model (labels from the same ``--target`` column, or a builtin's)."""
+    X, _, y = gdata.load_data(source, target=target if cls.capabilities.supervised else None)
+    if not cls.capabilities.supervised:
+        return X
+    if y is None:
+        raise CommandError(
+            f"{cls.__name__} needs class labels in the --validation data too: the --target column"
+        )
+    return X, y
+
+
+def importance_note(model: GenerativeModel) -> str:
+    """How an importance-weighted log-likelihood estimate was made (VAEs)."""
+    k = model.get_params(deep=False)["n_importance"]
+    return (
+        f"IWAE with {k} importance samples per row: a lower bound on log p(x) in expectation, "
+        "tighter as the samples grow (--importance K)"
+    )
 
 
 def check_param_names(owner: str, valid: dict[str, Any], params: dict[str, Any]) -> None:
@@ -801,15 +1160,40 @@ def fit_summary(
         converged = state.get("converged_")
         note = "" if converged is None else (" (converged)" if converged else " (NOT converged)")
         rows.append(("iterations", f"{state['n_iter_']}{note}"))
+    if model.capabilities.neural:
+        rows.extend(training_summary(model))
     kind = model.capabilities.likelihood
     if kind != "none":
         label = _LIKELIHOOD_LABEL.get(kind, kind)
-        rows.append((f"train {label}", f"{_num(model.score(X))} nats/sample (mean)"))
+        note = ""
+        if "n_importance" in model.get_params(deep=False):
+            note = f"; IWAE, {model.n_importance} samples per row"
+        rows.append((f"train {label}", f"{_num(model.score(X))} nats/sample (mean{note})"))
     if model.capabilities.supervised and y is not None:
         rows.append(("classes", ", ".join(str(c) for c in model.classes_)))
-        rows.append(("train accuracy", f"{np.mean(model.predict(X) == y):.4f}"))
+        if model.capabilities.prediction == "class":
+            rows.append(("train accuracy", f"{np.mean(model.predict(X) == y):.4f}"))
     if kind == "exact" and isinstance(model, _HAS_BIC):
         rows.append(("BIC", _num(model.bic(X))))
+    return rows
+
+
+def training_summary(model: GenerativeModel) -> list[tuple[str, str]]:
+    """Rows on a neural model's training: epochs, the last epoch's losses, the checkpoint."""
+    state = vars(model)
+    history = state.get("history_", {})
+    epochs = f"{state.get('n_epochs_', 0)}"
+    if state.get("stopped_early_"):
+        epochs += f" (stopped early; weights of epoch {state.get('best_epoch_')})"
+    rows = [("epochs", epochs)]
+    for key, label in (("loss", "training loss"), ("val_loss", "validation loss")):
+        if history.get(key):
+            rows.append((f"{label} (last epoch)", _num(history[key][-1])))
+    folder = model.get_params(deep=False).get("checkpoint_dir")
+    if folder is not None:
+        from .nn._checkpoint import FILENAME
+
+        rows.append(("checkpoint", str(Path(folder) / FILENAME)))
     return rows
 
 
@@ -910,10 +1294,19 @@ def read_file_metadata(path: str | os.PathLike) -> dict[str, str]:
 
 
 def _describe_value(value: Any) -> str:
+    from torch import nn
+
     if isinstance(value, np.ndarray):
         if value.dtype.kind in "OUS" and value.size <= 8:
             return f"{[str(v) for v in value.ravel()]}"
         return f"array {value.shape} {value.dtype}"
+    if isinstance(value, nn.Module):  # a neural model's network
+        n = sum(p.numel() for p in value.parameters())
+        return f"{type(value).__name__} network, {n:,} parameters"
+    if isinstance(value, dict):  # e.g. a neural model's history_ of per-epoch metrics
+        keys = [str(k) for k in value]
+        shown = ", ".join(keys[:8]) + (", ..." if len(keys) > 8 else "")
+        return f"dict of {len(keys)} ({shown})"
     if isinstance(value, list | tuple):
         return f"{type(value).__name__} of {len(value)}"
     if isinstance(value, float | np.floating):

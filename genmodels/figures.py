@@ -1,4 +1,5 @@
-"""Figures for the demo report: pure functions from arrays to a PNG file.
+"""Figures for the demo report and the command line: pure functions from arrays to a PNG
+file.
 
 Every function builds its own :class:`matplotlib.figure.Figure` on an Agg canvas and writes
 one PNG; none touches pyplot's global state, so they are safe in threads, in servers and
@@ -9,8 +10,9 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from statistics import NormalDist
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -25,6 +27,9 @@ __all__ = [
     "ellipse_geometry",
     "image_grid_panels",
     "image_row_panels",
+    "interpolation_strip",
+    "latent_grid",
+    "latent_map",
     "matrix_heatmaps",
     "state_sequence_plot",
 ]
@@ -209,6 +214,201 @@ def _cmap_with_background(name: str):
     from matplotlib import colormaps
 
     return colormaps[name].with_extremes(bad="#d9dee5")  # the padding between images (NaN)
+
+
+# ----------------------------------------------------------------------------------------
+# Latent spaces (VAEs)
+
+
+def interpolation_strip(
+    images: np.ndarray,
+    path: str | os.PathLike,
+    *,
+    image_shape: tuple[int, int],
+    start: np.ndarray | None = None,
+    end: np.ndarray | None = None,
+    vmin: float | None = None,
+    vmax: float | None = None,
+    cmap: str = "gray_r",
+    title: str | None = None,
+    inches_per_image: float = 0.8,
+) -> Path:
+    """One row of images: the decoded points of a path through a latent space
+    (``images``, ``(steps, H*W)`` or ``(steps, H, W)``, from t = 0 to t = 1), between the
+    two real rows it joins (``start`` and ``end``, optional), which stand apart in a
+    coloured frame so they are not taken for decoded ones. Shared grey scale ``[vmin,
+    vmax]`` (default: the range of every image shown)."""
+    path_images = np.asarray(images, dtype=float).reshape(-1, *image_shape)
+    steps = path_images.shape[0]
+    if steps == 0:
+        raise ValueError("interpolation_strip needs at least one image")
+    ends = [
+        None if e is None else np.asarray(e, dtype=float).reshape(image_shape) for e in (start, end)
+    ]
+    shown = [path_images, *(e[None] for e in ends if e is not None)]
+    finite = np.concatenate([a[np.isfinite(a)] for a in shown])
+    lo = float(finite.min()) if vmin is None else vmin
+    hi = float(finite.max()) if vmax is None else vmax
+    hi = hi if hi > lo else lo + 1.0
+    # columns: [start, gap,] step 0 .. step n-1 [, gap, end]
+    cells: list[tuple[str, np.ndarray | None, str]] = []
+    if ends[0] is not None:
+        cells += [("real", ends[0], "A (data)"), ("gap", None, "")]
+    label_all = steps <= 12
+    for i, img in enumerate(path_images):
+        t = i / (steps - 1) if steps > 1 else 0.0
+        text = f"t={t:.2g}" if label_all or i in (0, steps - 1) else ""
+        cells.append(("step", img, text))
+    if ends[1] is not None:
+        cells += [("gap", None, ""), ("real", ends[1], "B (data)")]
+    ratios = [0.25 if kind == "gap" else 1.0 for kind, _, _ in cells]
+    aspect = image_shape[0] / image_shape[1]
+    width = inches_per_image * sum(ratios) + 0.3
+    height = inches_per_image * aspect + 0.45 + (0.3 if title else 0.0)
+    fig = _new_figure(width, height)
+    axes = fig.subplots(1, len(cells), squeeze=False, gridspec_kw={"width_ratios": ratios})[0]
+    cm = _cmap_with_background(cmap)
+    frame = _colour(1)
+    for ax, (kind, img, text) in zip(axes, cells, strict=True):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if kind == "gap":
+            ax.set_axis_off()
+            continue
+        ax.imshow(img, cmap=cm, vmin=lo, vmax=hi, interpolation="nearest")
+        ax.set_xlabel(text, fontsize=8, color=frame if kind == "real" else "0.3")
+        for spine in ax.spines.values():
+            if kind == "real":
+                spine.set_color(frame)
+                spine.set_linewidth(2.5)
+            else:
+                spine.set_visible(False)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return _save(fig, path)
+
+
+def latent_grid(n_grid: int = 15, quantiles: tuple[float, float] = (0.02, 0.98)) -> np.ndarray:
+    """``n_grid`` evenly spaced values spanning the central ``quantiles`` of a standard
+    normal (a VAE's prior, per latent coordinate): the axis of :func:`latent_map`."""
+    lo_q, hi_q = quantiles
+    if not 0.0 < lo_q < hi_q < 1.0:
+        raise ValueError(f"quantiles must satisfy 0 < low < high < 1, got {quantiles}")
+    if n_grid < 2:
+        raise ValueError(f"n_grid must be at least 2, got {n_grid}")
+    normal = NormalDist()
+    return np.linspace(normal.inv_cdf(lo_q), normal.inv_cdf(hi_q), n_grid)
+
+
+def latent_map(
+    decode: Callable[[np.ndarray], np.ndarray],
+    codes: np.ndarray,
+    labels: np.ndarray | None,
+    path: str | os.PathLike,
+    *,
+    image_shape: tuple[int, int],
+    n_grid: int = 15,
+    quantiles: tuple[float, float] = (0.02, 0.98),
+    class_names: Sequence[str] | None = None,
+    vmin: float | None = None,
+    vmax: float | None = None,
+    cmap: str = "gray_r",
+    title: str | None = None,
+) -> Path:
+    """The map of a 2-D latent space, as two panels on the same axes: left, the images
+    ``decode`` gives for an ``n_grid`` x ``n_grid`` grid of latent points over the prior's
+    central ``quantiles`` (:func:`latent_grid`; each image centred on its point, z_1
+    across, z_2 up); right, ``codes`` (``(n, 2)``, e.g. the posterior means of data)
+    scattered and coloured by their class ``labels`` (``None``: one colour).
+
+    ``decode`` maps ``(m, 2)`` latent points to ``(m, H*W)`` images, e.g. a fitted VAE's
+    ``decode``. A latent space of another dimension is refused: it has no such map."""
+    codes = np.asarray(codes, dtype=float)
+    if codes.ndim != 2 or codes.shape[1] != 2:
+        dims = codes.shape[1] if codes.ndim == 2 else codes.ndim
+        raise ValueError(
+            f"latent_map draws a 2-D latent space, but the codes have {dims} dimensions "
+            "(latent_dim must be 2; for more, look at interpolations or traversals)"
+        )
+    if labels is not None:
+        labels = np.asarray(labels)
+        if labels.shape != (codes.shape[0],):
+            raise ValueError(f"labels must have shape ({codes.shape[0]},), got {labels.shape}")
+    axis = latent_grid(n_grid, quantiles)
+    z1, z2 = np.meshgrid(axis, axis[::-1])  # the top row is the highest z_2
+    points = np.column_stack([z1.ravel(), z2.ravel()])  # (n_grid^2, 2), row by row
+    images = np.asarray(decode(points), dtype=float).reshape(n_grid * n_grid, *image_shape)
+    sheet = tile(images, n_grid, pad=1)  # a 1-pixel line of background between images
+    # the sheet's extent in z, so that the centre of each image lies on its latent point:
+    # a grid step is size + 1 pixels, and the first image's centre is size / 2 pixels in
+    step = axis[1] - axis[0]
+
+    def span(pixels: int, size: int) -> tuple[float, float]:
+        low = axis[0] - (size / 2) * step / (size + 1)
+        return low, low + pixels * step / (size + 1)
+
+    extent = (*span(sheet.shape[1], image_shape[1]), *span(sheet.shape[0], image_shape[0]))
+    lo = float(np.nanmin(images)) if vmin is None else vmin
+    hi = float(np.nanmax(images)) if vmax is None else vmax
+
+    fig = _new_figure(10.8, 5.2)
+    ax_map, ax_codes = fig.subplots(1, 2)
+    ax_map.imshow(
+        sheet,
+        cmap=_cmap_with_background(cmap),
+        vmin=lo,
+        vmax=hi if hi > lo else lo + 1,
+        extent=extent,
+        interpolation="nearest",
+    )
+    ax_map.set_title(f"decoded E[x | z] on a {n_grid}×{n_grid} grid", fontsize=10)
+    inside = (
+        (codes[:, 0] >= extent[0])
+        & (codes[:, 0] <= extent[1])
+        & (codes[:, 1] >= extent[2])
+        & (codes[:, 1] <= extent[3])
+    )
+    if labels is None:
+        ax_codes.scatter(codes[:, 0], codes[:, 1], s=7, alpha=0.6, linewidths=0, color=_colour(0))
+    else:
+        classes = np.unique(labels)
+        names = [str(c) for c in classes] if class_names is None else list(class_names)
+        if len(names) != len(classes):
+            raise ValueError(f"{len(names)} class names for {len(classes)} classes")
+        for k, (c, name) in enumerate(zip(classes, names, strict=True)):
+            mine = labels == c
+            ax_codes.scatter(
+                codes[mine, 0],
+                codes[mine, 1],
+                s=7,
+                alpha=0.7,
+                linewidths=0,
+                color=_colour(k),
+                label=name,
+            )
+        ax_codes.legend(
+            loc="center left",
+            bbox_to_anchor=(1.01, 0.5),
+            fontsize=9,
+            frameon=False,
+            markerscale=2.2,
+            handletextpad=0.2,
+        )
+    outside = int((~inside).sum())
+    note = f" ({outside} outside the map)" if outside else ""
+    ax_codes.set_title(f"posterior means E[z | x] of {len(codes)} rows{note}", fontsize=10)
+    for ax in (ax_map, ax_codes):
+        ax.set_xlim(extent[0], extent[1])
+        ax.set_ylim(extent[2], extent[3])
+        ax.set_aspect("equal")
+        ax.set_xlabel("z₁")
+        ax.set_ylabel("z₂")
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+    ax_codes.grid(True, color="0.93")
+    if title:
+        fig.suptitle(title, fontsize=11)
+    return _save(fig, path)
 
 
 # ----------------------------------------------------------------------------------------

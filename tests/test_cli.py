@@ -821,3 +821,271 @@ def test_boltzmann_predict_and_decode_errors(tmp_path, capsys):
     assert "not a sequence model" in line and "hidden-unit probabilities" in line
     rc = main(["predict", str(rbm), str(data), "-o", str(tmp_path / "h.txt")])
     assert ".csv" in _assert_one_line_error(rc, capsys.readouterr().err)
+
+
+# ----------------------------------------------------------------------------------------
+# variational autoencoders: fit (checkpoints, resume, validation), sample, score, predict,
+# interpolate
+
+
+def _vae_settings(epochs: int = 2, **extra) -> list[str]:
+    sets = {
+        "latent_dim": 2,
+        "hidden_dims": "32,16",
+        "epochs": epochs,
+        "batch_size": 200,
+        "n_importance": 8,
+        "random_state": 0,
+        **extra,
+    }
+    return [a for k, v in sets.items() for a in ("--set", f"{k}={v}")]
+
+
+def _digits01() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's digits binarised at half intensity (0/1 pixels), and their labels."""
+    X, y = gdata.builtin_dataset("digits")
+    return (X > 8).astype(float), y
+
+
+@pytest.fixture(scope="module")
+def digits01(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("vae") / "digits01.npy"
+    np.save(path, _digits01()[0])
+    return path
+
+
+@pytest.fixture(scope="module")
+def vae_file(digits01, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("vae-model") / "vae.safetensors"
+    assert main(["fit", "vae", str(digits01), *_vae_settings(), "-o", str(out), "-q"]) == 0
+    return out
+
+
+def test_fit_vae_with_settings_checkpoint_and_progress_bar(digits01, tmp_path, capsys):
+    out, ckpt = tmp_path / "vae.safetensors", tmp_path / "ckpt"
+    argv = ["fit", "vae", str(digits01), *_vae_settings(), "--set", "hidden_dims=24"]
+    assert main([*argv, "--checkpoint-dir", str(ckpt), "-o", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "VAE" in captured.err  # the trainer's progress bar, on by default
+    assert (ckpt / "checkpoint.safetensors").is_file()
+    model = genmodels.load(out)
+    assert type(model) is genmodels.VAE
+    assert (model.latent_dim, model.hidden_dims, model.epochs) == (2, (24,), 2)
+    assert model.checkpoint_dir == str(ckpt) and model.verbose == 0
+    text = captured.out
+    assert re.search(r"^epochs +2$", text, re.M)
+    assert re.search(r"training loss \(last epoch\) +[-0-9.]+$", text, re.M)
+    assert str(ckpt / "checkpoint.safetensors") in text
+    X = _digits01()[0]
+    score = f"{model.score(X):.6g}"
+    assert re.search(rf"train estimated log-likelihood +{re.escape(score)} nats/sample", text)
+    assert "IWAE, 8 samples per row" in text
+    assert main(["info", str(out)]) == 0  # the network and history in one line each
+    info = capsys.readouterr().out
+    assert re.search(r"^  module_ +VAENet network, [\d,]+ parameters$", info, re.M)
+    assert re.search(r"^  history_ +dict of \d+ \(.*loss", info, re.M)
+    assert "neural" in info and "predicts=embedding" in info
+
+
+def test_set_parses_comma_separated_numbers_as_tuples():
+    from genmodels.cli import match_tuple_settings, parse_settings
+
+    params = parse_settings(["hidden_dims=64,32", "image_shape=8, 8", "name=a,b", "lr=1e-3"])
+    assert params == {"hidden_dims": (64, 32), "image_shape": (8, 8), "name": "a,b", "lr": 1e-3}
+    defaults = genmodels.VAE().get_params()
+    assert match_tuple_settings(defaults, {"hidden_dims": 64}) == {"hidden_dims": (64,)}
+    assert match_tuple_settings(defaults, {"hidden_dims": [8, 4], "epochs": 3}) == {
+        "hidden_dims": (8, 4),
+        "epochs": 3,
+    }
+
+
+def test_fit_resume_continues_from_the_checkpoint(digits01, tmp_path, capsys):
+    """epochs=2 with a checkpoint, then epochs=4 --resume: the same weights as epochs=4 in
+    one run."""
+    ckpt, fresh = tmp_path / "ckpt", tmp_path / "fresh"
+    first, resumed, straight = (tmp_path / f"{n}.safetensors" for n in ("a", "b", "c"))
+    base = ["fit", "vae", str(digits01), "-q"]
+    assert main([*base, *_vae_settings(2), "--checkpoint-dir", str(ckpt), "-o", str(first)]) == 0
+    argv = [*base, *_vae_settings(4), "--checkpoint-dir", str(ckpt), "--resume"]
+    assert main([*argv, "-o", str(resumed)]) == 0
+    text = capsys.readouterr().out
+    assert f"resuming from {ckpt / 'checkpoint.safetensors'}" in text
+    assert re.search(r"^epochs +4$", text, re.M)
+    argv = [*base, *_vae_settings(4), "--checkpoint-dir", str(fresh), "--resume"]
+    assert main([*argv, "-o", str(straight)]) == 0
+    assert f"no checkpoint in {fresh} yet: training from the start" in capsys.readouterr().out
+    a, b, c = (genmodels.load(p) for p in (first, resumed, straight))
+    assert b.n_epochs_ == c.n_epochs_ == 4 and a.n_epochs_ == 2
+    weights = b.module_.state_dict()
+    for key, weight in c.module_.state_dict().items():
+        np.testing.assert_array_equal(weights[key].numpy(), weight.numpy(), err_msg=key)
+    X = _digits01()[0][:50]
+    np.testing.assert_array_equal(b.score_samples(X), c.score_samples(X))
+    assert not np.array_equal(a.score_samples(X), c.score_samples(X))
+
+
+def test_fit_vae_with_validation_data(digits01, tmp_path, capsys):
+    X = _digits01()[0]
+    val = tmp_path / "val.npy"
+    np.save(val, X[:100])
+    out = tmp_path / "v.safetensors"
+    argv = ["fit", "vae", str(digits01), *_vae_settings(), "--validation", str(val)]
+    assert main([*argv, "-o", str(out), "-q"]) == 0
+    model = genmodels.load(out)
+    assert len(model.history_["val_loss"]) == 2
+    text = capsys.readouterr().out
+    last = f"{model.history_['val_loss'][-1]:.6g}"
+    assert re.search(rf"validation loss \(last epoch\) +{re.escape(last)}$", text, re.M)
+
+
+def test_sample_vae_to_csv_and_png(vae_file, tmp_path, capsys):
+    model = genmodels.load(vae_file)
+    out = tmp_path / "s.csv"
+    assert main(["sample", str(vae_file), "-n", "12", "-o", str(out), "--seed", "3"]) == 0
+    header, S = _read_csv(out)
+    assert header == [f"x{j}" for j in range(64)] and S.shape == (12, 64)
+    assert set(np.unique(S)) <= {0.0, 1.0}  # Bernoulli pixels
+    np.testing.assert_array_equal(S, model.sample(12, random_state=3))
+    grid = tmp_path / "grid.png"
+    assert main(["sample", str(vae_file), "-n", "16", "-o", str(grid)]) == 0
+    assert grid.read_bytes()[:8] == PNG_MAGIC
+    assert "wrote 16 samples x 64 features" in capsys.readouterr().out
+
+
+def test_score_vae_prints_the_iwae_estimate(vae_file, digits01, tmp_path, capsys):
+    model = genmodels.load(vae_file)
+    X = _digits01()[0]
+    out = tmp_path / "scores.csv"
+    argv = ["score", str(vae_file), str(digits01), "--importance", "20", "-o", str(out)]
+    assert main(argv) == 0
+    header, ll = _read_csv(out)
+    assert header == ["log_likelihood"]
+    expected = model.score_samples(X, n_importance=20)
+    np.testing.assert_allclose(ll[:, 0], expected, rtol=0, atol=1e-9)
+    assert not np.allclose(expected, model.score_samples(X))  # the default K is 8
+    text = capsys.readouterr().out
+    assert text.startswith("estimated log-likelihood per sample")
+    assert re.search(rf"^mean +{re.escape(f'{expected.mean():.6g}')}$", text, re.M)
+    assert "(estimate)" in text and "IWAE with 20 importance samples per row" in text
+    rc = main(["score", str(vae_file), str(digits01), "--importance", "0"])
+    assert "at least 1" in _assert_one_line_error(rc, capsys.readouterr().err)
+
+
+def test_predict_vae_writes_the_latent_means(vae_file, digits01, tmp_path, capsys):
+    model = genmodels.load(vae_file)
+    X = _digits01()[0]
+    out = tmp_path / "codes.csv"
+    assert main(["predict", str(vae_file), str(digits01), "-o", str(out)]) == 0
+    header, Z = _read_csv(out)
+    assert header == ["z0", "z1"]
+    np.testing.assert_allclose(Z, model.transform(X), rtol=0, atol=1e-12)
+    text = capsys.readouterr().out
+    assert "latent codes E[z | x] of 1797 samples x 2 latent dimensions" in text
+    assert re.search(r"active dimensions +\d of 2", text)
+    npy = tmp_path / "codes.npy"
+    assert main(["predict", str(vae_file), str(digits01), "-o", str(npy)]) == 0
+    np.testing.assert_array_equal(np.load(npy), Z)
+
+
+def test_interpolate_vae_writes_a_strip_or_the_decoded_rows(vae_file, digits01, tmp_path, capsys):
+    model = genmodels.load(vae_file)
+    X = _digits01()[0]
+    strip = tmp_path / "strip.png"
+    argv = ["interpolate", str(vae_file), str(digits01), "--rows", "0", "7"]
+    assert main([*argv, "-o", str(strip)]) == 0
+    assert strip.read_bytes()[:8] == PNG_MAGIC
+    text = capsys.readouterr().out
+    assert f"decoded 10 points on the linear path from row 0 of {digits01} to row 7" in text
+    rows = tmp_path / "path.csv"
+    argv += ["--steps", "5", "--method", "spherical", "-o", str(rows)]
+    assert main(argv) == 0
+    header, path = _read_csv(rows)
+    assert header == [f"x{j}" for j in range(64)]
+    expected = model.interpolate(X[0], X[7], 5, method="spherical")
+    np.testing.assert_allclose(path, expected, rtol=0, atol=1e-12)
+    # the two rows as two files of one row each
+    a, b = tmp_path / "a.csv", tmp_path / "b.npy"
+    gdata.save_table(a, X[:1])
+    np.save(b, X[7])
+    again = tmp_path / "again.npy"
+    argv = ["interpolate", str(vae_file), str(a), str(b), "--steps", "5", "--method", "spherical"]
+    assert main([*argv, "-o", str(again)]) == 0
+    np.testing.assert_allclose(np.load(again), expected, rtol=0, atol=1e-12)
+    # row I of A and row J of B
+    argv = ["interpolate", str(vae_file), str(digits01), str(b), "--rows", "3", "0"]
+    assert main([*argv, "-o", str(again)]) == 0
+    np.testing.assert_allclose(np.load(again), model.interpolate(X[3], X[7], 10), atol=1e-12)
+
+
+def test_interpolate_needs_a_latent_space_and_two_rows(
+    gmm_file, blobs_csv, vae_file, digits01, tmp_path, capsys
+):
+    def error(argv) -> str:
+        return _assert_one_line_error(main(argv), capsys.readouterr().err)
+
+    line = error(["interpolate", str(gmm_file), str(blobs_csv), "--rows", "0", "1"])
+    assert "GaussianMixture has no continuous latent space" in line
+    line = error(["interpolate", str(vae_file), str(digits01)])
+    assert "--rows I J" in line
+    line = error(["interpolate", str(vae_file), str(digits01), str(digits01)])
+    assert "holds 1797 rows" in line and "--rows" in line
+    line = error(["interpolate", str(vae_file), str(digits01), "--rows", "0", "1797"])
+    assert "no row 1797" in line and "0..1796" in line
+    line = error(["interpolate", str(vae_file), str(digits01), "--rows", "0", "1", "--steps", "1"])
+    assert "--steps" in line
+    line = error(["interpolate", str(vae_file), str(digits01), "--rows", "0", "1", "-o", "x.txt"])
+    assert ".png, .csv or .npy" in line
+    line = error(["interpolate", str(vae_file), str(digits01), "--rows", "0", "1", "--class", "3"])
+    assert "takes no --class" in line
+
+
+def test_neural_options_are_refused_where_they_do_not_apply(
+    blobs_csv, gmm_file, digits01, tmp_path, capsys
+):
+    def error(argv) -> str:
+        return _assert_one_line_error(main(argv), capsys.readouterr().err)
+
+    for flag in (
+        ["--checkpoint-dir", str(tmp_path)],
+        ["--resume"],
+        ["--validation", str(blobs_csv)],
+    ):
+        line = error(["fit", "gmm", str(blobs_csv), *flag, "-q"])
+        assert f"{flag[0]} is for neural models" in line and "GaussianMixture" in line
+    line = error(["fit", "vae", str(digits01), *_vae_settings(), "--resume", "-q"])
+    assert "--checkpoint-dir DIR" in line
+    line = error(["score", str(gmm_file), str(blobs_csv), "--importance", "10"])
+    assert "--importance" in line and "exact" in line
+    assert not list(tmp_path.iterdir())
+
+
+def test_conditional_vae_predicts_and_interpolates_with_labels(tmp_path, capsys):
+    X, y = _digits01()
+    data = tmp_path / "labelled.npz"
+    np.savez(data, X=X, y=y)
+    out = tmp_path / "cvae.safetensors"
+    argv = ["fit", "cvae", str(data), "--target", "y", *_vae_settings(), "-o", str(out), "-q"]
+    assert main(argv) == 0
+    model = genmodels.load(out)
+    assert type(model) is genmodels.ConditionalVAE
+    codes = tmp_path / "codes.csv"
+    assert main(["predict", str(out), str(data), "--target", "y", "-o", str(codes)]) == 0
+    np.testing.assert_allclose(_read_csv(codes)[1], model.transform(X, y), atol=1e-12)
+    rc = main(["predict", str(out), str(data)])
+    assert "--target" in _assert_one_line_error(rc, capsys.readouterr().err)
+    path = tmp_path / "path.csv"
+    argv = ["interpolate", str(out), str(data), "--rows", "0", "5", "--steps", "4"]
+    assert main([*argv, "--class", "3", "-o", str(path)]) == 0
+    expected = model.interpolate(X[0], X[5], 4, y=3)
+    np.testing.assert_allclose(_read_csv(path)[1], expected, atol=1e-12)
+    # without --class, the label of row I (from --target) is the class
+    assert main([*argv, "--target", "y", "-o", str(path)]) == 0
+    np.testing.assert_allclose(
+        _read_csv(path)[1], model.interpolate(X[0], X[5], 4, y=y[0]), atol=1e-12
+    )
+    rc = main([*argv, "-o", str(path)])
+    assert "--class LABEL" in _assert_one_line_error(rc, capsys.readouterr().err)
+    grid = tmp_path / "threes.png"
+    assert main(["sample", str(out), "-n", "8", "--class", "3", "-o", str(grid)]) == 0
+    assert grid.read_bytes()[:8] == PNG_MAGIC

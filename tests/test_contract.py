@@ -97,6 +97,14 @@ def test_declared_prediction_is_what_the_model_computes(model_cls):
         features = np.asarray(model.transform(X))
         assert features.shape == (n_rows, model.n_components)
         assert np.all((features >= 0) & (features <= 1))
+    elif caps.prediction == "embedding":  # continuous codes; a conditional one needs y
+        codes = np.asarray(model.transform(*_fit_args(model_cls, X)))
+        assert codes.ndim == 2 and codes.shape[0] == n_rows and codes.shape[1] >= 1
+        assert np.isfinite(codes).all()
+        np.testing.assert_array_equal(codes, model.transform(*_fit_args(model_cls, X)))
+        label = {"y": _labels()[0]} if caps.supervised else {}
+        path = np.asarray(model.interpolate(X[0], X[1], 5, method="spherical", **label))
+        assert path.shape == (5, X.shape[1]) and np.isfinite(path).all()
 
 
 def test_capabilities_refuse_inconsistent_predictions():
@@ -105,12 +113,26 @@ def test_capabilities_refuse_inconsistent_predictions():
     for bad in (
         {"prediction": "class"},  # not supervised
         {"prediction": "hidden_units"},  # no latent variables
+        {"prediction": "embedding"},  # no latent variables
+        {"prediction": "embedding", "latent": True, "sequential": True},
         {"prediction": "state", "latent": True},  # not sequential
         {"prediction": "component", "latent": True, "sequential": True},
         {"prediction": "labels", "latent": True},
     ):
         with pytest.raises(ValueError, match="prediction|sequential"):
             Caps("exact", **bad)
+
+
+def test_neural_is_declared_by_the_models_the_trainer_trains(model_cls):
+    """``capabilities.neural`` (the CLI offers --checkpoint-dir, --resume, --validation on
+    it) is declared exactly by the subclasses of ``NeuralModel``, which have the trainer's
+    hyper-parameters."""
+    from genmodels.nn.base import TRAIN_PARAM_SPEC, NeuralModel
+
+    neural = issubclass(model_cls, NeuralModel)
+    assert model_cls.capabilities.neural == neural
+    if neural:
+        assert set(TRAIN_PARAM_SPEC) <= set(model_cls().get_params(deep=False))
 
 
 def test_init_stores_params_untouched(model_cls):

@@ -359,3 +359,110 @@ def test_boltzmann_section_reports_honest_likelihoods(quick_report):
     assert abs(ais - exact) < 0.1 and pm < 0.1  # AIS agrees with the exact log Z
     assert exact > base + 3  # the RBM models the pixels' dependencies
     assert by[("BernoulliRBM, 64 hidden", "AIS")][0] > base + 3
+
+
+# ----------------------------------------------------------------------------------------
+# variational autoencoders
+
+
+def _vae_rows(path) -> dict[tuple[str, str], list[float | None]]:
+    return {(r[0][0], r[1][0]): [v for _, v in r[2:]] for r in _table(path, "vae-loglik")}
+
+
+VAE_FIGURES = (
+    "vae-latent-map.png",
+    "vae-samples.png",
+    "vae-reconstructions.png",
+    "vae-interpolation.png",
+)
+
+
+def test_vae_section_is_in_the_report_with_its_figures(quick_report):
+    out, path, _ = quick_report
+    html = path.read_text(encoding="utf-8")
+    page = _Page(html)
+    assert "vae" in page.ids and 'href="#vae"' in html
+    assert html.index('id="boltzmann"') < html.index('id="vae"')
+    for name in VAE_FIGURES:
+        assert name in page.images
+        assert (out / name).read_bytes()[:8] == PNG_MAGIC, name
+    assert "IWAE" in html and "ELBO" in html
+    families = {r[0][0] for r in _table(path, "families-table")}
+    assert {"VAE", "ConditionalVAE"} <= families
+
+
+def test_vae_heldout_likelihoods_sit_beside_the_other_models(quick_report):
+    _, path, _ = quick_report
+    rows = _vae_rows(path)
+    base = rows[("independent pixels (base rates)", "exact")][0]
+    # the same binary test images as the Boltzmann section: its numbers, carried over
+    rbm = {(r[0][0], r[1][0]): r[2][1] for r in _table(path, "rbm-loglik")}
+    assert base == pytest.approx(rbm[("independent pixels (base rates)", "—")], abs=1e-12)
+    carried = rows[("BernoulliRBM, 64 hidden (Boltzmann section)", "AIS log Z")][0]
+    assert carried == pytest.approx(rbm[("BernoulliRBM, 64 hidden", "AIS")], abs=1e-12)
+    vaes = sorted({name for name, _ in rows if name.startswith("VAE")})
+    assert len(vaes) == 2 and any("2-D latent" in name for name in vaes)
+    for name in vaes:
+        elbo = rows[(name, "ELBO")][0]
+        iwae_how = next(how for n, how in rows if n == name and how.startswith("IWAE"))
+        iwae, seconds = rows[(name, iwae_how)]
+        assert all(math.isfinite(v) for v in (elbo, iwae)) and seconds > 0
+        assert iwae > elbo  # importance samples tighten the bound
+        assert iwae > base + 1.5  # the VAE models the pixels' dependencies
+
+
+def test_vae_section_is_reproducible(tmp_path):
+    from genmodels.demo.vae import vae_section
+
+    def run_once(folder):
+        path = run(tmp_path / folder, quick=True, sections=[vae_section])
+        return [v[0] for v in _vae_rows(path).values()]  # not the fit times
+
+    first = run_once("a")
+    assert first == run_once("b")
+    assert len(first) == 6  # base rates, naive Bayes, two VAEs x (ELBO, IWAE): no RBM rows
+
+
+def test_interpolation_strip_and_latent_map(tmp_path):
+    rng = np.random.default_rng(0)
+    path = figures.interpolation_strip(
+        rng.random((6, 16)),
+        tmp_path / "strip.png",
+        image_shape=(4, 4),
+        start=rng.random(16) > 0.5,
+        end=rng.random(16) > 0.5,
+        title="a strip",
+    )
+    assert path.read_bytes()[:8] == PNG_MAGIC
+    assert figures.interpolation_strip(
+        rng.random((20, 4, 4)), tmp_path / "bare.png", image_shape=(4, 4)
+    )
+    calls = []
+
+    def decode(z):
+        calls.append(np.array(z))
+        return np.tanh(z @ rng.normal(size=(2, 16)))
+
+    codes = rng.normal(size=(50, 2))
+    labels = np.repeat(["a", "b"], 25)
+    path = figures.latent_map(
+        decode, codes, labels, tmp_path / "map.png", image_shape=(4, 4), n_grid=5
+    )
+    assert path.read_bytes()[:8] == PNG_MAGIC
+    grid = figures.latent_grid(5)
+    np.testing.assert_allclose(calls[0][:5, 0], grid)  # the first row runs along z_1 ...
+    np.testing.assert_allclose(calls[0][:5, 1], grid[-1])  # ... at the top, the highest z_2
+    assert figures.latent_map(
+        decode, codes, None, tmp_path / "plain.png", image_shape=(4, 4), n_grid=3
+    )
+    calls.clear()
+    with pytest.raises(ValueError, match=r"2-D latent space.*3 dimensions"):
+        figures.latent_map(
+            decode, rng.normal(size=(50, 3)), None, tmp_path / "x.png", image_shape=(4, 4)
+        )
+    assert calls == [] and not (tmp_path / "x.png").exists()
+    with pytest.raises(ValueError, match="labels"):
+        figures.latent_map(decode, codes, labels[:10], tmp_path / "x.png", image_shape=(4, 4))
+    assert figures.latent_grid(3, (0.5 - 0.3413447, 0.5 + 0.3413447)) == pytest.approx(
+        [-1, 0, 1], abs=1e-6
+    )

@@ -29,6 +29,7 @@ from .mixture import gaussian_mixture_section
 from .naive_bayes import naive_bayes_section
 from .overview import families_section
 from .report import ReportMeta, render_page, write_page
+from .vae import vae_section
 
 __all__ = ["SECTIONS", "Context", "FigureRef", "Section", "Table", "run"]
 
@@ -41,6 +42,7 @@ SECTIONS: list[SectionBuilder] = [
     naive_bayes_section,
     hidden_markov_section,
     boltzmann_section,
+    vae_section,
 ]
 
 

@@ -18,6 +18,9 @@ from .data import digits
 logger = logging.getLogger("genmodels")
 
 THRESHOLD = 8.0  # a pixel is "on" when its value is above this (as the naive Bayes section)
+#: ``ctx.cached`` key of the RBMs' held-out log p(x) on the binarised test digits, for
+#: later sections that score the same images: {row name: (nats per digit, how Z was found)}.
+RBM_SCORES = "binarised-digits-rbm-heldout"
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,12 @@ def boltzmann_section(ctx: Context) -> Section:
         neg_f_big - ais_big.value,
         0.5 * (ais_big.upper - ais_big.lower),
         t_big,
+    )
+    ctx.cached(RBM_SCORES, dict).update(
+        {
+            "BernoulliRBM, 16 hidden": (neg_f_small - exact_small.value, "exact log Z"),
+            "BernoulliRBM, 64 hidden": (neg_f_big - ais_big.value, "AIS log Z"),
+        }
     )
     logger.info(
         "demo: RBM 16 hidden: exact log Z %.3f, AIS %.3f; 64 hidden: log p(x) %.2f",

@@ -103,7 +103,9 @@ class VAE(NeuralModel):
         ``stopped_early_`` for early stopping.
     """
 
-    capabilities = Capabilities(likelihood="estimate", latent=True, input_kind="binary")
+    capabilities = Capabilities(
+        likelihood="estimate", latent=True, input_kind="binary", prediction="embedding", neural=True
+    )
 
     _param_spec = {
         "latent_dim": [Interval(int, 1, None)],
@@ -388,9 +390,10 @@ class VAE(NeuralModel):
             vs.append(to_numpy(var))
         return np.concatenate(mus).astype(np.float64), np.concatenate(vs).astype(np.float64)
 
-    def transform(self, X) -> np.ndarray:
-        """The posterior means of ``X``: (n_samples, latent_dim) features."""
-        return self.encode(X)[0]
+    def transform(self, X, y=None) -> np.ndarray:
+        """The posterior means of ``X``: (n_samples, latent_dim) features (a conditional
+        model needs the rows' labels ``y``)."""
+        return self.encode(X, y)[0]
 
     @torch.no_grad()
     def decode(self, Z, y=None) -> np.ndarray:
@@ -448,6 +451,8 @@ class ConditionalVAE(VAE):
         conditional_sampling=True,
         supervised=True,
         input_kind="binary",
+        prediction="embedding",
+        neural=True,
     )
 
     def _n_classes(self) -> int:
