@@ -14,7 +14,7 @@ from .hmm import GMMHMM, CategoricalHMM, GaussianHMM, MultinomialHMM, PoissonHMM
 from .mixture import GaussianMixture
 from .naive_bayes import BernoulliNB, CategoricalNB, ComplementNB, GaussianNB, MultinomialNB
 from .persistence import load
-from .vae import VAE, ConditionalVAE
+from .vae import VAE, ConditionalVAE, MultVAE
 
 __all__ = [
     "BernoulliNB",
@@ -36,6 +36,7 @@ __all__ = [
     "ModelFileError",
     "MultinomialHMM",
     "MultinomialNB",
+    "MultVAE",
     "NotFittedError",
     "PoissonHMM",
     "VAE",

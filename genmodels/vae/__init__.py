@@ -7,5 +7,6 @@ losses) and ``_latent`` (encode, decode, interpolate, traverse). The estimators 
 """
 
 from .model import VAE, ConditionalVAE
+from .multvae import MultVAE
 
-__all__ = ["VAE", "ConditionalVAE"]
+__all__ = ["VAE", "ConditionalVAE", "MultVAE"]
