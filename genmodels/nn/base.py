@@ -139,12 +139,20 @@ class NeuralModel(GenerativeModel):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             self.module_ = self._build_module().to(device)
-        result = self._trainer(seed, device).fit(self, train, val, resume=resume)
+        result = self._trainer(seed, device, val).fit(self, train, val, resume=resume)
         self._record(result)
         return self
 
-    def _trainer(self, seed: int, device: torch.device) -> Trainer:
+    def _monitor(self, validation: Dataset | None) -> tuple[str | None, str]:
+        """The metric early stopping watches and whether lower ("min") or higher ("max")
+        is better; ``None`` lets the trainer choose (``val_loss``, else ``loss``)."""
+        return None, "min"
+
+    def _trainer(self, seed: int, device: torch.device, validation=None) -> Trainer:
+        monitor, mode = self._monitor(validation)
         return Trainer(
+            monitor=monitor,
+            monitor_mode=mode,
             epochs=self.epochs,
             batch_size=self.batch_size,
             optimizer=self.optimizer,

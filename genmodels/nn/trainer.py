@@ -107,6 +107,7 @@ class Trainer:
     grad_clip: float | None = None
     early_stopping: int | None = None  # patience in epochs
     monitor: str | None = None  # default: "val_loss" with validation data, else "loss"
+    monitor_mode: Literal["min", "max"] = "min"  # "max" for a score (e.g. val_ndcg)
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     precision: Precision = "auto"
     checkpoint_dir: str | os.PathLike | None = None
@@ -156,6 +157,8 @@ class Trainer:
         best_value, best_epoch, best_state, stale = math.inf, None, None, 0
         resumed_from = None
         monitor = self.monitor or ("val_loss" if validation is not None else "loss")
+        if self.monitor_mode not in ("min", "max"):
+            raise ValueError(f"monitor_mode must be 'min' or 'max', got {self.monitor_mode!r}")
         if self.early_stopping is not None and validation is None and monitor.startswith("val_"):
             raise ValueError("early_stopping on a validation metric needs validation_data")
 
@@ -258,7 +261,8 @@ class Trainer:
                 for k, v in metrics.items():
                     history.setdefault(k, []).append(float(v))
                 if monitor in metrics:
-                    value = metrics[monitor]
+                    # best_value is kept as a quantity to minimise (a score is negated).
+                    value = metrics[monitor] if self.monitor_mode == "min" else -metrics[monitor]
                     if value < best_value - 1e-12:
                         best_value, best_epoch, stale = value, epoch + 1, 0
                         if self.early_stopping is not None:

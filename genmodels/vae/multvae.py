@@ -58,9 +58,9 @@ class MultVAE(VAE):
     same shape; every held-out row must have at least one item) scores, every epoch, the
     ranking of each validation user's held-out items from their fold-in items, as in the
     paper's protocol: ``history_["val_ndcg"]`` and ``history_["val_recall"]`` (NDCG@``val_k``
-    and Recall@``val_k``, fold-in items excluded) and ``history_["val_loss"]`` = 1 - NDCG,
-    which ``early_stopping`` watches (the best epoch's weights are kept). With
-    ``validation_data=X`` alone, ``val_loss`` is the negative ELBO, as for a VAE.
+    and Recall@``val_k``, fold-in items excluded); ``early_stopping`` watches
+    ``val_ndcg`` (higher is better; the best epoch's weights are kept). With
+    ``validation_data=X`` alone it watches ``val_loss``, the negative ELBO, as for a VAE.
 
     Parameters
     ----------
@@ -262,9 +262,12 @@ class MultVAE(VAE):
         ndcg = float(np.mean(ndcg_at_k(scores, held, self.val_k)))
         recall = float(np.mean(recall_at_k(scores, held, self.val_k)))
         return {
-            k: torch.tensor(v, device=x_in.device)
-            for k, v in (("loss", 1.0 - ndcg), ("ndcg", ndcg), ("recall", recall))
+            k: torch.tensor(v, device=x_in.device) for k, v in (("ndcg", ndcg), ("recall", recall))
         }
+
+    def _monitor(self, validation) -> tuple[str | None, str]:
+        ranked = isinstance(validation, TensorDataset) and len(validation.tensors) == 2
+        return ("val_ndcg", "max") if ranked else (None, "min")
 
     # -- recommending ------------------------------------------------------------------------
 
