@@ -1186,9 +1186,13 @@ def training_summary(model: GenerativeModel) -> list[tuple[str, str]]:
     if state.get("stopped_early_"):
         epochs += f" (stopped early; weights of epoch {state.get('best_epoch_')})"
     rows = [("epochs", epochs)]
+    n = len(history.get("epoch_time", []))
     for key, label in (("loss", "training loss"), ("val_loss", "validation loss")):
-        if history.get(key):
-            rows.append((f"{label} (last epoch)", _num(history[key][-1])))
+        values = history.get(key, [])
+        if values and len(values) == n:  # scored every epoch, the last one included
+            rows.append((f"{label} (last epoch)", _num(values[-1])))
+        elif values:  # e.g. validation data in an earlier run of a resumed fit only
+            rows.append((f"{label} (last scored epoch)", _num(values[-1])))
     folder = model.get_params(deep=False).get("checkpoint_dir")
     if folder is not None:
         from .nn._checkpoint import FILENAME
