@@ -25,10 +25,43 @@ from pathlib import Path
 import numpy as np
 import torch
 
+import genmodels
 from genmodels import VAE
 from genmodels.datasets import DatasetNotFound, binarized_mnist
 from genmodels.figures import image_grid_panels
 from genmodels.plotting import save_image_grid
+
+
+def pictures(model: VAE, test: np.ndarray, out: Path, seed: int) -> None:
+    """Samples, reconstructions and an interpolation strip. The split's test images are
+    ordered by class, so the pictures take them spread over the split."""
+    z = np.random.RandomState(seed).randn(64, model.latent_dim)
+    save_image_grid(
+        model.decode(z).reshape(-1, 28, 28),
+        out / "samples.png",
+        ncols=8,
+        vmin=0,
+        vmax=1,
+        title="VAE: decoded prior samples (pixel means)",
+    )
+    spread = test[:: len(test) // 32][:32]
+    image_grid_panels(
+        [("test digits", spread), ("reconstructions", model.reconstruct(spread))],
+        out / "reconstructions.png",
+        image_shape=(28, 28),
+        vmin=0,
+        vmax=1,
+    )
+    a, b = spread[3], spread[-3]
+    strip = model.interpolate(a, b, steps=10)
+    save_image_grid(
+        np.concatenate([a[None], strip, b[None]]).reshape(-1, 28, 28),
+        out / "interpolation.png",
+        ncols=12,
+        vmin=0,
+        vmax=1,
+        title="two test digits (ends) and the decoded path between their latent means",
+    )
 
 
 def main() -> int:
@@ -50,6 +83,9 @@ def main() -> int:
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true")
+    p.add_argument(
+        "--pictures-only", action="store_true", help="redraw the pictures of OUT/vae.safetensors"
+    )
     p.add_argument("--out", default="vae-mnist", help="folder for model, checkpoint, pictures")
     args = p.parse_args()
     if args.threads:
@@ -61,6 +97,9 @@ def main() -> int:
         return 2
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.pictures_only:
+        pictures(genmodels.load(out / "vae.safetensors"), data["test"], out, args.seed)
+        return 0
     model = VAE(
         latent_dim=args.latent,
         hidden_dims=tuple(args.hidden),
@@ -114,32 +153,7 @@ def main() -> int:
     print(f"test -ELBO (one sample): {-elbo.mean():.2f} nats")
     (out / "results.json").write_text(json.dumps(results, indent=2))
 
-    z = np.random.RandomState(args.seed).randn(64, args.latent)
-    save_image_grid(
-        model.decode(z).reshape(-1, 28, 28),
-        out / "samples.png",
-        ncols=8,
-        vmin=0,
-        vmax=1,
-        title="VAE: decoded prior samples (pixel means)",
-    )
-    test = data["test"][:32]
-    image_grid_panels(
-        [("test digits", test), ("reconstructions", model.reconstruct(test))],
-        out / "reconstructions.png",
-        image_shape=(28, 28),
-        vmin=0,
-        vmax=1,
-    )
-    strip = model.interpolate(data["test"][0], data["test"][1], steps=10)
-    save_image_grid(
-        strip.reshape(-1, 28, 28),
-        out / "interpolation.png",
-        ncols=10,
-        vmin=0,
-        vmax=1,
-        title="interpolation between two test digits (latent means)",
-    )
+    pictures(model, data["test"], out, args.seed)
     print(
         f"wrote {out}/vae.safetensors, results.json, samples.png, reconstructions.png, "
         "interpolation.png"
