@@ -245,3 +245,32 @@ def test_conv_model_file_round_trip(digits, tmp_path):
     back = genmodels.load(tmp_path / "conv.safetensors")
     np.testing.assert_array_equal(back.score_samples(X[:20]), m.score_samples(X[:20]))
     assert back.feature_shape_ == (1, 8, 8)
+
+
+def test_fit_on_a_torch_dataset_equals_fit_on_the_array(digits):
+    X, _ = digits
+
+    class Rows(torch.utils.data.Dataset):  # a map-style dataset yielding float64 rows
+        def __len__(self):
+            return 300
+
+        def __getitem__(self, i):
+            return torch.as_tensor(X[i])
+
+    params = dict(latent_dim=2, hidden_dims=(16,), epochs=2, batch_size=32, random_state=0)
+    from_array = VAE(**params).fit(X[:300])
+    from_dataset = VAE(**params).fit(Rows())
+    assert from_dataset.n_features_in_ == 64
+    for a, b in zip(
+        from_array.module_.state_dict().values(),
+        from_dataset.module_.state_dict().values(),
+        strict=True,
+    ):
+        assert torch.equal(a, b)
+
+    class Bad(Rows):
+        def __getitem__(self, i):
+            return torch.as_tensor(X[i] * 2)
+
+    with pytest.raises(ValueError, match=r"first row has values outside \[0, 1\]"):
+        VAE(**params).fit(Bad())

@@ -7,7 +7,8 @@ parameter groups (one optimiser each: ``{"model": ...}`` for a VAE, ``{"generato
 owns everything else, written once:
 
 * mini-batches (in-memory tensors are sliced by a seeded permutation without a DataLoader;
-  any other ``torch.utils.data.Dataset`` goes through one), optimisers (Adam, AdamW, SGD
+  any other map-style ``torch.utils.data.Dataset`` is indexed and collated with
+  ``default_collate``), optimisers (Adam, AdamW, SGD
   with momentum, RMSprop), a learning-rate schedule computed from the step number
   (constant, cosine, linear or exponential decay, with linear warm-up), gradient clipping;
 * several optimisers stepping in turn on each batch (GANs), each group's schedule spanning
@@ -45,7 +46,7 @@ from typing import Any, Literal, Protocol
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, TensorDataset
+from torch.utils.data import Dataset, TensorDataset, default_collate
 
 from ..progress import Progress, logger
 from . import _checkpoint as ckpt
@@ -491,8 +492,7 @@ class _Batches:
             yield batch, n_global
 
     def _collate(self, idx: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        loader = DataLoader(self.data, batch_size=len(idx), sampler=idx.tolist())
-        batch = next(iter(loader))
+        batch = default_collate([self.data[i] for i in idx.tolist()])
         if isinstance(batch, torch.Tensor):
             batch = (batch,)
         return tuple(torch.as_tensor(t).to(self.device) for t in batch)

@@ -210,6 +210,12 @@ class VAE(NeuralModel):
             self._remember_features(X, arr)
         else:  # validation data in fit, or a fitted model's input
             check_n_features(arr, self.n_features_in_, owner, name)
+        self._check_values(arr, name)
+        return arr
+
+    def _check_values(self, arr: np.ndarray, name: str) -> None:
+        """Refuse values the likelihood has no density for (a clear error naming them)."""
+        owner = type(self).__name__
         if self.likelihood == "bernoulli":
             if arr.min() < 0 or arr.max() > 1:
                 raise ValueError(
@@ -222,7 +228,6 @@ class VAE(NeuralModel):
                     f"{owner}: {name} must hold integer levels 0..{self.n_levels - 1} for the "
                     "categorical likelihood (it has negative, fractional or larger values)"
                 )
-        return arr
 
     def _feature_shape(self, n_features: int) -> tuple[int, ...]:
         if not self._conv:
@@ -245,10 +250,31 @@ class VAE(NeuralModel):
         return shape
 
     def _dataset(self, X, y=None, *, fitting: bool) -> Dataset:
+        if isinstance(X, Dataset):
+            return self._torch_dataset(X, fitting=fitting)
         arr = self._check_X(X, fitting=fitting)
         if fitting:
             self.feature_shape_ = self._feature_shape(arr.shape[1])
         return TensorDataset(torch.as_tensor(arr, dtype=torch.float32))
+
+    def _torch_dataset(self, data: Dataset, *, fitting: bool) -> Dataset:
+        """A map-style torch Dataset whose items are rows (1-D tensors or arrays), or tuples
+        whose first element is the row: used as it is, batch by batch. Only its first row
+        is checked here (shape and values); reading every row up front would cost an epoch."""
+        owner = type(self).__name__
+        if len(data) == 0:  # type: ignore[arg-type]
+            raise ValueError(f"{owner}: the training dataset is empty")
+        first = data[0]
+        row = np.asarray(first[0] if isinstance(first, tuple | list) else first, dtype=float)
+        if row.ndim != 1:
+            raise ValueError(
+                f"{owner}: each item of a torch Dataset must be one row of features (1-D), "
+                f"got shape {row.shape}"
+            )
+        arr = self._check_X(row[None], fitting=fitting, name="the dataset's first row")
+        if fitting:
+            self.feature_shape_ = self._feature_shape(arr.shape[1])
+        return data
 
     def _tensor(self, arr: np.ndarray) -> torch.Tensor:
         x = torch.as_tensor(arr, dtype=torch.float32, device=self._device())
@@ -280,8 +306,8 @@ class VAE(NeuralModel):
         )
 
     def _split_batch(self, batch):
-        x = batch[0].view(batch[0].shape[0], *self.feature_shape_)
-        return x, (batch[1] if len(batch) > 1 else None)
+        x = batch[0].to(torch.float32).view(batch[0].shape[0], *self.feature_shape_)
+        return x, (batch[1] if self._n_classes() else None)
 
     def _losses(self, batch, ctx: StepContext) -> dict:
         net = self.module_
@@ -327,16 +353,19 @@ class VAE(NeuralModel):
         An estimate and, in expectation, a lower bound: it rises towards log p(x) as
         ``n_importance`` grows; with ``n_importance=1`` it is a one-sample ELBO. Same
         ``random_state``, same value."""
-        return self._score(X, None, n_importance, random_state)
-
-    def _score(self, X, y, n_importance, random_state) -> np.ndarray:
         self._check_fitted()
         arr = self._check_X(X, fitting=False)
+        return self._score(arr, None, self._importance(n_importance), random_state)
+
+    def _importance(self, n_importance: int | None) -> int:
         k = self.n_importance if n_importance is None else int(n_importance)
         if k < 1:
             raise ValueError(f"n_importance must be at least 1, got {n_importance}")
+        return k
+
+    def _score(self, arr: np.ndarray, labels, k: int, random_state) -> np.ndarray:
+        """IWAE estimates for validated rows ``arr`` (and label codes ``labels``)."""
         net = self.module_.eval()
-        labels = self._labels(y, arr.shape[0])
         gen = self._generator(random_state)
         out = np.empty(arr.shape[0])
         for sl in _chunks(arr.shape[0]):
@@ -498,13 +527,15 @@ class ConditionalVAE(VAE):
         """log p(x | y) of each row in nats, estimated as :meth:`VAE.score_samples`; with
         no ``y``, the marginal log p(x) = log sum_c p(c) p(x | c) over the classes, with
         p(c) = ``class_prior_``."""
-        if y is not None:
-            return self._score(X, y, n_importance, random_state)
         self._check_fitted()
-        n = self._check_X(X, fitting=False).shape[0]
+        arr = self._check_X(X, fitting=False)
+        k, n = self._importance(n_importance), arr.shape[0]
+        if y is not None:
+            return self._score(arr, self._labels(y, n), k, random_state)
         per_class = [
-            self._score(X, np.repeat(c, n), n_importance, random_state) + np.log(p)
-            for c, p in zip(self.classes_, self.class_prior_, strict=True)
+            self._score(arr, torch.full((n,), code, device=self._device()), k, random_state)
+            + np.log(prior)
+            for code, prior in enumerate(self.class_prior_)
         ]
         return np.logaddexp.reduce(np.stack(per_class), axis=0)
 

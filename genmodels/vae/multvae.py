@@ -20,7 +20,7 @@ from ..backend import to_numpy
 from ..base import Capabilities, register
 from ..metrics import ndcg_at_k, recall_at_k, top_k
 from ..nn.trainer import StepContext
-from ..validation import Interval, OneOf, Satisfies, check_array, check_n_features
+from ..validation import Interval, OneOf, Satisfies
 from . import _latent
 from ._bounds import kl_anneal_weight, training_losses
 from ._likelihoods import MultinomialLikelihood
@@ -179,13 +179,8 @@ class MultVAE(VAE):
 
     # -- data -----------------------------------------------------------------------------
 
-    def _check_X(self, X, *, fitting: bool, name: str = "X") -> np.ndarray:
+    def _check_values(self, arr: np.ndarray, name: str) -> None:
         owner = type(self).__name__
-        arr = check_array(X, name=name, owner=owner)
-        if fitting:
-            self._remember_features(X, arr)
-        else:
-            check_n_features(arr, self.n_features_in_, owner, name)
         if arr.min() < 0:
             raise ValueError(
                 f"{owner}: {name} has negative values; it must hold non-negative counts "
@@ -196,7 +191,6 @@ class MultVAE(VAE):
                 f"{owner}: {name} has fractional values; it must hold whole-number counts "
                 "(the multinomial likelihood is a distribution over counts)"
             )
-        return arr
 
     def _dataset(self, X, y=None, *, fitting: bool) -> Dataset:
         arr = self._check_X(X, fitting=fitting)
