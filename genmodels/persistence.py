@@ -130,12 +130,16 @@ def _foreign_kind(data: bytes) -> str:
     return ""
 
 
-def _read_header(data: bytes, path: Path) -> dict[str, Any]:
-    """Parse and check the safetensors header, naming what is wrong with the file.
+def safetensors_header(data: bytes, path: Path, what: str = "model file") -> dict[str, Any]:
+    """Parse and check a safetensors header without touching a tensor: the JSON header,
+    whose tensors' byte ranges must end exactly at the end of ``data``. Anything else is a
+    :class:`ModelFileError` naming the problem (a pickle or zip, truncated, not JSON,
+    trailing bytes); ``what`` names the kind of genmodels file expected (a "model file",
+    a "training checkpoint").
 
-    The header is parsed first: a valid model file can start with the byte of a pickle
-    opcode (the header length is little-endian), so the magic bytes only name what a file
-    that failed to parse looks like.
+    The header is parsed first: a valid file can start with the byte of a pickle opcode
+    (the header length is little-endian), so the magic bytes only name what a file that
+    failed to parse looks like.
     """
     header = None
     n = struct.unpack("<Q", data[:8])[0] if len(data) >= 8 else 0
@@ -148,23 +152,42 @@ def _read_header(data: bytes, path: Path) -> dict[str, Any]:
         kind = _foreign_kind(data)
         if kind:
             raise ModelFileError(
-                f"{path}: this is {kind}, not a genmodels model file; genmodels never "
+                f"{path}: this is {kind}, not a genmodels {what}; genmodels never "
                 "unpickles files because unpickling can run arbitrary code"
             )
         if len(data) < 8:
-            raise ModelFileError(f"{path}: not a genmodels model file (only {len(data)} bytes)")
+            raise ModelFileError(f"{path}: not a genmodels {what} (only {len(data)} bytes)")
         if n == 0 or n > _MAX_HEADER:
             raise ModelFileError(
-                f"{path}: not a genmodels model file (no valid safetensors header at the start)"
+                f"{path}: not a genmodels {what} (no valid safetensors header at the start)"
             )
         if 8 + n > len(data):
             raise ModelFileError(
                 f"{path}: file is truncated (header announces {n} bytes, file has {len(data) - 8})"
             )
         if header is None:
-            raise ModelFileError(f"{path}: not a genmodels model file (header is not JSON)")
-        raise ModelFileError(f"{path}: corrupt model file (header is not a JSON object)")
-    meta = header.get("__metadata__") or {}
+            raise ModelFileError(f"{path}: not a genmodels {what} (header is not JSON)")
+        raise ModelFileError(f"{path}: corrupt {what} (header is not a JSON object)")
+    end = 0
+    for key, info in header.items():
+        if key == "__metadata__":
+            continue
+        try:
+            end = max(end, int(info["data_offsets"][1]))
+        except (KeyError, TypeError, IndexError, ValueError):
+            raise ModelFileError(f"{path}: corrupt {what} (bad entry for {key!r})") from None
+    if 8 + n + end > len(data):
+        raise ModelFileError(
+            f"{path}: file is truncated ({len(data)} bytes, the header needs {8 + n + end})"
+        )
+    if 8 + n + end < len(data):
+        raise ModelFileError(f"{path}: corrupt {what} (trailing bytes after the tensors)")
+    return header
+
+
+def _read_header(data: bytes, path: Path) -> dict[str, Any]:
+    """The genmodels metadata of a model file, after :func:`safetensors_header`'s checks."""
+    meta = safetensors_header(data, path).get("__metadata__") or {}
     if meta.get("format") != FORMAT_NAME:
         raise ModelFileError(
             f"{path}: a safetensors file, but not a genmodels model file (no genmodels "
@@ -180,20 +203,6 @@ def _read_header(data: bytes, path: Path) -> dict[str, Any]:
             f"{meta.get('library_version', '?')}); this genmodels {__version__} reads format "
             f"{FORMAT_VERSION} or older: upgrade genmodels"
         )
-    end = 0
-    for key, info in header.items():
-        if key == "__metadata__":
-            continue
-        try:
-            end = max(end, int(info["data_offsets"][1]))
-        except (KeyError, TypeError, IndexError, ValueError):
-            raise ModelFileError(f"{path}: corrupt model file (bad entry for {key!r})") from None
-    if 8 + n + end > len(data):
-        raise ModelFileError(
-            f"{path}: file is truncated ({len(data)} bytes, the header needs {8 + n + end})"
-        )
-    if 8 + n + end < len(data):
-        raise ModelFileError(f"{path}: corrupt model file (trailing bytes after the tensors)")
     return meta
 
 

@@ -398,8 +398,11 @@ def test_checkpoints_are_read_without_unpickling(tmp_path, monkeypatch):
     [
         (lambda good: good[: len(good) // 2], "truncated"),
         (lambda good: b"\x07" * 16, "truncated|corrupt"),
-        (lambda good: np.random.RandomState(0).bytes(4096), "corrupt or foreign"),
-        (lambda good: pickle.dumps({"module": 1}), "pickle, which genmodels never unpickles"),
+        (lambda good: np.random.RandomState(0).bytes(4096), "no valid safetensors header"),
+        (
+            lambda good: pickle.dumps({"module": 1}),
+            "a pickle, not a genmodels training checkpoint; genmodels never unpickles",
+        ),
         (lambda good: st_save({"w": torch.zeros(3)}), "not a genmodels training checkpoint"),
     ],
     ids=["truncated", "short", "random-bytes", "pickle", "plain-safetensors"],

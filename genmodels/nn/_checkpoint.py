@@ -28,7 +28,7 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from ..exceptions import ModelFileError
-from ..persistence import _foreign_kind
+from ..persistence import safetensors_header
 
 FORMAT = "genmodels-checkpoint"
 FORMAT_VERSION = 1
@@ -126,24 +126,6 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def _truncated(data: bytes) -> bool:
-    """Whether ``data`` looks like the start of a safetensors file cut short."""
-    if len(data) < 8:
-        return True
-    n = int.from_bytes(data[:8], "little")
-    if 8 + n > len(data):
-        return 0 < n < 100 * 1024 * 1024
-    try:
-        header = json.loads(data[8 : 8 + n])
-        end = max(
-            (int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"),
-            default=0,
-        )
-    except (ValueError, KeyError, TypeError, AttributeError, IndexError):
-        return False
-    return 8 + n + end > len(data)
-
-
 def load_checkpoint(
     directory: str | os.PathLike, *, owner: dict[str, Any]
 ) -> dict[str, Any] | None:
@@ -155,29 +137,21 @@ def load_checkpoint(
     if not path.is_file():
         return None
     data = path.read_bytes()
+    what = "training checkpoint"
+    meta = safetensors_header(data, path, what).get("__metadata__") or {}
+    if meta.get("format") != FORMAT:
+        raise ModelFileError(f"{path}: not a genmodels {what}")
     try:
-        tensors = st_load(data)
-        # safetensors validated the header; read its metadata the same safe way.
-        n = int.from_bytes(data[:8], "little")
-        meta = json.loads(data[8 : 8 + n]).get("__metadata__") or {}
-        if meta.get("format") != FORMAT:
-            raise ModelFileError(f"{path}: not a genmodels training checkpoint")
         if int(meta.get("format_version", "0")) > FORMAT_VERSION:
             raise ModelFileError(f"{path}: written by a newer genmodels; upgrade to resume from it")
+        tensors = st_load(data)
         saved_owner = json.loads(meta["owner"])
         state = json.loads(meta["state"])
         optim_meta = state.pop("optimizers")
     except ModelFileError:
         raise
     except (SafetensorError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        kind = _foreign_kind(data)
-        if kind:
-            what = f"it is {kind}, which genmodels never unpickles"
-        elif _truncated(data):
-            what = f"the file is truncated: {len(data)} bytes"
-        else:
-            what = str(exc)
-        raise ModelFileError(f"{path}: corrupt or foreign checkpoint ({what})") from None
+        raise ModelFileError(f"{path}: corrupt {what} ({exc})") from None
     differs = _owner_differences(saved_owner, json.loads(json.dumps(owner, sort_keys=True)))
     if differs:
         raise ModelFileError(
