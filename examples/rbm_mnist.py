@@ -24,7 +24,7 @@ import torch
 
 from genmodels import BernoulliRBM
 from genmodels.datasets import DatasetNotFound, binarized_mnist
-from genmodels.plotting import save_image_grid
+from genmodels.figures import save_image_grid
 
 
 def main() -> int:

@@ -28,8 +28,7 @@ import torch
 import genmodels
 from genmodels import VAE
 from genmodels.datasets import DatasetNotFound, binarized_mnist
-from genmodels.figures import image_grid_panels
-from genmodels.plotting import save_image_grid
+from genmodels.figures import image_grid_panels, save_image_grid
 
 
 def pictures(model: VAE, test: np.ndarray, out: Path, seed: int) -> None:

@@ -7,13 +7,14 @@
 """
 
 from ._version import __version__
-from .base import Capabilities, GenerativeModel, model_class, register, registered_models
+from .base import Capabilities, GenerativeModel
 from .boltzmann import BernoulliRBM, BoltzmannMachine, CategoricalRBM, GaussianBernoulliRBM
 from .exceptions import ComponentReseededWarning, ModelFileError, NotFittedError
 from .hmm import GMMHMM, CategoricalHMM, GaussianHMM, MultinomialHMM, PoissonHMM
 from .mixture import GaussianMixture
 from .naive_bayes import BernoulliNB, CategoricalNB, ComplementNB, GaussianNB, MultinomialNB
 from .persistence import load
+from .registry import model_class, register, registered_models
 from .vae import VAE, ConditionalVAE, MultVAE
 
 __all__ = [

@@ -1,10 +1,11 @@
-"""The contract every genmodels model keeps, its declared capabilities, and the registry.
+"""The contract every genmodels model keeps and its declared capabilities.
 
 A model is a scikit-learn estimator (hyper-parameters stored untouched in ``__init__``,
 fitted state in attributes ending in ``_``, ``fit`` returns ``self``) that also samples,
 scores in nats and saves itself to a safe file. What a model *can* do is declared on its
 class as :class:`Capabilities`, so the CLI, the demo and the contract tests dispatch on
-declarations instead of probing with ``hasattr``.
+declarations instead of probing with ``hasattr``. The registry of classes lives in
+:mod:`genmodels.registry`.
 """
 
 from __future__ import annotations
@@ -16,9 +17,13 @@ from typing import Any, ClassVar, Literal, get_args
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from .persistence import save_model
+from .validation import feature_names
+
 Likelihood = Literal["exact", "bound", "estimate", "none"]
 InputKind = Literal["continuous", "binary", "counts", "categorical", "sequences", "images"]
 Prediction = Literal["class", "component", "state", "hidden_units", "embedding", "none"]
+Estimator = Literal["none", "importance", "ais"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,20 @@ class Capabilities:
         trainer: it has the training hyper-parameters (``epochs``, ``batch_size``, ``lr``,
         ``checkpoint_dir``, ``verbose``, ...) and ``fit(X, y, validation_data=...,
         resume=...)`` checkpoints to ``checkpoint_dir`` and continues from it.
+    information_criteria : the model counts its free parameters and has ``bic(X)`` and
+        ``aic(X)`` (``bic(X, lengths)`` for a sequential one), from its exact likelihood.
+    iterative : ``fit`` runs iterations (EM steps, or epochs of stochastic gradients) and
+        reports how many as ``n_iter_``, and whether a convergence test passed as
+        ``converged_`` where it has one.
+    estimator : how a likelihood ``"estimate"`` is made, for models whose estimate has
+        knobs: ``"importance"`` (importance-weighted samples of the posterior per row,
+        IWAE), ``"ais"`` (annealed importance sampling of log Z when it cannot be
+        enumerated), or ``"none"``.
+    estimator_params : the hyper-parameters that set the estimate's cost and spread,
+        first the one that counts samples: ``("n_importance",)`` for ``"importance"``,
+        ``("ais_runs", "ais_betas")`` for ``"ais"``; empty for ``"none"``.
+    resumable : training writes checkpoints to the ``checkpoint_dir`` hyper-parameter and
+        ``fit(..., resume=True)`` continues exactly from the last one.
     """
 
     likelihood: Likelihood
@@ -69,8 +88,21 @@ class Capabilities:
     sequential: bool = False
     prediction: Prediction = "none"
     neural: bool = False
+    information_criteria: bool = False
+    iterative: bool = False
+    estimator: Estimator = "none"
+    estimator_params: tuple[str, ...] = ()
+    resumable: bool = False
 
     def __post_init__(self) -> None:
+        if self.estimator not in get_args(Estimator):
+            raise ValueError(f"estimator must be one of {get_args(Estimator)}")
+        if (self.estimator == "none") != (not self.estimator_params):
+            raise ValueError("estimator_params name the knobs of an estimator, and only then")
+        if self.estimator != "none" and self.likelihood not in ("estimate", "bound"):
+            raise ValueError(f"estimator={self.estimator!r} needs likelihood='estimate'")
+        if self.neural and not self.resumable:
+            raise ValueError("a neural model trains on the shared trainer: resumable=True")
         p = self.prediction
         if p not in get_args(Prediction):
             raise ValueError(f"prediction must be one of {get_args(Prediction)}, got {p!r}")
@@ -82,48 +114,6 @@ class Capabilities:
             raise ValueError("prediction='state' is for sequential models")
         if self.sequential and p in ("component", "hidden_units", "embedding"):
             raise ValueError("a sequential model predicts the 'state' of every frame")
-
-
-_REGISTRY: dict[str, type[GenerativeModel]] = {}
-_ALIASES: dict[str, str] = {}
-
-
-def register(*aliases: str):
-    """Class decorator: make a model loadable by class name and reachable by CLI aliases.
-
-    >>> @register("gmm")
-    ... class GaussianMixture(GenerativeModel): ...
-    """
-
-    def deco(cls: type[GenerativeModel]) -> type[GenerativeModel]:
-        name = cls.__name__
-        if name in _REGISTRY and _REGISTRY[name] is not cls:
-            raise RuntimeError(f"two model classes are registered as {name!r}")
-        _REGISTRY[name] = cls
-        for alias in (name.lower(), *aliases):
-            _ALIASES[alias.lower()] = name
-        return cls
-
-    return deco
-
-
-def registered_models() -> dict[str, type[GenerativeModel]]:
-    """All registered model classes, by class name."""
-    return dict(_REGISTRY)
-
-
-def model_class(name: str) -> type[GenerativeModel]:
-    """The model class for a class name or CLI alias (case-insensitive), or a clear error."""
-    key = _ALIASES.get(name.lower(), name)
-    if key in _REGISTRY:
-        return _REGISTRY[key]
-    known = ", ".join(sorted(set(_ALIASES)))
-    raise ValueError(f"unknown model {name!r}; known models: {known}")
-
-
-def model_aliases() -> dict[str, str]:
-    """CLI alias -> class name."""
-    return dict(_ALIASES)
 
 
 class GenerativeModel(BaseEstimator, ABC):
@@ -153,16 +143,12 @@ class GenerativeModel(BaseEstimator, ABC):
 
     def save(self, path) -> None:
         """Write the fitted model to one ``.safetensors`` file (never a pickle; see ``load``)."""
-        from .persistence import save_model
-
         save_model(self, path)
 
     # -- scikit-learn plumbing -------------------------------------------------------------
 
     def _remember_features(self, X, arr) -> None:
         """Set ``n_features_in_`` (and ``feature_names_in_`` for a DataFrame) at fit time."""
-        from .validation import feature_names
-
         self.n_features_in_ = arr.shape[1]
         names = feature_names(X)
         if names is not None:

@@ -24,12 +24,13 @@ import numpy as np
 
 from . import data as gdata
 from ._version import __version__
-from .base import GenerativeModel, model_aliases, model_class, registered_models
+from .base import GenerativeModel
 from .exceptions import ModelFileError, NotFittedError
 from .hmm.base import BaseHMM
 from .mixture import GaussianMixture
 from .persistence import _read_header
 from .persistence import load as load_model
+from .registry import model_aliases, model_class, registered_models
 
 PROG = "genmodels"
 DEFAULT_LENGTH = 100  # frames per sequence drawn by ``sample`` from a sequence model
@@ -557,7 +558,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
                 "not an image size genmodels knows (64 = 8x8 like builtin:digits, 784 = "
                 "28x28); write .csv or .npy instead"
             )
-        from .plotting import save_image_grid
+        from .figures import save_image_grid
 
         title = f"{X.shape[0]} samples from {type(model).__name__}"
         if args.label is not None:

@@ -1,5 +1,6 @@
-"""Figures for the demo report and the command line: pure functions from arrays to a PNG
-file.
+"""Figures for users of the library, the command line and the demo report: pure functions
+from arrays to a PNG file (image grids, interpolation strips, latent maps, clusters, state
+sequences, criterion curves).
 
 Every function builds its own :class:`matplotlib.figure.Figure` on an Agg canvas and writes
 one PNG; none touches pyplot's global state, so they are safe in threads, in servers and
@@ -15,11 +16,10 @@ from pathlib import Path
 from statistics import NormalDist
 
 import numpy as np
+from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Ellipse
-
-from .plotting import tile
 
 __all__ = [
     "cluster_scatter",
@@ -31,7 +31,9 @@ __all__ = [
     "latent_grid",
     "latent_map",
     "matrix_heatmaps",
+    "save_image_grid",
     "state_sequence_plot",
+    "tile",
 ]
 
 DPI = 110
@@ -211,8 +213,6 @@ def image_row_panels(
 
 
 def _cmap_with_background(name: str):
-    from matplotlib import colormaps
-
     return colormaps[name].with_extremes(bad="#d9dee5")  # the padding between images (NaN)
 
 
@@ -655,3 +655,73 @@ def matrix_heatmaps(
     if title:
         fig.suptitle(title, fontsize=11)
     return _save(fig, path)
+
+
+# -- image grids --------------------------------------------------------------------------
+
+
+def save_image_grid(
+    images: np.ndarray,
+    path: str | os.PathLike,
+    ncols: int | None = None,
+    title: str | None = None,
+    *,
+    vmin: float | None = None,
+    vmax: float | None = None,
+) -> Path:
+    """Tile ``images`` of shape ``(n, H, W)`` into one grid and write it as a PNG.
+
+    Grey colormap shared by all images over ``[vmin, vmax]`` (default: the 1st to 99th
+    percentile of all pixels, so a few outlying sampled pixels do not wash out the rest),
+    no axes, a white line between tiles. ``ncols`` defaults to about ``sqrt(n)`` (at most
+    16). Creates missing parent folders; returns the path written.
+    """
+    images = np.asarray(images, dtype=np.float64)
+    if images.ndim != 3 or images.shape[0] == 0:
+        raise ValueError(f"images must have shape (n, H, W) with n >= 1, got {images.shape}")
+    n, h, w = images.shape
+    if ncols is None:
+        ncols = min(16, math.ceil(math.sqrt(n)))
+    if isinstance(ncols, bool) or not isinstance(ncols, int) or ncols < 1:
+        raise ValueError(f"ncols must be a positive integer, got {ncols!r}")
+    ncols = min(ncols, n)
+    grid = tile(images, ncols)
+    lo, hi = _grey_range(images, vmin, vmax)
+
+    width = min(12.0, max(2.5, 0.7 * ncols * max(1.0, w / 16)))
+    height = width * grid.shape[0] / grid.shape[1] + (0.4 if title else 0.0)
+    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    cmap = colormaps["gray"].with_extremes(bad="white")
+    ax.imshow(grid, cmap=cmap, vmin=lo, vmax=hi, interpolation="nearest")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title, fontsize=10)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, format="png", facecolor="white")
+    return path
+
+
+def tile(images: np.ndarray, ncols: int, pad: int = 1) -> np.ndarray:
+    """One array holding ``images`` (n, H, W) row by row, ``pad`` NaN pixels between tiles
+    (NaN draws as the background)."""
+    n, h, w = images.shape
+    nrows = math.ceil(n / ncols)
+    grid = np.full((nrows * (h + pad) - pad, ncols * (w + pad) - pad), np.nan)
+    for i in range(n):
+        r, c = divmod(i, ncols)
+        grid[r * (h + pad) : r * (h + pad) + h, c * (w + pad) : c * (w + pad) + w] = images[i]
+    return grid
+
+
+def _grey_range(images: np.ndarray, vmin: float | None, vmax: float | None) -> tuple[float, float]:
+    """``(vmin, vmax)``, each defaulting to a robust percentile of the finite pixels."""
+    finite = images[np.isfinite(images)]
+    lo_default, hi_default = (
+        (float(v) for v in np.percentile(finite, [1, 99])) if finite.size else (0.0, 1.0)
+    )
+    lo = lo_default if vmin is None else float(vmin)
+    hi = hi_default if vmax is None else float(vmax)
+    return (lo, hi) if hi > lo else (lo, lo + 1.0)

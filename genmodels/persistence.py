@@ -21,15 +21,19 @@ import json
 import os
 import struct
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from safetensors.numpy import load as st_load
 from safetensors.numpy import save as st_save
 
 from ._version import __version__
-from .base import GenerativeModel, registered_models
 from .exceptions import ModelFileError
+from .registry import registered_models
+from .validation import check_is_fitted
+
+if TYPE_CHECKING:
+    from .base import GenerativeModel
 
 FORMAT_NAME = "genmodels"
 FORMAT_VERSION = 1
@@ -81,8 +85,6 @@ def _is_tensor(value: Any) -> bool:
 
 def save_model(model: GenerativeModel, path: str | os.PathLike) -> None:
     """Write ``model`` to ``path`` atomically (write a temporary file, then rename)."""
-    from .validation import check_is_fitted
-
     cls = type(model)
     if registered_models().get(cls.__name__) is not cls:
         raise TypeError(f"{cls.__name__} is not a registered genmodels model; cannot save it")

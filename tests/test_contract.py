@@ -14,8 +14,8 @@ import pytest
 from sklearn.base import clone
 
 import genmodels
-from genmodels.base import registered_models
 from genmodels.exceptions import NotFittedError
+from genmodels.registry import registered_models
 
 MODELS = sorted(registered_models().items())
 

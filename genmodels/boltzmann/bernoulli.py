@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..base import Capabilities, register
+from ..base import Capabilities
+from ..registry import register
 from ..validation import NONE, Interval, check_array
 from ._base import COMMON_SPEC
 from ._partition import binary_states
@@ -123,7 +124,13 @@ class BernoulliRBM(BaseRBM):
     """
 
     capabilities = Capabilities(
-        likelihood="estimate", latent=True, input_kind="binary", prediction="hidden_units"
+        likelihood="estimate",
+        latent=True,
+        input_kind="binary",
+        prediction="hidden_units",
+        iterative=True,
+        estimator="ais",
+        estimator_params=("ais_runs", "ais_betas"),
     )
     _param_spec = {**COMMON_SPEC, "binarize": [NONE, Interval(float)]}
 

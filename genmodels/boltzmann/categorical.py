@@ -11,7 +11,8 @@ import torch
 from torch.nn import functional as F
 
 from ..backend import to_numpy
-from ..base import Capabilities, register
+from ..base import Capabilities
+from ..registry import register
 from ..validation import NONE, Interval, check_array, check_n_features
 from ._base import COMMON_SPEC
 from ._partition import categorical_states
@@ -61,6 +62,9 @@ class CategoricalRBM(BaseRBM):
         missing_values=True,
         input_kind="categorical",
         prediction="hidden_units",
+        iterative=True,
+        estimator="ais",
+        estimator_params=("ais_runs", "ais_betas"),
     )
     _param_spec = {**COMMON_SPEC, "n_categories": [NONE, Interval(int, 2, None)]}
 

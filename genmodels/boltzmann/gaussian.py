@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..base import Capabilities, register
+from ..base import Capabilities
+from ..registry import register
 from ..validation import ARRAY_LIKE, Interval, OneOf, check_array
 from ._base import COMMON_SPEC, _numpy
 from ._rbm import BaseRBM
@@ -49,7 +50,13 @@ class GaussianBernoulliRBM(BaseRBM):
     """
 
     capabilities = Capabilities(
-        likelihood="estimate", latent=True, input_kind="continuous", prediction="hidden_units"
+        likelihood="estimate",
+        latent=True,
+        input_kind="continuous",
+        prediction="hidden_units",
+        iterative=True,
+        estimator="ais",
+        estimator_params=("ais_runs", "ais_betas"),
     )
     _param_spec = {
         **COMMON_SPEC,

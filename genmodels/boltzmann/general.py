@@ -10,7 +10,8 @@ import numpy as np
 import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
-from ..base import Capabilities, register
+from ..base import Capabilities
+from ..registry import register
 from ..validation import NONE, Interval, OneOf, check_array, check_random_state
 from . import _bm
 from ._base import COMMON_SPEC, BaseBoltzmann, _numpy, positive_int
@@ -59,7 +60,13 @@ class BoltzmannMachine(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseBo
     """
 
     capabilities = Capabilities(
-        likelihood="estimate", latent=True, input_kind="binary", prediction="hidden_units"
+        likelihood="estimate",
+        latent=True,
+        input_kind="binary",
+        prediction="hidden_units",
+        iterative=True,
+        estimator="ais",
+        estimator_params=("ais_runs", "ais_betas"),
     )
     _param_spec = {
         **COMMON_SPEC,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..base import model_aliases, registered_models
+from ..registry import model_aliases, registered_models
 from .core import LIKELIHOOD_LABEL, Context, Section, Table
 
 

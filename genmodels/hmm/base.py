@@ -50,7 +50,7 @@ _DT = torch.float64
 
 class Stats(dict):
     """Sufficient statistics by name; values add and scale elementwise (tensors or objects
-    such as :class:`~genmodels.mixture._gaussian.GaussianStats` that support ``+``/``*``)."""
+    such as :class:`~genmodels.maths.gaussian.GaussianStats` that support ``+``/``*``)."""
 
     def __add__(self, other: Stats) -> Stats:
         return Stats({k: self[k] + other[k] for k in self})

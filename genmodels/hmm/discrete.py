@@ -18,7 +18,8 @@ import numpy as np
 import torch
 
 from ..backend import to_numpy, to_tensor
-from ..base import Capabilities, register
+from ..base import Capabilities
+from ..registry import register
 from ..validation import NONE, Interval, Satisfies
 from .base import _DT, PRIOR, BaseHMM, Stats
 
@@ -179,6 +180,8 @@ class CategoricalHMM(BaseHMM):
         input_kind="categorical",
         sequential=True,
         prediction="state",
+        information_criteria=True,
+        iterative=True,
     )
     _emission_params = ("emissionprob",)
     _spec = {
@@ -384,6 +387,8 @@ class MultinomialHMM(BaseHMM):
         input_kind="counts",
         sequential=True,
         prediction="state",
+        information_criteria=True,
+        iterative=True,
     )
     _emission_params = ("emissionprob",)
     _spec = {
@@ -552,6 +557,8 @@ class PoissonHMM(BaseHMM):
         input_kind="counts",
         sequential=True,
         prediction="state",
+        information_criteria=True,
+        iterative=True,
     )
     _emission_params = ("lambdas",)
     _spec = {"lambdas_prior": [GAMMA_PRIOR], "lambdas_weight": [GAMMA_PRIOR]}

@@ -2,7 +2,7 @@
 data covariance, log-densities, sufficient statistics) that GMMHMM in
 :mod:`genmodels.hmm.gmm` shares. The Gaussian maths itself (log-densities, missing-feature
 marginals, sufficient statistics, covariance M-step) is the mixture family's, in
-:mod:`genmodels.mixture._gaussian`.
+:mod:`genmodels.maths.gaussian`.
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ import numpy as np
 import torch
 
 from ..backend import to_numpy, to_tensor
-from ..base import Capabilities, register
-from ..mixture import _gaussian as G
-from ..mixture._init import kmeans
+from ..base import Capabilities
+from ..maths import gaussian as G
+from ..maths.kmeans import kmeans
+from ..registry import register
 from ..validation import Interval, OneOf
 from .base import _DT, BaseHMM, Stats
 
@@ -163,6 +164,8 @@ class GaussianHMM(BaseHMM):
         input_kind="continuous",
         sequential=True,
         prediction="state",
+        information_criteria=True,
+        iterative=True,
     )
     _emission_params = ("means", "covars")
     _spec = {

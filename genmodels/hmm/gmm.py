@@ -2,7 +2,7 @@
 
 The K states' M components are handled as one flat set of K*M Gaussians, so the
 log-densities, missing-feature marginals and sufficient statistics are GaussianHMM's (and
-the mixture family's, :mod:`genmodels.mixture._gaussian`) unchanged; a state's emission
+:mod:`genmodels.maths.gaussian`, shared with the mixtures) unchanged; a state's emission
 log-likelihood is the logsumexp over its components of ``log w_km + log N(x | mu_km,
 Sigma_km)``. "tied" covariances (one per state, shared by its components, as hmmlearn's
 GMMHMM has them) are a full covariance repeated over the state's components.
@@ -16,9 +16,10 @@ import numpy as np
 import torch
 
 from ..backend import to_numpy, to_tensor
-from ..base import Capabilities, register
-from ..mixture import _gaussian as G
-from ..mixture._init import kmeans
+from ..base import Capabilities
+from ..maths import gaussian as G
+from ..maths.kmeans import kmeans
+from ..registry import register
 from ..validation import Interval, OneOf
 from .base import _DT, PRIOR, BaseHMM, Stats
 from .gaussian import (
@@ -98,6 +99,8 @@ class GMMHMM(BaseHMM):
         input_kind="continuous",
         sequential=True,
         prediction="state",
+        information_criteria=True,
+        iterative=True,
     )
     _emission_params = ("weights", "means", "covars")
     _spec = {

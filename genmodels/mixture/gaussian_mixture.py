@@ -16,9 +16,12 @@ import numpy as np
 import torch
 
 from ..backend import resolve_device, resolve_dtype, to_numpy, to_tensor, torch_generator
-from ..base import Capabilities, GenerativeModel, register
+from ..base import Capabilities, GenerativeModel
 from ..exceptions import ComponentReseededWarning, ConvergenceWarning
+from ..maths import gaussian as G
+from ..maths.kmeans import initial_resp
 from ..progress import Progress
+from ..registry import register
 from ..validation import (
     ARRAY_LIKE,
     BOOL,
@@ -34,8 +37,6 @@ from ..validation import (
     check_sample_weight,
     validate_params,
 )
-from . import _gaussian as G
-from ._init import initial_resp
 
 _EPS10 = {
     torch.float64: 10 * np.finfo(np.float64).eps,
@@ -103,7 +104,12 @@ class GaussianMixture(GenerativeModel):
     """
 
     capabilities = Capabilities(
-        likelihood="exact", latent=True, missing_values=True, prediction="component"
+        likelihood="exact",
+        latent=True,
+        missing_values=True,
+        prediction="component",
+        information_criteria=True,
+        iterative=True,
     )
 
     _param_spec = {

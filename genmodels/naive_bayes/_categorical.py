@@ -10,7 +10,8 @@ import numpy as np
 import torch
 from sklearn.exceptions import DataConversionWarning
 
-from ..base import Capabilities, register
+from ..base import Capabilities
+from ..registry import register
 from ..validation import ARRAY_LIKE, BOOL, DEVICE, NONE, Interval, check_matrix, check_n_features
 from ._base import _DT
 from ._discrete import _DiscreteNB

@@ -16,7 +16,8 @@ import scipy.sparse as sp
 import torch
 
 from ..backend import to_tensor
-from ..base import Capabilities, register
+from ..base import Capabilities
+from ..registry import register
 from ..validation import (
     ARRAY_LIKE,
     BOOL,

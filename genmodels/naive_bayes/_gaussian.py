@@ -9,7 +9,8 @@ import numpy as np
 import torch
 
 from ..backend import to_tensor
-from ..base import Capabilities, register
+from ..base import Capabilities
+from ..registry import register
 from ..validation import ARRAY_LIKE, DEVICE, NONE, Interval
 from ._base import _DT, BaseNB, labels_onehot
 

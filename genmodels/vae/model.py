@@ -17,9 +17,10 @@ import torch
 from torch.utils.data import Dataset, TensorDataset
 
 from ..backend import to_numpy, torch_generator
-from ..base import Capabilities, register
+from ..base import Capabilities
 from ..nn.base import NeuralModel
 from ..nn.trainer import StepContext
+from ..registry import register
 from ..validation import (
     NONE,
     Interval,
@@ -104,7 +105,14 @@ class VAE(NeuralModel):
     """
 
     capabilities = Capabilities(
-        likelihood="estimate", latent=True, input_kind="binary", prediction="embedding", neural=True
+        likelihood="estimate",
+        latent=True,
+        input_kind="binary",
+        prediction="embedding",
+        neural=True,
+        estimator="importance",
+        estimator_params=("n_importance",),
+        resumable=True,
     )
 
     _param_spec = {
@@ -482,6 +490,9 @@ class ConditionalVAE(VAE):
         input_kind="binary",
         prediction="embedding",
         neural=True,
+        estimator="importance",
+        estimator_params=("n_importance",),
+        resumable=True,
     )
 
     def _n_classes(self) -> int:

@@ -17,9 +17,10 @@ import torch
 from torch.utils.data import Dataset, TensorDataset
 
 from ..backend import to_numpy
-from ..base import Capabilities, register
+from ..base import Capabilities
 from ..metrics import ndcg_at_k, recall_at_k, top_k
 from ..nn.trainer import StepContext
+from ..registry import register
 from ..validation import Interval, OneOf, Satisfies
 from . import _latent
 from ._bounds import kl_anneal_weight, training_losses
@@ -100,7 +101,14 @@ class MultVAE(VAE):
     """
 
     capabilities = Capabilities(
-        likelihood="estimate", latent=True, input_kind="counts", prediction="embedding", neural=True
+        likelihood="estimate",
+        latent=True,
+        input_kind="counts",
+        prediction="embedding",
+        neural=True,
+        estimator="importance",
+        estimator_params=("n_importance",),
+        resumable=True,
     )
 
     _param_spec = {

@@ -1,4 +1,5 @@
-"""Initial responsibilities for EM: k-means, k-means++, random, random rows of the data.
+"""k-means, k-means++ and initial responsibilities for EM (mixtures and HMMs): k-means,
+k-means++, random, random rows of the data.
 
 k-means and k-means++ draw by inverse-CDF sampling on the cumulative sample weights in a
 canonical row order, so fitting with integer weights gives the same initialisation as

@@ -1,4 +1,5 @@
-"""Gaussian maths for mixtures: pure torch functions keyed by covariance type.
+"""Gaussian maths shared by the mixtures and the Gaussian HMMs: pure torch functions keyed by
+covariance type.
 
 Conventions follow scikit-learn, so parameters port both ways unchanged:
 
