@@ -35,6 +35,11 @@ FORMAT_VERSION = 1
 FILENAME = "checkpoint.safetensors"
 
 
+def checkpoint_path(directory: str | os.PathLike) -> Path:
+    """The file a training run in ``directory`` checkpoints to (it may not exist yet)."""
+    return Path(directory) / FILENAME
+
+
 def _flatten_optimizer(name: str, sd: dict[str, Any], tensors: dict, meta: dict) -> None:
     scalars: dict[str, dict[str, Any]] = {}
     for idx, st in sd["state"].items():
