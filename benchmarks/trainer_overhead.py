@@ -83,7 +83,7 @@ def trainer(X: np.ndarray, epochs: int, seed: int = 0) -> float:
         epochs=epochs,
         batch_size=BATCH,
         lr=LR,
-        precision="float32",
+        mixed_precision="float32",
         random_state=seed,
         verbose=0,
     ).fit(X)
@@ -136,7 +136,7 @@ def scalar_trainer(steps: int) -> float:
 
     t = time.perf_counter()
     task, data = _Scalar(), TensorDataset(torch.ones(steps, 1))
-    Trainer(epochs=1, batch_size=1, lr=LR, precision="float32").fit(task, data)
+    Trainer(epochs=1, batch_size=1, lr=LR, mixed_precision="float32").fit(task, data)
     return time.perf_counter() - t
 
 

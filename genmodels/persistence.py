@@ -244,9 +244,24 @@ def load(path: str | os.PathLike) -> GenerativeModel:
         else:
             raise ModelFileError(f"{path}: corrupt model file (unexpected tensor {key!r})")
     cls = classes[name]
+    params = _renamed_params(cls, params)
     try:
         model = cls(**params)
     except TypeError as exc:
         raise ModelFileError(f"{path}: hyper-parameters do not fit {name}: {exc}") from None
     model._restore_state(attributes)
     return model
+
+
+# Hyper-parameters renamed since files were first written: old name -> new name. A file
+# that uses the old name loads into a class that now takes the new one.
+_RENAMED = {"precision": "mixed_precision"}
+
+
+def _renamed_params(cls: type, params: dict[str, Any]) -> dict[str, Any]:
+    names = set(cls._get_param_names())
+    out = {}
+    for key, value in params.items():
+        new = _RENAMED.get(key)
+        out[new if new in names and key not in names else key] = value
+    return out

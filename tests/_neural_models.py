@@ -59,7 +59,7 @@ class _TinyModel(NeuralModel):
         checkpoint_dir: str | None = None,
         checkpoint_every: int = 1,
         device: str = "cpu",
-        precision: str = "float32",
+        mixed_precision: str = "float32",
         random_state=0,
         verbose: int = 0,
     ):
@@ -76,7 +76,7 @@ class _TinyModel(NeuralModel):
         self.checkpoint_dir = checkpoint_dir
         self.checkpoint_every = checkpoint_every
         self.device = device
-        self.precision = precision
+        self.mixed_precision = mixed_precision
         self.random_state = random_state
         self.verbose = verbose
 

@@ -187,3 +187,31 @@ def test_file_is_plain_safetensors_readable_elsewhere(saved):
     tensors = load_file(str(path))
     np.testing.assert_array_equal(tensors["attr/means_"], model.means_)
     assert os.path.getsize(path) < 10_000
+
+
+def test_file_with_the_old_precision_name_loads_as_mixed_precision(tmp_path):
+    # Neural models' ``precision`` hyper-parameter is now ``mixed_precision``: files written
+    # under the old name still load, with the value carried over.
+    from safetensors import safe_open
+
+    from genmodels import VAE
+
+    X = (np.random.default_rng(0).random((40, 6)) > 0.5).astype(float)
+    model = VAE(
+        latent_dim=2,
+        hidden_dims=(8,),
+        epochs=1,
+        n_importance=4,
+        mixed_precision="bfloat16",
+        random_state=0,
+    ).fit(X)
+    path = tmp_path / "new.safetensors"
+    model.save(path)
+    with safe_open(str(path), "np") as f:
+        params = json.loads(f.metadata()["params"])
+    params["precision"] = params.pop("mixed_precision")
+    old = tmp_path / "old.safetensors"
+    _rewrite_metadata(path, old, params=json.dumps(params))
+    loaded = genmodels.load(old)
+    assert loaded.mixed_precision == "bfloat16"
+    np.testing.assert_allclose(loaded.score_samples(X), model.score_samples(X))

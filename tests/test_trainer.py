@@ -429,8 +429,10 @@ def test_a_checkpoint_of_another_model_is_refused(tmp_path):
     gaussian = GaussianDensity(epochs=2, checkpoint_dir=str(tmp_path))
     with pytest.raises(ModelFileError, match="class 'VAE', not 'GaussianDensity'"):
         gaussian.fit(X, resume=True)
-    # Run-only settings (epochs, verbose, precision, checkpoint_every...) may change.
-    changed = _vae(epochs=2, precision="float32", checkpoint_every=3, checkpoint_dir=str(tmp_path))
+    # Run-only settings (epochs, verbose, mixed_precision, checkpoint_every...) may change.
+    changed = _vae(
+        epochs=2, mixed_precision="float32", checkpoint_every=3, checkpoint_dir=str(tmp_path)
+    )
     assert changed.fit(X, resume=True).n_epochs_ == 2
 
 
@@ -544,22 +546,22 @@ def test_a_run_killed_with_sigkill_resumes_to_the_same_weights(tmp_path):
 
 def test_bfloat16_autocast_on_the_cpu_trains_like_float32():
     X = _binary()
-    f32 = _vae(epochs=6, precision="float32").fit(X)
-    bf16 = _vae(epochs=6, precision="bfloat16").fit(X)
+    f32 = _vae(epochs=6, mixed_precision="float32").fit(X)
+    bf16 = _vae(epochs=6, mixed_precision="bfloat16").fit(X)
     assert bf16.history_["loss"][-1] == pytest.approx(f32.history_["loss"][-1], rel=0.03)
     assert bf16.history_["loss"][-1] < bf16.history_["loss"][0]
     Xc = np.random.RandomState(0).randn(128, 6)
-    ae = LinearAutoencoder(epochs=4, precision="bfloat16").fit(Xc)
+    ae = LinearAutoencoder(epochs=4, mixed_precision="bfloat16").fit(Xc)
     assert ae.last_output_dtype == torch.bfloat16  # autocast was on inside the step
-    ref = LinearAutoencoder(epochs=4, precision="float32").fit(Xc)
+    ref = LinearAutoencoder(epochs=4, mixed_precision="float32").fit(Xc)
     assert ref.last_output_dtype == torch.float32
     assert ae.history_["loss"][-1] == pytest.approx(ref.history_["loss"][-1], rel=0.05)
     assert ae.module_[0].weight.dtype == torch.float32  # weights stay in float32
 
 
 def test_float16_on_the_cpu_is_refused():
-    with pytest.raises(ValueError, match="precision='float16' needs a CUDA device"):
-        _vae(epochs=1, precision="float16").fit(_binary(64))
+    with pytest.raises(ValueError, match="mixed_precision='float16' needs a CUDA device"):
+        _vae(epochs=1, mixed_precision="float16").fit(_binary(64))
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA device is present")

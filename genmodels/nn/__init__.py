@@ -7,4 +7,11 @@ from ._checkpoint import checkpoint_path
 from .base import TRAIN_PARAM_SPEC, NeuralModel
 from .trainer import StepContext, Trainer, TrainResult
 
-__all__ = ["TRAIN_PARAM_SPEC", "NeuralModel", "StepContext", "TrainResult", "Trainer", "checkpoint_path"]
+__all__ = [
+    "TRAIN_PARAM_SPEC",
+    "NeuralModel",
+    "StepContext",
+    "TrainResult",
+    "Trainer",
+    "checkpoint_path",
+]

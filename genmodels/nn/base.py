@@ -19,7 +19,7 @@ attributes in the usual safe file; loading rebuilds the module and loads them.
 The training hyper-parameters every neural model takes, with the same names and meanings:
 ``epochs``, ``batch_size``, ``optimizer``, ``lr``, ``weight_decay``, ``lr_schedule``,
 ``warmup_steps``, ``grad_clip``, ``early_stopping``, ``checkpoint_dir``,
-``checkpoint_every``, ``device``, ``precision``, ``random_state``, ``verbose``.
+``checkpoint_every``, ``device``, ``mixed_precision``, ``random_state``, ``verbose``.
 """
 
 from __future__ import annotations
@@ -62,12 +62,12 @@ TRAIN_PARAM_SPEC: dict[str, list] = {
     "checkpoint_dir": [NONE, Satisfies(lambda v: isinstance(v, str), "a folder path")],
     "checkpoint_every": [Interval(int, 1, None)],
     "device": [DEVICE],
-    "precision": [OneOf(("auto", "float32", "bfloat16", "float16"))],
+    "mixed_precision": [OneOf(("auto", "float32", "bfloat16", "float16"))],
     "random_state": [NONE, SEED],
     "verbose": [Interval(int, 0, None)],
 }
 # Hyper-parameters that may change between a killed run and its resumption.
-_RUN_ONLY = {"epochs", "verbose", "checkpoint_dir", "checkpoint_every", "device", "precision"}
+_RUN_ONLY = {"epochs", "verbose", "checkpoint_dir", "checkpoint_every", "device", "mixed_precision"}
 _MODULE_PREFIX = "module_/"
 
 
@@ -163,7 +163,7 @@ class NeuralModel(GenerativeModel):
             grad_clip=self.grad_clip,
             early_stopping=self.early_stopping,
             device=device,
-            precision=self.precision,
+            mixed_precision=self.mixed_precision,
             checkpoint_dir=self.checkpoint_dir,
             checkpoint_every=self.checkpoint_every,
             seed=seed,

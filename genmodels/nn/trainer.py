@@ -54,7 +54,7 @@ from . import _distributed as dist
 
 OptimizerName = Literal["adam", "adamw", "sgd", "rmsprop"]
 Schedule = Literal["constant", "cosine", "linear", "exponential"]
-Precision = Literal["auto", "float32", "bfloat16", "float16"]
+MixedPrecision = Literal["auto", "float32", "bfloat16", "float16"]
 
 
 @dataclass
@@ -110,7 +110,7 @@ class Trainer:
     monitor: str | None = None  # default: "val_loss" with validation data, else "loss"
     monitor_mode: Literal["min", "max"] = "min"  # "max" for a score (e.g. val_ndcg)
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
-    precision: Precision = "auto"
+    mixed_precision: MixedPrecision = "auto"
     checkpoint_dir: str | os.PathLike | None = None
     checkpoint_every: int = 1
     seed: int = 0
@@ -396,8 +396,8 @@ class Trainer:
         raise ValueError(f"unknown lr_schedule {self.lr_schedule!r}")
 
     def _amp(self):
-        """(autocast dtype or None, GradScaler or None) for ``precision`` on the device."""
-        p = self.precision
+        """(autocast dtype or None, GradScaler or None) for ``mixed_precision`` on the device."""
+        p = self.mixed_precision
         if p == "auto":
             bf16 = self.device.type == "cuda" and torch.cuda.is_bf16_supported()
             p = "bfloat16" if bf16 else "float32"
@@ -407,9 +407,9 @@ class Trainer:
             return torch.bfloat16, None
         if p == "float16":
             if self.device.type != "cuda":
-                raise ValueError("precision='float16' needs a CUDA device; use 'bfloat16'")
+                raise ValueError("mixed_precision='float16' needs a CUDA device; use 'bfloat16'")
             return torch.float16, torch.amp.GradScaler("cuda")
-        raise ValueError(f"unknown precision {self.precision!r}")
+        raise ValueError(f"unknown mixed_precision {self.mixed_precision!r}")
 
 
 def _group_steps(steps: dict[str, int], groups: dict) -> dict[str, int]:

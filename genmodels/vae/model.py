@@ -90,7 +90,7 @@ class VAE(NeuralModel):
     n_importance : int, default 100
         Importance samples ``score_samples`` uses unless told otherwise.
     epochs, batch_size, optimizer, lr, weight_decay, lr_schedule, warmup_steps, grad_clip,
-    early_stopping, checkpoint_dir, checkpoint_every, device, precision, random_state,
+    early_stopping, checkpoint_dir, checkpoint_every, device, mixed_precision, random_state,
     verbose : the trainer's, as on every neural model (see :mod:`genmodels.nn`).
 
     Attributes
@@ -159,7 +159,7 @@ class VAE(NeuralModel):
         checkpoint_dir: str | None = None,
         checkpoint_every: int = 1,
         device: str = "cpu",
-        precision: str = "auto",
+        mixed_precision: str = "auto",
         random_state=None,
         verbose: int = 0,
     ):
@@ -188,7 +188,7 @@ class VAE(NeuralModel):
         self.checkpoint_dir = checkpoint_dir
         self.checkpoint_every = checkpoint_every
         self.device = device
-        self.precision = precision
+        self.mixed_precision = mixed_precision
         self.random_state = random_state
         self.verbose = verbose
 
