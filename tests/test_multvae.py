@@ -181,3 +181,45 @@ def test_registered_and_exported():
     assert (params["latent_dim"], params["hidden_dims"], params["dropout"]) == (200, (600,), 0.5)
     assert (params["anneal_cap"], params["total_anneal_steps"]) == (0.2, 200000)
     assert (params["lr"], params["batch_size"], params["activation"]) == (1e-3, 500, "tanh")
+
+
+def test_the_training_step_is_the_annealed_elbo():
+    """MultVAE's step is BaseVAE's ELBO with the KL weight min(anneal_cap, t / T), plus that
+    weight for the history; validation on one matrix is the plain ELBO (weight 1)."""
+    from genmodels.nn import StepContext
+    from genmodels.vae._bounds import training_losses
+
+    X, _ = _clicks(n_users=60)
+    model = _model(epochs=1, total_anneal_steps=40, anneal_cap=0.3).fit(X)
+    net = model.module_
+    x = torch.as_tensor(X[:25], dtype=torch.float32)
+    for step, weight in ((4, 0.1), (30, 0.3)):
+        got = model.training_step(
+            (x,), StepContext(0, step, "model", torch.Generator().manual_seed(3))
+        )
+        want = training_losses(
+            x,
+            net.encoder,
+            net.decoder,
+            net.likelihood,
+            kl_weight=weight,
+            generator=torch.Generator().manual_seed(3),
+        )
+        assert list(got) == [*want, "kl_weight"]
+        for k in want:
+            torch.testing.assert_close(got[k], want[k], rtol=0, atol=0)
+        assert got["kl_weight"].item() == np.float32(weight)
+    val = model.validation_step(
+        (x,), StepContext(-1, -1, "validation", torch.Generator().manual_seed(3))
+    )
+    want = training_losses(
+        x,
+        net.encoder,
+        net.decoder,
+        net.likelihood,
+        kl_weight=1.0,
+        generator=torch.Generator().manual_seed(3),
+    )
+    assert val.keys() == want.keys()
+    for k in want:
+        torch.testing.assert_close(val[k], want[k], rtol=0, atol=0)

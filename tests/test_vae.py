@@ -5,6 +5,8 @@ tested in test_vae_math.py, the shared contract in test_contract.py.)"""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -274,3 +276,90 @@ def test_fit_on_a_torch_dataset_equals_fit_on_the_array(digits):
 
     with pytest.raises(ValueError, match=r"first row has values outside \[0, 1\]"):
         VAE(**params).fit(Bad())
+
+
+def test_variants_share_an_abstract_base():
+    from genmodels.registry import registered_models
+    from genmodels.vae import MultVAE
+    from genmodels.vae.base import SHARED_PARAM_SPEC, BaseVAE
+
+    registered = set(registered_models().values())
+    assert BaseVAE not in registered
+    with pytest.raises(TypeError, match="abstract"):
+        BaseVAE()
+    for cls in (VAE, ConditionalVAE, MultVAE):
+        assert cls.__bases__ == (BaseVAE,)
+        # no other concrete (registered) model above it
+        assert [c for c in cls.__mro__ if c in registered] == [cls]
+        for name, constraints in SHARED_PARAM_SPEC.items():
+            assert cls._param_spec[name] is constraints
+        assert set(cls._param_spec) <= set(cls().get_params())
+        assert cls.capabilities.estimator == "importance"
+        assert cls.capabilities.estimator_params == ("n_importance",)
+        assert cls.capabilities.resumable
+    assert not isinstance(ConditionalVAE(), VAE)
+    # VAE and ConditionalVAE take the same hyper-parameters, with the same defaults
+    assert VAE().get_params() == ConditionalVAE().get_params()
+    assert VAE._param_spec is ConditionalVAE._param_spec
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(beta=0.5, kl_anneal_steps=8, n_train_samples=3),
+        dict(objective="iwae", n_train_samples=4),
+    ],
+)
+def test_the_shared_training_step_follows_the_objective(params):
+    """BaseVAE's training step is the ELBO (beta times the annealed KL weight, n_train_samples
+    samples) or the IWAE bound of the pure functions in ``_bounds``; validation scores the
+    one-sample ELBO with the full KL weight."""
+    from genmodels.nn import StepContext
+    from genmodels.vae._bounds import log_importance_weights, training_losses
+
+    rng = np.random.RandomState(0)
+    X = (rng.uniform(size=(64, 12)) < 0.3).astype(float)
+    model = VAE(latent_dim=2, hidden_dims=(8,), epochs=1, random_state=0, **params).fit(X)
+    net = model.module_
+    x = torch.as_tensor(X[:20], dtype=torch.float32)
+
+    def ctx(step, group="model"):
+        return StepContext(0, step, group, torch.Generator().manual_seed(7))
+
+    got = model.training_step((x,), ctx(2))
+    gen = torch.Generator().manual_seed(7)
+    if model.objective == "iwae":
+        lw = log_importance_weights(
+            x, net.encoder, net.decoder, net.likelihood, n_samples=4, generator=gen
+        )
+        bound = torch.logsumexp(lw, 0) - math.log(4)
+        assert set(got) == {"loss", "iwae"}
+        torch.testing.assert_close(got["loss"], -bound.float().mean(), rtol=0, atol=0)
+    else:
+        want = training_losses(
+            x,
+            net.encoder,
+            net.decoder,
+            net.likelihood,
+            beta=0.5,
+            kl_weight=2 / 8,
+            n_samples=3,
+            generator=gen,
+        )
+        assert got.keys() == want.keys()
+        for k in want:
+            torch.testing.assert_close(got[k], want[k], rtol=0, atol=0)
+    val = model.validation_step((x,), ctx(-1, "validation"))
+    gen = torch.Generator().manual_seed(7)
+    want = training_losses(
+        x,
+        net.encoder,
+        net.decoder,
+        net.likelihood,
+        beta=model.beta,
+        kl_weight=1.0,
+        n_samples=1,
+        generator=gen,
+    )
+    for k in want:
+        torch.testing.assert_close(val[k], want[k], rtol=0, atol=0)

@@ -1,41 +1,27 @@
 """The variational autoencoder estimators: ``VAE`` and its class-conditional ``ConditionalVAE``.
 
-Both are :class:`~genmodels.nn.NeuralModel` s trained by the shared trainer on the bounds
-in ``_bounds``, with the networks of ``_networks`` and the observation models of
-``_likelihoods``. Public methods take and return numpy: rows of ``n_features`` values
-(images flattened; ``image_shape`` says how to fold them for convolutional networks).
+Both are :class:`~genmodels.vae.base.BaseVAE` s (neural models trained by the shared
+trainer on the bounds in ``_bounds``, with the networks of ``_networks``) with the same
+hyper-parameters: a likelihood of ``_likelihoods`` chosen by name, an MLP or convolutional
+network, the ELBO or IWAE objective; the conditional one adds class labels. Public
+methods take and return numpy: rows of ``n_features`` values (images flattened;
+``image_shape`` says how to fold them for convolutional networks).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset, TensorDataset
 
-from ..backend import to_numpy, torch_generator
 from ..base import Capabilities
-from ..nn.base import NeuralModel
-from ..nn.trainer import StepContext
 from ..registry import register
-from ..validation import (
-    NONE,
-    Interval,
-    OneOf,
-    Satisfies,
-    check_array,
-    check_n_features,
-    check_random_state,
-)
-from . import _latent
-from ._bounds import iwae_log_likelihood, kl_anneal_weight, log_importance_weights, training_losses
-from ._likelihoods import make_likelihood
-from ._networks import build_vae_net
-
-_INFER_ROWS = 2048  # rows encoded/decoded at a time outside training
+from ..validation import NONE, Interval, OneOf, Satisfies, check_random_state
+from ._likelihoods import Likelihood, make_likelihood
+from .base import SHARED_PARAM_SPEC, BaseVAE, TrainingObjective
 
 
 def _is_shape(v: Any) -> bool:
@@ -46,17 +32,70 @@ def _is_shape(v: Any) -> bool:
     )
 
 
-def _is_dims(v: Any) -> bool:
-    return isinstance(v, tuple | list) and all(isinstance(s, int | np.integer) and s > 0 for s in v)
+# VAE's and ConditionalVAE's hyper-parameters (in the order they are checked).
+_PARAM_SPEC: dict[str, list] = {
+    "latent_dim": SHARED_PARAM_SPEC["latent_dim"],
+    "hidden_dims": SHARED_PARAM_SPEC["hidden_dims"],
+    "architecture": [OneOf(("auto", "mlp", "conv"))],
+    "image_shape": [NONE, Satisfies(_is_shape, "(height, width) or (channels, height, width)")],
+    "likelihood": [OneOf(("bernoulli", "gaussian", "categorical"))],
+    "gaussian_variance": [OneOf(("feature", "output"))],
+    "n_levels": [Interval(int, 2, None)],
+    "activation": SHARED_PARAM_SPEC["activation"],
+    "beta": [Interval(float, 0.0, None)],
+    "kl_anneal_steps": [Interval(int, 0, None)],
+    "objective": [OneOf(("elbo", "iwae"))],
+    "n_train_samples": [Interval(int, 1, None)],
+    "n_importance": SHARED_PARAM_SPEC["n_importance"],
+}
 
 
-def _chunks(n: int, size: int = _INFER_ROWS) -> Iterator[slice]:
-    for start in range(0, n, size):
-        yield slice(start, min(n, start + size))
+def _input_shape(
+    n_features: int, architecture: str, image_shape: tuple[int, ...] | None, owner: str
+) -> tuple[int, ...]:
+    """How a row of ``n_features`` values enters the networks: (n_features,) for an MLP,
+    (C, H, W) for convolutions (``architecture="auto"``: convolutions iff ``image_shape``;
+    without it a convolutional model needs square single-channel rows)."""
+    conv = image_shape is not None if architecture == "auto" else architecture == "conv"
+    if not conv:
+        return (n_features,)
+    if image_shape is None:
+        side = math.isqrt(n_features)
+        if side * side != n_features:
+            raise ValueError(
+                f"{owner}: architecture='conv' needs image_shape for rows of {n_features} values"
+            )
+        return (1, side, side)
+    shape = tuple(int(s) for s in image_shape)
+    shape = shape if len(shape) == 3 else (1, *shape)
+    if math.prod(shape) != n_features:
+        raise ValueError(
+            f"{owner}: image_shape={image_shape} holds {math.prod(shape)}"
+            f" values but the data have {n_features} features"
+        )
+    return shape
+
+
+def _check_likelihood_values(
+    arr: np.ndarray, likelihood: str, n_levels: int, name: str, owner: str
+) -> None:
+    """Refuse values ``likelihood`` has no density for (a clear error naming them)."""
+    if likelihood == "bernoulli":
+        if arr.min() < 0 or arr.max() > 1:
+            raise ValueError(
+                f"{owner}: {name} has values outside [0, 1] (it has negative values or "
+                "values above 1); the bernoulli likelihood needs values in [0, 1]"
+            )
+    elif likelihood == "categorical":
+        if arr.min() < 0 or arr.max() > n_levels - 1 or (arr != np.round(arr)).any():
+            raise ValueError(
+                f"{owner}: {name} must hold integer levels 0..{n_levels - 1} for the "
+                "categorical likelihood (it has negative, fractional or larger values)"
+            )
 
 
 @register("vae")
-class VAE(NeuralModel):
+class VAE(BaseVAE):
     """Variational autoencoder (Kingma & Welling 2014) with an importance-weighted
     log-likelihood (Burda et al. 2016).
 
@@ -115,21 +154,7 @@ class VAE(NeuralModel):
         resumable=True,
     )
 
-    _param_spec = {
-        "latent_dim": [Interval(int, 1, None)],
-        "hidden_dims": [Satisfies(_is_dims, "a tuple of positive integers")],
-        "architecture": [OneOf(("auto", "mlp", "conv"))],
-        "image_shape": [NONE, Satisfies(_is_shape, "(height, width) or (channels, height, width)")],
-        "likelihood": [OneOf(("bernoulli", "gaussian", "categorical"))],
-        "gaussian_variance": [OneOf(("feature", "output"))],
-        "n_levels": [Interval(int, 2, None)],
-        "activation": [OneOf(("relu", "leaky_relu", "elu", "gelu", "silu", "tanh", "softplus"))],
-        "beta": [Interval(float, 0.0, None)],
-        "kl_anneal_steps": [Interval(int, 0, None)],
-        "objective": [OneOf(("elbo", "iwae"))],
-        "n_train_samples": [Interval(int, 1, None)],
-        "n_importance": [Interval(int, 1, None)],
-    }
+    _param_spec = _PARAM_SPEC
 
     def __init__(
         self,
@@ -192,70 +217,14 @@ class VAE(NeuralModel):
         self.random_state = random_state
         self.verbose = verbose
 
-    @classmethod
-    def _test_params(cls) -> dict[str, Any]:
-        return {
-            "latent_dim": 2,
-            "hidden_dims": (16,),
-            "epochs": 3,
-            "batch_size": 32,
-            "n_importance": 8,
-            "random_state": 0,
-        }
-
     # -- data -----------------------------------------------------------------------------
 
-    @property
-    def _conv(self) -> bool:
-        if self.architecture == "auto":
-            return self.image_shape is not None
-        return self.architecture == "conv"
-
-    def _check_X(self, X, *, fitting: bool, name: str = "X") -> np.ndarray:
-        owner = type(self).__name__
-        arr = check_array(X, name=name, owner=owner)
-        if fitting:
-            self._remember_features(X, arr)
-        else:  # validation data in fit, or a fitted model's input
-            check_n_features(arr, self.n_features_in_, owner, name)
-        self._check_values(arr, name)
-        return arr
-
     def _check_values(self, arr: np.ndarray, name: str) -> None:
-        """Refuse values the likelihood has no density for (a clear error naming them)."""
-        owner = type(self).__name__
-        if self.likelihood == "bernoulli":
-            if arr.min() < 0 or arr.max() > 1:
-                raise ValueError(
-                    f"{owner}: {name} has values outside [0, 1] (it has negative values or "
-                    "values above 1); the bernoulli likelihood needs values in [0, 1]"
-                )
-        elif self.likelihood == "categorical":
-            if arr.min() < 0 or arr.max() > self.n_levels - 1 or (arr != np.round(arr)).any():
-                raise ValueError(
-                    f"{owner}: {name} must hold integer levels 0..{self.n_levels - 1} for the "
-                    "categorical likelihood (it has negative, fractional or larger values)"
-                )
+        _check_likelihood_values(arr, self.likelihood, self.n_levels, name, type(self).__name__)
 
     def _feature_shape(self, n_features: int) -> tuple[int, ...]:
-        if not self._conv:
-            return (n_features,)
-        if self.image_shape is None:
-            side = math.isqrt(n_features)
-            if side * side != n_features:
-                raise ValueError(
-                    f"{type(self).__name__}: architecture='conv' needs image_shape for rows "
-                    f"of {n_features} values"
-                )
-            return (1, side, side)
-        shape = tuple(int(s) for s in self.image_shape)
-        shape = shape if len(shape) == 3 else (1, *shape)
-        if math.prod(shape) != n_features:
-            raise ValueError(
-                f"{type(self).__name__}: image_shape={self.image_shape} holds {math.prod(shape)}"
-                f" values but the data have {n_features} features"
-            )
-        return shape
+        owner = type(self).__name__
+        return _input_shape(n_features, self.architecture, self.image_shape, owner)
 
     def _dataset(self, X, y=None, *, fitting: bool) -> Dataset:
         if isinstance(X, Dataset):
@@ -284,203 +253,31 @@ class VAE(NeuralModel):
             self.feature_shape_ = self._feature_shape(arr.shape[1])
         return data
 
-    def _tensor(self, arr: np.ndarray) -> torch.Tensor:
-        x = torch.as_tensor(arr, dtype=torch.float32, device=self._device())
-        return x.view(x.shape[0], *self.feature_shape_)
+    # -- the likelihood and the objective ---------------------------------------------------
 
-    def _labels(self, y, n: int) -> torch.Tensor | None:
-        return None
-
-    # -- the network and its losses ---------------------------------------------------------
-
-    def _n_classes(self) -> int:
-        return 0
-
-    def _build_module(self):
-        lik = make_likelihood(
+    def _make_likelihood(self) -> Likelihood:
+        return make_likelihood(
             self.likelihood,
             self.feature_shape_,
             n_levels=self.n_levels,
             gaussian_variance=self.gaussian_variance,
         )
-        return build_vae_net(
-            feature_shape=self.feature_shape_,
-            latent_dim=self.latent_dim,
-            likelihood=lik,
-            architecture="conv" if len(self.feature_shape_) == 3 else "mlp",
-            hidden_dims=tuple(self.hidden_dims),
-            activation=self.activation,
-            n_classes=self._n_classes(),
+
+    def _objective(self) -> TrainingObjective:
+        return TrainingObjective(
+            self.objective, self.beta, self.n_train_samples, self.kl_anneal_steps
         )
-
-    def _split_batch(self, batch):
-        x = batch[0].to(torch.float32).view(batch[0].shape[0], *self.feature_shape_)
-        return x, (batch[1] if self._n_classes() else None)
-
-    def _losses(self, batch, ctx: StepContext) -> dict:
-        net = self.module_
-        x, y = self._split_batch(batch)
-        validating = ctx.group == "validation"
-        kl_weight = 1.0 if validating else kl_anneal_weight(ctx.step, self.kl_anneal_steps)
-        if self.objective == "iwae" and not validating:
-            k = self.n_train_samples
-            lw = log_importance_weights(
-                x,
-                net.encoder,
-                net.decoder,
-                net.likelihood,
-                y,
-                n_samples=k,
-                generator=ctx.generator,
-            )  # (k, B)
-            bound = torch.logsumexp(lw, 0) - math.log(k)  # (B,)
-            return {"loss": -bound.float().mean(), "iwae": bound.detach().float().mean()}
-        return training_losses(
-            x,
-            net.encoder,
-            net.decoder,
-            net.likelihood,
-            y,
-            beta=self.beta,
-            kl_weight=kl_weight,
-            n_samples=1 if validating else self.n_train_samples,
-            generator=ctx.generator,
-        )
-
-    # -- scoring and sampling ---------------------------------------------------------------
-
-    def _generator(self, random_state) -> torch.Generator:
-        seed = self.random_state if random_state is None else random_state
-        return torch_generator(check_random_state(seed), self._device())
-
-    @torch.no_grad()
-    def score_samples(self, X, *, n_importance: int | None = None, random_state=None):
-        """log p(x) of each row in nats: the importance-weighted (IWAE) estimate with
-        ``n_importance`` samples from q(z | x) (default: the model's ``n_importance``).
-
-        An estimate and, in expectation, a lower bound: it rises towards log p(x) as
-        ``n_importance`` grows; with ``n_importance=1`` it is a one-sample ELBO. Same
-        ``random_state``, same value."""
-        self._check_fitted()
-        arr = self._check_X(X, fitting=False)
-        return self._score(arr, None, self._importance(n_importance), random_state)
-
-    def _importance(self, n_importance: int | None) -> int:
-        k = self.n_importance if n_importance is None else int(n_importance)
-        if k < 1:
-            raise ValueError(f"n_importance must be at least 1, got {n_importance}")
-        return k
-
-    def _score(self, arr: np.ndarray, labels, k: int, random_state) -> np.ndarray:
-        """IWAE estimates for validated rows ``arr`` (and label codes ``labels``)."""
-        net = self.module_.eval()
-        gen = self._generator(random_state)
-        out = np.empty(arr.shape[0])
-        for sl in _chunks(arr.shape[0]):
-            yb = None if labels is None else labels[sl]
-            out[sl] = to_numpy(
-                iwae_log_likelihood(
-                    self._tensor(arr[sl]),
-                    net.encoder,
-                    net.decoder,
-                    net.likelihood,
-                    yb,
-                    n_importance=k,
-                    generator=gen,
-                )
-            )
-        return out
-
-    def _check_n(self, n_samples) -> int:
-        if not isinstance(n_samples, int | np.integer) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
-        return int(n_samples)
-
-    @torch.no_grad()
-    def sample(self, n_samples: int = 1, *, random_state=None, return_latent: bool = False):
-        """Draw ``n_samples`` rows x ~ p(x | z), z ~ N(0, I) (and z if ``return_latent``)."""
-        self._check_fitted()
-        return self._sample(self._check_n(n_samples), None, random_state, return_latent)
-
-    def _sample(self, n, labels, random_state, return_latent):
-        net = self.module_.eval()
-        gen = self._generator(random_state)
-        z = _latent.sample_prior(n, self.latent_dim, generator=gen, device=self._device())
-        x = _latent.decode(z, net.decoder, net.likelihood, labels, sample=True, generator=gen)
-        X = to_numpy(x.reshape(n, -1)).astype(np.float64)
-        return (X, to_numpy(z).astype(np.float64)) if return_latent else X
-
-    # -- the latent space -------------------------------------------------------------------
-
-    @torch.no_grad()
-    def encode(self, X, y=None) -> tuple[np.ndarray, np.ndarray]:
-        """Means and variances of q(z | x): two (n_samples, latent_dim) arrays."""
-        self._check_fitted()
-        arr = self._check_X(X, fitting=False)
-        labels = self._labels(y, arr.shape[0])
-        net = self.module_.eval()
-        mus, vs = [], []
-        for sl in _chunks(arr.shape[0]):
-            yb = None if labels is None else labels[sl]
-            mu, var = _latent.encode(self._tensor(arr[sl]), net.encoder, net.likelihood, yb)
-            mus.append(to_numpy(mu))
-            vs.append(to_numpy(var))
-        return np.concatenate(mus).astype(np.float64), np.concatenate(vs).astype(np.float64)
-
-    def transform(self, X, y=None) -> np.ndarray:
-        """The posterior means of ``X``: (n_samples, latent_dim) features (a conditional
-        model needs the rows' labels ``y``)."""
-        return self.encode(X, y)[0]
-
-    @torch.no_grad()
-    def decode(self, Z, y=None) -> np.ndarray:
-        """E[x | z] for each row of ``Z`` (n, latent_dim): (n, n_features)."""
-        self._check_fitted()
-        z = check_array(Z, name="Z", owner=type(self).__name__)
-        check_n_features(z, self.latent_dim, type(self).__name__, "Z")
-        labels = self._labels(y, z.shape[0])
-        net = self.module_.eval()
-        out = []
-        for sl in _chunks(z.shape[0]):
-            zt = torch.as_tensor(z[sl], dtype=torch.float32, device=self._device())
-            yb = None if labels is None else labels[sl]
-            out.append(to_numpy(_latent.decode(zt, net.decoder, net.likelihood, yb).flatten(1)))
-        return np.concatenate(out).astype(np.float64)
-
-    def reconstruct(self, X, y=None) -> np.ndarray:
-        """E[x | z = posterior mean of x]: the deterministic reconstruction of each row."""
-        return self.decode(self.encode(X, y)[0], y)
-
-    def interpolate(self, x_a, x_b, steps: int = 8, *, method: str = "linear", y=None):
-        """Decoded points on the path between the posterior means of two rows ``x_a`` and
-        ``x_b`` (each (n_features,)), ends included: (steps, n_features). ``method``:
-        ``"linear"`` or ``"spherical"`` (slerp)."""
-        pair = np.stack(
-            [np.asarray(x_a, dtype=float).ravel(), np.asarray(x_b, dtype=float).ravel()]
-        )
-        labels = None if y is None else np.repeat(np.asarray(y).reshape(-1)[:1], 2)
-        mu = torch.as_tensor(self.encode(pair, labels)[0])
-        path = _latent.interpolate(mu[0], mu[1], int(steps), method)  # (steps, L)
-        return self.decode(to_numpy(path), None if y is None else np.repeat(labels[:1], steps))
-
-    def traverse(self, x, dim: int, values, y=None) -> np.ndarray:
-        """Decode copies of ``x``'s posterior mean with latent coordinate ``dim`` set to each
-        of ``values``: (len(values), n_features)."""
-        row = np.asarray(x, dtype=float).reshape(1, -1)
-        labels = None if y is None else np.asarray(y).reshape(-1)[:1]
-        mu = torch.as_tensor(self.encode(row, labels)[0][0])
-        zs = _latent.traverse(mu, int(dim), values)
-        return self.decode(to_numpy(zs), None if y is None else np.repeat(labels, zs.shape[0]))
 
 
 @register("cvae")
-class ConditionalVAE(VAE):
+class ConditionalVAE(BaseVAE):
     """A VAE conditioned on class labels: encoder q(z | x, y) and decoder p(x | z, y)
     (Sohn et al. 2015), fitted with ``fit(X, y)``; ``sample(n, y=...)`` draws from chosen
     classes and ``score_samples(X, y)`` estimates log p(x | y).
 
-    Extra attributes: ``classes_`` (the labels seen in ``fit``), ``class_prior_`` (their
-    frequencies, used to draw labels when ``sample`` is given none)."""
+    Parameters and attributes: as :class:`VAE`, plus ``classes_`` (the labels seen in
+    ``fit``) and ``class_prior_`` (their frequencies, used to draw labels when ``sample``
+    is given none)."""
 
     capabilities = Capabilities(
         likelihood="estimate",
@@ -494,6 +291,74 @@ class ConditionalVAE(VAE):
         estimator_params=("n_importance",),
         resumable=True,
     )
+
+    _param_spec = _PARAM_SPEC
+
+    def __init__(
+        self,
+        latent_dim: int = 16,
+        hidden_dims: tuple[int, ...] = (256, 128),
+        *,
+        architecture: str = "auto",
+        image_shape: tuple[int, ...] | None = None,
+        likelihood: str = "bernoulli",
+        gaussian_variance: str = "feature",
+        n_levels: int = 256,
+        activation: str = "relu",
+        beta: float = 1.0,
+        kl_anneal_steps: int = 0,
+        objective: str = "elbo",
+        n_train_samples: int = 1,
+        n_importance: int = 100,
+        epochs: int = 50,
+        batch_size: int = 100,
+        optimizer: str = "adam",
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        lr_schedule: str = "constant",
+        warmup_steps: int = 0,
+        grad_clip: float | None = None,
+        early_stopping: int | None = None,
+        checkpoint_dir: str | None = None,
+        checkpoint_every: int = 1,
+        device: str = "cpu",
+        mixed_precision: str = "auto",
+        random_state=None,
+        verbose: int = 0,
+    ):
+        self.latent_dim = latent_dim
+        self.hidden_dims = hidden_dims
+        self.architecture = architecture
+        self.image_shape = image_shape
+        self.likelihood = likelihood
+        self.gaussian_variance = gaussian_variance
+        self.n_levels = n_levels
+        self.activation = activation
+        self.beta = beta
+        self.kl_anneal_steps = kl_anneal_steps
+        self.objective = objective
+        self.n_train_samples = n_train_samples
+        self.n_importance = n_importance
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.optimizer = optimizer
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.lr_schedule = lr_schedule
+        self.warmup_steps = warmup_steps
+        self.grad_clip = grad_clip
+        self.early_stopping = early_stopping
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
+        self.device = device
+        self.mixed_precision = mixed_precision
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # -- data and labels ---------------------------------------------------------------------
+
+    def _check_values(self, arr: np.ndarray, name: str) -> None:
+        _check_likelihood_values(arr, self.likelihood, self.n_levels, name, type(self).__name__)
 
     def _n_classes(self) -> int:
         return len(self.classes_)
@@ -512,6 +377,10 @@ class ConditionalVAE(VAE):
             self.class_prior_ = counts / counts.sum()
         codes = self._codes(y)
         return TensorDataset(torch.as_tensor(arr, dtype=torch.float32), torch.as_tensor(codes))
+
+    def _feature_shape(self, n_features: int) -> tuple[int, ...]:
+        owner = type(self).__name__
+        return _input_shape(n_features, self.architecture, self.image_shape, owner)
 
     def _codes(self, y) -> np.ndarray:
         y = np.asarray(y).reshape(-1)
@@ -532,6 +401,23 @@ class ConditionalVAE(VAE):
         if codes.shape[0] != n:
             raise ValueError(f"{type(self).__name__}: y has {codes.shape[0]} labels for {n} rows")
         return torch.as_tensor(codes, device=self._device())
+
+    # -- the likelihood and the objective (as VAE's) ------------------------------------------
+
+    def _make_likelihood(self) -> Likelihood:
+        return make_likelihood(
+            self.likelihood,
+            self.feature_shape_,
+            n_levels=self.n_levels,
+            gaussian_variance=self.gaussian_variance,
+        )
+
+    def _objective(self) -> TrainingObjective:
+        return TrainingObjective(
+            self.objective, self.beta, self.n_train_samples, self.kl_anneal_steps
+        )
+
+    # -- scoring and sampling given labels ---------------------------------------------------
 
     @torch.no_grad()
     def score_samples(self, X, y=None, *, n_importance: int | None = None, random_state=None):

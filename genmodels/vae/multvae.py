@@ -1,6 +1,7 @@
 """``MultVAE``: the variational autoencoder for collaborative filtering of Liang et al. (2018).
 
-A :class:`~genmodels.vae.VAE` whose rows are users' item vectors (clicks, plays: counts),
+A variational autoencoder (on :class:`~genmodels.vae.base.BaseVAE`, as
+:class:`~genmodels.vae.VAE`) whose rows are users' item vectors (clicks, plays: counts),
 with the multinomial likelihood, Liang et al.'s network (L2-normalised input, dropout on
 it, one tanh hidden layer each way) and their KL annealing, plus what a recommender needs:
 item scores (:meth:`MultVAE.predict_scores`), top-N lists (:meth:`MultVAE.recommend`) and
@@ -21,16 +22,14 @@ from ..base import Capabilities
 from ..metrics import ndcg_at_k, recall_at_k, top_k
 from ..nn.trainer import StepContext
 from ..registry import register
-from ..validation import Interval, OneOf, Satisfies
+from ..validation import Interval
 from . import _latent
-from ._bounds import kl_anneal_weight, training_losses
-from ._likelihoods import MultinomialLikelihood
-from ._networks import build_vae_net
-from .model import VAE, _chunks, _is_dims
+from ._likelihoods import Likelihood, MultinomialLikelihood
+from .base import SHARED_PARAM_SPEC, BaseVAE, TrainingObjective, chunks
 
 
 @register("multvae")
-class MultVAE(VAE):
+class MultVAE(BaseVAE):
     """Variational autoencoder with a multinomial likelihood for implicit feedback
     (Liang, Krishnan, Hoffman & Jebara 2018, "Variational Autoencoders for Collaborative
     Filtering").
@@ -112,14 +111,14 @@ class MultVAE(VAE):
     )
 
     _param_spec = {
-        "latent_dim": [Interval(int, 1, None)],
-        "hidden_dims": [Satisfies(_is_dims, "a tuple of positive integers")],
-        "activation": [OneOf(("relu", "leaky_relu", "elu", "gelu", "silu", "tanh", "softplus"))],
+        "latent_dim": SHARED_PARAM_SPEC["latent_dim"],
+        "hidden_dims": SHARED_PARAM_SPEC["hidden_dims"],
+        "activation": SHARED_PARAM_SPEC["activation"],
         "dropout": [Interval(float, 0.0, 1.0, closed="left")],
         "anneal_cap": [Interval(float, 0.0, None)],
         "total_anneal_steps": [Interval(int, 0, None)],
         "val_k": [Interval(int, 1, None)],
-        "n_importance": [Interval(int, 1, None)],
+        "n_importance": SHARED_PARAM_SPEC["n_importance"],
     }
 
     def __init__(
@@ -175,15 +174,7 @@ class MultVAE(VAE):
 
     @classmethod
     def _test_params(cls) -> dict[str, Any]:
-        return {
-            "latent_dim": 2,
-            "hidden_dims": (16,),
-            "total_anneal_steps": 10,
-            "epochs": 3,
-            "batch_size": 32,
-            "n_importance": 8,
-            "random_state": 0,
-        }
+        return {**super()._test_params(), "total_anneal_steps": 10}
 
     # -- data -----------------------------------------------------------------------------
 
@@ -224,32 +215,21 @@ class MultVAE(VAE):
 
     # -- the network and its losses ---------------------------------------------------------
 
-    def _build_module(self):
-        lik = MultinomialLikelihood(self.feature_shape_, total_count=self.median_total_)
-        return build_vae_net(
-            feature_shape=self.feature_shape_,
-            latent_dim=self.latent_dim,
-            likelihood=lik,
-            architecture="mlp",
-            hidden_dims=tuple(self.hidden_dims),
-            activation=self.activation,
-            input_dropout=self.dropout,
-        )
+    def _make_likelihood(self) -> Likelihood:
+        return MultinomialLikelihood(self.feature_shape_, total_count=self.median_total_)
 
-    def _losses(self, batch, ctx: StepContext) -> dict:
-        net = self.module_
-        x = batch[0]  # (B, D)
-        validating = ctx.group == "validation"
-        weight = (
-            1.0
-            if validating
-            else kl_anneal_weight(ctx.step, self.total_anneal_steps, self.anneal_cap)
+    def _input_dropout(self) -> float:
+        return self.dropout
+
+    def _objective(self) -> TrainingObjective:
+        # The ELBO with the KL weight min(anneal_cap, t / total_anneal_steps).
+        return TrainingObjective(anneal_steps=self.total_anneal_steps, anneal_cap=self.anneal_cap)
+
+    def training_step(self, batch, ctx: StepContext) -> dict:
+        out = self._losses(batch, ctx)
+        out["kl_weight"] = torch.tensor(
+            self._objective().kl_weight(ctx.step), device=batch[0].device
         )
-        out = training_losses(
-            x, net.encoder, net.decoder, net.likelihood, kl_weight=weight, generator=ctx.generator
-        )
-        if not validating:
-            out["kl_weight"] = torch.tensor(weight, device=x.device)
         return out
 
     def validation_step(self, batch, ctx: StepContext) -> dict:
@@ -282,7 +262,7 @@ class MultVAE(VAE):
         arr = self._check_X(X, fitting=False)
         net = self.module_.eval()
         out = []
-        for sl in _chunks(arr.shape[0]):
+        for sl in chunks(arr.shape[0]):
             mu, _ = _latent.encode(self._tensor(arr[sl]), net.encoder, net.likelihood)
             out.append(to_numpy(net.likelihood.probabilities(net.decoder(mu))))
         return np.concatenate(out).astype(np.float64)
