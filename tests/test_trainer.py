@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from _neural_models import GaussianDensity, LinearAutoencoder
+from _neural_models import GaussianDensity, LinearAutoencoder, plane_data
 from safetensors import safe_open
 from safetensors.torch import save as st_save
 from torch import nn
@@ -584,3 +584,52 @@ def test_a_nan_loss_stops_training_and_names_the_epoch():
     # Through a model: values so large that the loss overflows float32.
     with pytest.raises(FloatingPointError, match="GaussianDensity: the loss became inf at epoch 1"):
         GaussianDensity(epochs=2).fit(np.full((40, 2), 1e30))
+
+
+# ----------------------------------------------------------------------------------------
+# Numbers kept from the loop as it was before it was split into pieces
+
+
+def test_same_seed_gives_the_numbers_of_the_loop_before_its_split():
+    """Weights written down from the single-function loop (commit 4f65b8d): warm-up, a
+    cosine schedule, clipping, Adam, validation and early stopping restoring the best
+    epoch; and a randomly initialised network under SGD with momentum. On the machine they
+    were recorded on the weights are bit-identical; the tolerance only allows another
+    CPU's vector width to reorder float32 sums."""
+    rng = np.random.RandomState(0)
+    X, Xv = rng.randn(100, 2) + 3.0, rng.randn(60, 2) + 1.0
+    model = GaussianDensity(
+        epochs=40,
+        batch_size=25,
+        early_stopping=3,
+        lr=0.05,
+        lr_schedule="cosine",
+        warmup_steps=5,
+        grad_clip=2.0,
+        random_state=7,
+    ).fit(X, validation_data=Xv)
+    assert (model.best_epoch_, model.n_epochs_, model.stopped_early_) == (2, 5, True)
+    w = model.weights()
+    np.testing.assert_allclose(w["mean"], [0.3010140657424927, 0.30168697237968445], rtol=1e-6)
+    np.testing.assert_allclose(w["log_scale"], [0.29783350229263306, 0.3003750443458557], rtol=1e-6)
+    np.testing.assert_allclose(
+        model.history_["val_loss"], [3.286832, 3.116372, 3.211317, 3.440575, 3.697994], rtol=1e-5
+    )
+    ae = LinearAutoencoder(epochs=3, batch_size=16, lr=0.01, optimizer="sgd", random_state=2)
+    w = ae.fit(plane_data(50)).weights()
+    np.testing.assert_allclose(
+        w["0.bias"], [-0.23842817544937134, 0.4109131097793579], rtol=1e-5, atol=1e-6
+    )
+    np.testing.assert_allclose(
+        w["1.bias"],
+        [-0.03167222812771797, 0.03112509660422802, -0.3651920258998871]
+        + [-0.06851045787334442, -0.3403639793395996, -0.0646829679608345],
+        rtol=1e-5,
+        atol=1e-6,
+    )
+    np.testing.assert_allclose(
+        w["1.weight"].ravel()[:4],
+        [-0.6351190805435181, -0.7092683911323547, 0.4394163191318512, 0.3487967848777771],
+        rtol=1e-5,
+        atol=1e-6,
+    )

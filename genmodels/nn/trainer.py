@@ -32,6 +32,18 @@ weights and the caller's global RNG state is left as it was. Validation draws fr
 generator of its own, re-seeded identically every epoch: scoring held-out data does not
 change the training run, and every epoch is scored with the same noise, so the monitored
 metric moves only because the weights did.
+
+How the loop is put together (each piece short enough to read at once):
+
+* :class:`Trainer` is the configuration; ``fit`` builds a :class:`_Run` and runs it.
+* ``_Run`` holds one run's pieces: the module, the optimisers (:class:`_Optimisers`: the
+  groups, their steps per batch, their schedules and mixed precision), the generators,
+  the :class:`Monitor` and the :class:`RunState`; ``run`` is the epoch loop, ``_epoch``
+  one pass over the batches, ``_Optimisers.step`` one optimisation step of one group.
+* :class:`Monitor` watches the monitored metric: the best value, its epoch and weights,
+  patience and early stopping.
+* :class:`RunState` is what a checkpoint holds besides tensors (epoch, steps, history);
+  ``_Run.resume`` and ``_Run.checkpoint`` move a run to and from ``_checkpoint``.
 """
 
 from __future__ import annotations
@@ -120,8 +132,6 @@ class Trainer:
     owner: dict[str, Any] = field(default_factory=dict)  # identifies the model in checkpoints
     on_epoch_end: Callable[[int, dict[str, float]], None] | None = None
 
-    # -- the loop --------------------------------------------------------------------------
-
     def fit(
         self,
         task: TrainingTask,
@@ -130,233 +140,19 @@ class Trainer:
         *,
         resume: bool = False,
     ) -> TrainResult:
+        if resume and self.checkpoint_dir is None:
+            raise ValueError("resume=True needs checkpoint_dir, the folder to resume from")
         with torch.random.fork_rng(devices=self._fork_devices()):
             torch.manual_seed(self.seed)
-            return self._fit(task, train, validation, resume)
+            run = _Run(self, task, train, validation)
+            if resume:
+                run.resume()
+            return run.run()
 
     def _fork_devices(self) -> list:
         return [self.device] if self.device.type == "cuda" else []
 
-    def _fit(self, task, train, validation, resume) -> TrainResult:
-        if resume and self.checkpoint_dir is None:
-            raise ValueError("resume=True needs checkpoint_dir, the folder to resume from")
-        world = dist.World.current()
-        module = task.training_module().to(self.device)
-        world.broadcast_parameters(module)
-        groups = task.parameter_groups()
-        steps_per_batch = _group_steps(task.group_steps(), groups)
-        optimizers = {name: self._make_optimizer(name, params) for name, params in groups.items()}
-        base_lr = {name: self._group_value(self.lr, name) for name in groups}
-        shuffle_gen = torch.Generator()  # CPU: permutations are drawn on the CPU
-        shuffle_gen.manual_seed(self.seed)
-        step_gen = torch.Generator(device=self.device)
-        step_gen.manual_seed(self.seed * 1000003 + 17 + world.rank)
-        amp_dtype, scaler = self._amp()
-
-        history: dict[str, list[float]] = {}
-        start_epoch, group_step = 0, dict.fromkeys(groups, 0)
-        best_value, best_epoch, best_state, stale = math.inf, None, None, 0
-        resumed_from = None
-        monitor = self.monitor or ("val_loss" if validation is not None else "loss")
-        if self.monitor_mode not in ("min", "max"):
-            raise ValueError(f"monitor_mode must be 'min' or 'max', got {self.monitor_mode!r}")
-        if self.early_stopping is not None and validation is None and monitor.startswith("val_"):
-            raise ValueError("early_stopping on a validation metric needs validation_data")
-
-        if resume:
-            state = ckpt.load_checkpoint(self.checkpoint_dir, owner=self.owner)
-            if state is not None:
-                module.load_state_dict(state["module"])
-                for name, opt in optimizers.items():
-                    opt.load_state_dict(state["optimizers"][name])
-                _set_rng(state["rng"], shuffle_gen, step_gen, self.device, world.rank)
-                p = state["progress"]
-                start_epoch, history = p["epoch"], p["history"]
-                group_step = {k: int(v) for k, v in p["group_step"].items()}
-                best_value = p["best_value"] if p["best_value"] is not None else math.inf
-                best_epoch, stale = p["best_epoch"], p["stale"]
-                best_state = state["best"]
-                resumed_from = start_epoch
-                logger.info("%s: resumed after epoch %d", self.desc, start_epoch)
-        stopped = bool(history.get("_stopped"))
-        history.pop("_stopped", None)
-
-        batches = _Batches(train, self.batch_size, shuffle_gen, self.device, world, self.drop_last)
-        # Each group's schedule spans the steps it takes (group_steps of them per batch).
-        total = {name: self.epochs * len(batches) * steps_per_batch[name] for name in groups}
-        last_lr = {name: self._lr(base_lr[name], 0, 0, total[name]) for name in groups}
-        prefix = {name: "" if len(groups) == 1 else f"{name}_" for name in groups}
-        autocast = (
-            (lambda: torch.autocast(self.device.type, dtype=amp_dtype))
-            if amp_dtype is not None
-            else contextlib.nullcontext
-        )
-        show = self.verbose > 0 and world.rank == 0
-        epoch = start_epoch
-        with Progress(self.epochs * len(batches), self.desc, show) as bar:
-            bar.update((start_epoch) * len(batches))
-            for epoch in range(start_epoch, self.epochs):
-                if stopped:
-                    break
-                t0 = time.perf_counter()
-                module.train()
-                sums = _Sums(self.device)
-                rows = 0
-                running: dict[str, Any] = {"epoch": f"{epoch + 1}/{self.epochs}"}
-                for b, (batch, batch_rows) in enumerate(batches.epoch()):
-                    n_rows = batch[0].shape[0]  # this process's rows of the global batch
-                    for name, opt in optimizers.items():
-                        for _ in range(steps_per_batch[name]):
-                            lr = self._lr(base_lr[name], group_step[name], epoch, total[name])
-                            for g in opt.param_groups:
-                                g["lr"] = lr
-                            last_lr[name] = lr
-                            opt.zero_grad(set_to_none=True)
-                            loss_value = 0.0
-                            if n_rows:  # under torchrun a short last batch may leave none
-                                ctx = StepContext(epoch, group_step[name], name, step_gen)
-                                with autocast():
-                                    out = task.training_step(batch, ctx)
-                                loss = out["loss"]
-                                loss_value = loss.detach().item()  # the one sync per step
-                                if math.isfinite(loss_value):
-                                    if scaler is not None:
-                                        scaler.scale(loss).backward()
-                                        scaler.unscale_(opt)
-                                    else:
-                                        loss.backward()
-                                    sums.add(out, n_rows, prefix[name])
-                            # Every process learns whether any loss was non-finite, so all
-                            # stop together instead of leaving the others waiting.
-                            finite = world.average_gradients(
-                                groups[name], n_rows, batch_rows, math.isfinite(loss_value)
-                            )
-                            if not finite:
-                                raise FloatingPointError(
-                                    f"{self.desc}: the loss became {loss_value} at epoch "
-                                    f"{epoch + 1}, batch {b + 1} (group {name!r}); lower lr "
-                                    "or set grad_clip"
-                                )
-                            if self.grad_clip is not None:
-                                nn.utils.clip_grad_norm_(groups[name], self.grad_clip)
-                            if scaler is not None:
-                                scaler.step(opt)
-                                scaler.update()
-                            else:
-                                opt.step()
-                            group_step[name] += 1
-                    rows += n_rows
-                    if show:
-                        if b % 10 == 0:  # a running mean every 10 batches (syncs on a GPU)
-                            key, total_value = sums.first()
-                            running[key] = total_value / max(rows, 1)
-                        bar.update(1, **running)
-                metrics = world.mean_metrics(sums.sums, rows)
-                if validation is not None:
-                    metrics.update(self._validate(task, module, validation, world))
-                # The learning rate of the epoch's last step (of each group, if several).
-                metrics["lr"] = last_lr[next(iter(groups))]
-                if len(groups) > 1:
-                    metrics.update({f"{name}_lr": v for name, v in last_lr.items()})
-                metrics["epoch_time"] = time.perf_counter() - t0
-                for k, v in metrics.items():
-                    history.setdefault(k, []).append(float(v))
-                if monitor in metrics:
-                    # best_value is kept as a quantity to minimise (a score is negated).
-                    value = metrics[monitor] if self.monitor_mode == "min" else -metrics[monitor]
-                    if value < best_value - 1e-12:
-                        best_value, best_epoch, stale = value, epoch + 1, 0
-                        if self.early_stopping is not None:
-                            best_state = {
-                                k: v.detach().clone() for k, v in module.state_dict().items()
-                            }
-                    else:
-                        stale += 1
-                elif self.monitor is not None or self.early_stopping is not None:
-                    # (With several groups there is no plain "loss": nothing to watch
-                    # unless asked.)
-                    raise KeyError(
-                        f"monitor={monitor!r} is not among the metrics {sorted(metrics)}"
-                    )
-                if self.early_stopping is not None and stale >= self.early_stopping:
-                    stopped = True
-                if show and validation is not None and monitor in metrics:
-                    running[monitor] = metrics[monitor]
-                    bar.update(0, **running)
-                if self.on_epoch_end is not None:
-                    self.on_epoch_end(epoch + 1, metrics)
-                done = epoch + 1
-                if self.checkpoint_dir is not None and (
-                    done % self.checkpoint_every == 0 or done == self.epochs or stopped
-                ):
-                    self._save(
-                        world,
-                        module,
-                        optimizers,
-                        best_state,
-                        shuffle_gen,
-                        step_gen,
-                        {
-                            "epoch": done,
-                            "history": {**history, **({"_stopped": [1.0]} if stopped else {})},
-                            "group_step": group_step,
-                            "best_value": best_value if math.isfinite(best_value) else None,
-                            "best_epoch": best_epoch,
-                            "stale": stale,
-                        },
-                    )
-            epochs_run = len(history.get("epoch_time", []))
-        if self.early_stopping is not None and best_state is not None:
-            module.load_state_dict(best_state)
-        module.eval()
-        return TrainResult(
-            history=history,
-            epochs_run=epochs_run,
-            best_epoch=best_epoch if self.early_stopping is not None else None,
-            stopped_early=stopped,
-            resumed_from=resumed_from,
-        )
-
-    # -- pieces ----------------------------------------------------------------------------
-
-    @torch.no_grad()
-    def _validate(self, task, module, validation, world) -> dict[str, float]:
-        """Row-weighted means of ``validation_step`` over the validation data, with the
-        same noise every epoch (a generator of its own, seeded afresh)."""
-        module.eval()
-        gen = torch.Generator(device=self.device)
-        gen.manual_seed(self.seed * 1000003 + 29 + world.rank)
-        sums = _Sums(self.device)
-        rows = 0
-        loader = _Batches(validation, self.batch_size, None, self.device, world, False)
-        for batch, _ in loader.epoch():
-            n = batch[0].shape[0]
-            if n == 0:
-                continue
-            out = task.validation_step(batch, StepContext(-1, -1, "validation", gen))
-            sums.add(out, n)
-            rows += n
-        module.train()
-        return {f"val_{k}": v for k, v in world.mean_metrics(sums.sums, rows).items()}
-
-    def _save(self, world, module, optimizers, best_state, shuffle_gen, step_gen, progress):
-        rng = {"global": torch.get_rng_state(), "shuffle": shuffle_gen.get_state()}
-        states = world.gather_states(step_gen.get_state())
-        for r, s in enumerate(states):
-            rng[f"step{r}"] = s
-        if self.device.type == "cuda":
-            rng["cuda"] = torch.cuda.get_rng_state(self.device)
-        if world.rank == 0:
-            ckpt.save_checkpoint(
-                self.checkpoint_dir,
-                owner=self.owner,
-                module_state=module.state_dict(),
-                best_state=best_state,
-                optimizers={n: o.state_dict() for n, o in optimizers.items()},
-                rng=rng,
-                progress=progress,
-            )
-        world.barrier()
+    # -- what the configuration decides ----------------------------------------------------
 
     @staticmethod
     def _group_value(value, name):
@@ -411,6 +207,366 @@ class Trainer:
             return torch.float16, torch.amp.GradScaler("cuda")
         raise ValueError(f"unknown mixed_precision {self.mixed_precision!r}")
 
+    def _monitor(self, validation: Dataset | None) -> Monitor:
+        metric = self.monitor or ("val_loss" if validation is not None else "loss")
+        if self.monitor_mode not in ("min", "max"):
+            raise ValueError(f"monitor_mode must be 'min' or 'max', got {self.monitor_mode!r}")
+        if self.early_stopping is not None and validation is None and metric.startswith("val_"):
+            raise ValueError("early_stopping on a validation metric needs validation_data")
+        # With several groups there is no plain "loss": nothing to watch unless asked.
+        required = self.monitor is not None or self.early_stopping is not None
+        return Monitor(metric, self.monitor_mode, self.early_stopping, required)
+
+
+# -- the pieces of a run ---------------------------------------------------------------------
+
+
+class Monitor:
+    """Watches one metric over the epochs: the best value so far, the epoch it came from
+    and (with ``patience``, i.e. early stopping) that epoch's weights, and how many epochs
+    have passed without beating it. ``required``: a missing metric is an error (else the
+    epoch is not watched)."""
+
+    def __init__(
+        self,
+        metric: str,
+        mode: Literal["min", "max"] = "min",
+        patience: int | None = None,
+        required: bool = True,
+        min_delta: float = 1e-12,
+    ):
+        self.metric, self.mode, self.patience = metric, mode, patience
+        self.required, self.min_delta = required, min_delta
+        self.best_value = math.inf  # kept as a quantity to minimise (a score is negated)
+        self.best_epoch: int | None = None
+        self.best_state: dict[str, torch.Tensor] | None = None
+        self.stale = 0
+
+    def observe(self, epoch: int, metrics: dict[str, float], module: nn.Module) -> None:
+        """Take the metrics of ``epoch`` (1-based) with the module's weights after it."""
+        if self.metric not in metrics:
+            if self.required:
+                raise KeyError(
+                    f"monitor={self.metric!r} is not among the metrics {sorted(metrics)}"
+                )
+            return
+        value = metrics[self.metric] if self.mode == "min" else -metrics[self.metric]
+        if value < self.best_value - self.min_delta:
+            self.best_value, self.best_epoch, self.stale = value, epoch, 0
+            if self.patience is not None:
+                self.best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
+        else:
+            self.stale += 1
+
+    @property
+    def should_stop(self) -> bool:
+        return self.patience is not None and self.stale >= self.patience
+
+    def restore_best(self, module: nn.Module) -> None:
+        """Load the best epoch's weights (early stopping), if there are any."""
+        if self.patience is not None and self.best_state is not None:
+            module.load_state_dict(self.best_state)
+
+    def progress(self) -> dict[str, Any]:
+        """What a checkpoint keeps of the monitor (besides the best weights)."""
+        return {
+            "best_value": self.best_value if math.isfinite(self.best_value) else None,
+            "best_epoch": self.best_epoch,
+            "stale": self.stale,
+        }
+
+    def load_progress(self, progress: dict[str, Any], best_state) -> None:
+        best = progress["best_value"]
+        self.best_value = best if best is not None else math.inf
+        self.best_epoch, self.stale = progress["best_epoch"], progress["stale"]
+        self.best_state = best_state
+
+
+@dataclass
+class RunState:
+    """Where a run is: epochs done, each group's optimiser steps, the history, whether it
+    stopped early, and the epoch it resumed after (if it did)."""
+
+    group_step: dict[str, int]
+    epoch: int = 0
+    history: dict[str, list[float]] = field(default_factory=dict)
+    stopped: bool = False
+    resumed_from: int | None = None
+
+    def record(self, metrics: dict[str, float]) -> None:
+        for k, v in metrics.items():
+            self.history.setdefault(k, []).append(float(v))
+
+    @property
+    def epochs_run(self) -> int:
+        return len(self.history.get("epoch_time", []))
+
+    def progress(self, monitor: Monitor) -> dict[str, Any]:
+        """The JSON part of a checkpoint ("_stopped" in the history marks an early stop)."""
+        stopped = {"_stopped": [1.0]} if self.stopped else {}
+        return {
+            "epoch": self.epoch,
+            "history": {**self.history, **stopped},
+            "group_step": self.group_step,
+            **monitor.progress(),
+        }
+
+    @classmethod
+    def from_progress(cls, p: dict[str, Any]) -> RunState:
+        history = dict(p["history"])
+        stopped = bool(history.pop("_stopped", None))
+        steps = {k: int(v) for k, v in p["group_step"].items()}
+        return cls(steps, p["epoch"], history, stopped, resumed_from=p["epoch"])
+
+
+class _Generators:
+    """The run's generators: batch order (CPU), the step generator models draw their noise
+    from (one per process), and validation's, seeded afresh every epoch."""
+
+    def __init__(self, seed: int, device: torch.device, rank: int):
+        self.seed, self.device, self.rank = seed, device, rank
+        self.shuffle = torch.Generator()  # CPU: permutations are drawn on the CPU
+        self.shuffle.manual_seed(seed)
+        self.step = torch.Generator(device=device)
+        self.step.manual_seed(seed * 1000003 + 17 + rank)
+
+    def validation(self) -> torch.Generator:
+        gen = torch.Generator(device=self.device)
+        gen.manual_seed(self.seed * 1000003 + 29 + self.rank)
+        return gen
+
+    def states(self, world: dist.World) -> dict[str, torch.Tensor]:
+        """Every generator's state, each process's step generator included (a collective)."""
+        rng = {"global": torch.get_rng_state(), "shuffle": self.shuffle.get_state()}
+        for r, s in enumerate(world.gather_states(self.step.get_state())):
+            rng[f"step{r}"] = s
+        if self.device.type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state(self.device)
+        return rng
+
+    def load_states(self, states: dict[str, torch.Tensor]) -> None:
+        torch.set_rng_state(states["global"])
+        self.shuffle.set_state(states["shuffle"])
+        key = f"step{self.rank}"
+        if key in states:
+            self.step.set_state(states[key])
+        if self.device.type == "cuda" and "cuda" in states:
+            torch.cuda.set_rng_state(states["cuda"], self.device)
+
+
+class _Optimisers:
+    """The parameter groups and what steps them: one optimiser each, the steps per batch,
+    each group's learning-rate schedule (spanning the steps it takes), mixed precision."""
+
+    def __init__(self, trainer: Trainer, task: TrainingTask, n_batches: int):
+        self.trainer = trainer
+        self.groups = task.parameter_groups()
+        self.steps_per_batch = _group_steps(task.group_steps(), self.groups)
+        self.optimizers = {n: trainer._make_optimizer(n, p) for n, p in self.groups.items()}
+        self.base_lr = {n: trainer._group_value(trainer.lr, n) for n in self.groups}
+        self.total = {n: trainer.epochs * n_batches * s for n, s in self.steps_per_batch.items()}
+        self.last_lr = {n: trainer._lr(self.base_lr[n], 0, 0, self.total[n]) for n in self.groups}
+        self.prefix = {n: "" if len(self.groups) == 1 else f"{n}_" for n in self.groups}
+        self.amp_dtype, self.scaler = trainer._amp()
+
+    def autocast(self):
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()  # a disabled autocast still costs ~7 us
+        return torch.autocast(self.trainer.device.type, dtype=self.amp_dtype)
+
+    def rate(self, name: str, step: int, epoch: int) -> float:
+        """The scheduled learning rate of ``name``'s step, set on its optimiser."""
+        lr = self.trainer._lr(self.base_lr[name], step, epoch, self.total[name])
+        for g in self.optimizers[name].param_groups:
+            g["lr"] = lr
+        self.last_lr[name] = lr
+        return lr
+
+    def lr_metrics(self) -> dict[str, float]:
+        """The learning rate of the epoch's last step (of each group, if several)."""
+        out = {"lr": self.last_lr[next(iter(self.groups))]}
+        if len(self.groups) > 1:
+            out.update({f"{name}_lr": v for name, v in self.last_lr.items()})
+        return out
+
+    def step(self, task, name, batch, ctx, batch_rows, world, sums, b: int) -> None:
+        """One optimisation step of group ``name`` on ``batch`` (this process's rows of
+        the epoch's batch ``b``, of ``batch_rows`` rows in all): the loss under autocast,
+        backward (scaled), the gradients averaged over processes, clipping, the step."""
+        opt = self.optimizers[name]
+        opt.zero_grad(set_to_none=True)
+        n_rows = batch[0].shape[0]
+        loss_value = 0.0
+        if n_rows:  # under torchrun a short last batch may leave none
+            with self.autocast():
+                out = task.training_step(batch, ctx)
+            loss = out["loss"]
+            loss_value = loss.detach().item()  # the one sync per step
+            if math.isfinite(loss_value):
+                if self.scaler is not None:
+                    self.scaler.scale(loss).backward()
+                    self.scaler.unscale_(opt)
+                else:
+                    loss.backward()
+                sums.add(out, n_rows, self.prefix[name])
+        # Every process learns whether any loss was non-finite, so all stop together
+        # instead of leaving the others waiting.
+        finite = world.average_gradients(
+            self.groups[name], n_rows, batch_rows, math.isfinite(loss_value)
+        )
+        if not finite:
+            raise FloatingPointError(
+                f"{self.trainer.desc}: the loss became {loss_value} at epoch {ctx.epoch + 1}, "
+                f"batch {b + 1} (group {name!r}); lower lr or set grad_clip"
+            )
+        if self.trainer.grad_clip is not None:
+            nn.utils.clip_grad_norm_(self.groups[name], self.trainer.grad_clip)
+        if self.scaler is not None:
+            self.scaler.step(opt)
+            self.scaler.update()
+        else:
+            opt.step()
+
+
+class _Run:
+    """One training run of a task: set up from the trainer's configuration, optionally
+    resumed from a checkpoint, then :meth:`run`."""
+
+    def __init__(self, trainer: Trainer, task: TrainingTask, train, validation):
+        self.trainer, self.task, self.validation = trainer, task, validation
+        self.device = trainer.device
+        self.world = dist.World.current()
+        self.module = task.training_module().to(self.device)
+        self.world.broadcast_parameters(self.module)
+        self.gens = _Generators(trainer.seed, self.device, self.world.rank)
+        self.batches = _Batches(
+            train, trainer.batch_size, self.gens.shuffle, self.device, self.world, trainer.drop_last
+        )
+        self.opt = _Optimisers(trainer, task, len(self.batches))
+        self.monitor = trainer._monitor(validation)
+        self.state = RunState(dict.fromkeys(self.opt.groups, 0))
+        self.show = trainer.verbose > 0 and self.world.rank == 0
+
+    # -- checkpoints -----------------------------------------------------------------------
+
+    def resume(self) -> None:
+        """Carry on from the checkpoint in ``checkpoint_dir``, if there is one."""
+        t = self.trainer
+        saved = ckpt.load_checkpoint(t.checkpoint_dir, owner=t.owner)
+        if saved is None:
+            return
+        self.module.load_state_dict(saved["module"])
+        for name, opt in self.opt.optimizers.items():
+            opt.load_state_dict(saved["optimizers"][name])
+        self.gens.load_states(saved["rng"])
+        self.state = RunState.from_progress(saved["progress"])
+        self.monitor.load_progress(saved["progress"], saved["best"])
+        logger.info("%s: resumed after epoch %d", t.desc, self.state.epoch)
+
+    def checkpoint(self) -> None:
+        """Write the run's checkpoint (rank 0), if one is due after this epoch."""
+        t, done = self.trainer, self.state.epoch
+        due = done % t.checkpoint_every == 0 or done == t.epochs or self.state.stopped
+        if t.checkpoint_dir is None or not due:
+            return
+        rng = self.gens.states(self.world)  # a collective: every process takes part
+        if self.world.rank == 0:
+            ckpt.save_checkpoint(
+                t.checkpoint_dir,
+                owner=t.owner,
+                module_state=self.module.state_dict(),
+                best_state=self.monitor.best_state,
+                optimizers={n: o.state_dict() for n, o in self.opt.optimizers.items()},
+                rng=rng,
+                progress=self.state.progress(self.monitor),
+            )
+        self.world.barrier()
+
+    # -- the loop --------------------------------------------------------------------------
+
+    def run(self) -> TrainResult:
+        t, state = self.trainer, self.state
+        n_batches = len(self.batches)
+        with Progress(t.epochs * n_batches, t.desc, self.show) as bar:
+            bar.update(state.epoch * n_batches)
+            for epoch in range(state.epoch, t.epochs):
+                if state.stopped:
+                    break
+                running: dict[str, Any] = {"epoch": f"{epoch + 1}/{t.epochs}"}
+                metrics = self._epoch(epoch, bar, running)
+                self._end_epoch(epoch, metrics, bar, running)
+        self.monitor.restore_best(self.module)
+        self.module.eval()
+        return TrainResult(
+            history=state.history,
+            epochs_run=state.epochs_run,
+            best_epoch=self.monitor.best_epoch if t.early_stopping is not None else None,
+            stopped_early=state.stopped,
+            resumed_from=state.resumed_from,
+        )
+
+    def _epoch(self, epoch: int, bar, running: dict[str, Any]) -> dict[str, float]:
+        """One pass over the batches, every group stepping in turn on each; the epoch's
+        metrics (training means, validation, learning rates, time)."""
+        t0 = time.perf_counter()
+        self.module.train()
+        sums, rows = _Sums(self.device), 0
+        step_counts = self.state.group_step
+        for b, (batch, batch_rows) in enumerate(self.batches.epoch()):
+            for name, n_steps in self.opt.steps_per_batch.items():
+                for _ in range(n_steps):
+                    ctx = StepContext(epoch, step_counts[name], name, self.gens.step)
+                    self.opt.rate(name, step_counts[name], epoch)
+                    self.opt.step(self.task, name, batch, ctx, batch_rows, self.world, sums, b)
+                    step_counts[name] += 1
+            rows += batch[0].shape[0]  # this process's rows of the global batch
+            if self.show:
+                if b % 10 == 0 and sums.sums:  # a running mean every 10 batches
+                    key, total_value = sums.first()  # (syncs on a GPU)
+                    running[key] = total_value / max(rows, 1)
+                bar.update(1, **running)
+        metrics = self.world.mean_metrics(sums.sums, rows)
+        if self.validation is not None:
+            metrics.update(self._validate())
+        metrics.update(self.opt.lr_metrics())
+        metrics["epoch_time"] = time.perf_counter() - t0
+        return metrics
+
+    def _end_epoch(self, epoch: int, metrics: dict[str, float], bar, running) -> None:
+        """Record the epoch, let the monitor see it, report it, checkpoint."""
+        state, monitor = self.state, self.monitor
+        state.record(metrics)
+        monitor.observe(epoch + 1, metrics, self.module)
+        if monitor.should_stop:
+            state.stopped = True
+        if self.show and self.validation is not None and monitor.metric in metrics:
+            running[monitor.metric] = metrics[monitor.metric]
+            bar.update(0, **running)
+        if self.trainer.on_epoch_end is not None:
+            self.trainer.on_epoch_end(epoch + 1, metrics)
+        state.epoch = epoch + 1
+        self.checkpoint()
+
+    @torch.no_grad()
+    def _validate(self) -> dict[str, float]:
+        """Row-weighted means of ``validation_step`` over the validation data, with the
+        same noise every epoch (a generator of its own, seeded afresh)."""
+        self.module.eval()
+        gen = self.gens.validation()
+        sums, rows = _Sums(self.device), 0
+        batches = _Batches(
+            self.validation, self.trainer.batch_size, None, self.device, self.world, False
+        )
+        for batch, _ in batches.epoch():
+            n = batch[0].shape[0]
+            if n == 0:
+                continue
+            out = self.task.validation_step(batch, StepContext(-1, -1, "validation", gen))
+            sums.add(out, n)
+            rows += n
+        self.module.train()
+        return {f"val_{k}": v for k, v in self.world.mean_metrics(sums.sums, rows).items()}
+
 
 def _group_steps(steps: dict[str, int], groups: dict) -> dict[str, int]:
     """Steps per batch of every parameter group (1 unless the task says otherwise)."""
@@ -444,16 +600,6 @@ class _Sums:
         return key, float(value)
 
 
-def _set_rng(states, shuffle_gen, step_gen, device, rank) -> None:
-    torch.set_rng_state(states["global"])
-    shuffle_gen.set_state(states["shuffle"])
-    key = f"step{rank}"
-    if key in states:
-        step_gen.set_state(states[key])
-    if device.type == "cuda" and "cuda" in states:
-        torch.cuda.set_rng_state(states["cuda"], device)
-
-
 class _Batches:
     """Global mini-batches in a seeded order; under torchrun each process gets its slice."""
 
@@ -479,7 +625,8 @@ class _Batches:
             return torch.arange(self.n)
         return torch.randperm(self.n, generator=self.generator)
 
-    def epoch(self) -> Iterator[tuple[torch.Tensor, ...]]:
+    def epoch(self) -> Iterator[tuple[tuple[torch.Tensor, ...], int]]:
+        """The epoch's batches: (this process's slice of the batch, the global batch's rows)."""
         order = self._order()
         for i in range(len(self)):
             idx = order[i * self.batch_size : (i + 1) * self.batch_size]
