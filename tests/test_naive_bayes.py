@@ -337,3 +337,34 @@ def test_save_load_round_trip(cls, opts, kind, tmp_path):
     back.partial_fit(X[:10], Y[:10])  # a loaded model keeps learning
     m.partial_fit(X[:10], Y[:10])
     np.testing.assert_allclose(back.score_samples(X), m.score_samples(X), rtol=1e-12)
+
+
+def test_the_family_is_flat():
+    """Every variant is at most two levels below GenerativeModel (BaseNB, then DiscreteNB
+    for the smoothed discrete ones), and none subclasses another registered model."""
+    from genmodels.base import GenerativeModel
+    from genmodels.naive_bayes._base import BaseNB
+    from genmodels.naive_bayes._discrete import DiscreteNB
+    from genmodels.registry import registered_models
+
+    registered = set(registered_models().values())
+    for cls in (GaussianNB, MultinomialNB, ComplementNB, BernoulliNB, CategoricalNB):
+        above = cls.__mro__[1 : cls.__mro__.index(GenerativeModel)]
+        assert above in ((BaseNB,), (DiscreteNB, BaseNB))
+        assert not registered & set(above)
+    assert BaseNB not in registered and DiscreteNB not in registered
+
+
+def test_complement_nb_generative_side_is_the_multinomial_of_its_counts():
+    """ComplementNB's score_samples and sample are MultinomialNB's on the same smoothed
+    counts (the same multinomial generative side)."""
+    X = DATA["counts"]
+    c = ComplementNB(alpha=0.5, norm=True).fit(X, Y, sample_weight=W + 1)
+    m = MultinomialNB(alpha=0.5).fit(X, Y, sample_weight=W + 1)
+    np.testing.assert_array_equal(c.length_count_, m.length_count_)
+    np.testing.assert_allclose(c.score_samples(X), m.score_samples(X), rtol=1e-12)
+    np.testing.assert_allclose(c.score(X, Y), m.score(X, Y), rtol=1e-12)
+    Sc, lc = c.sample(50, random_state=4, return_latent=True)
+    Sm, lm = m.sample(50, random_state=4, return_latent=True)
+    np.testing.assert_array_equal(lc, lm)
+    np.testing.assert_array_equal(Sc.sum(1), Sm.sum(1))  # the same totals, drawn alike

@@ -29,7 +29,9 @@ from ..validation import (
     validate_params,
 )
 
-_DT = torch.float64  # naive Bayes statistics are cheap; they are kept in double precision
+# The dtype of every naive Bayes tensor: the statistics are cheap, so they are kept (and
+# the likelihoods computed) in double precision. The family's one name for it.
+DTYPE = torch.float64
 
 
 class BaseNB(GenerativeModel):
@@ -270,7 +272,7 @@ class BaseNB(GenerativeModel):
         dev = self._device
         gen = torch_generator(rng, dev)
         if y is None:
-            prior = torch.exp(to_tensor(self._class_log_prior(), dev, _DT))
+            prior = torch.exp(to_tensor(self._class_log_prior(), dev, DTYPE))
             if not torch.isfinite(prior).all() or prior.sum() <= 0:
                 raise ValueError(f"{name}.sample: the class prior is not a distribution")
             labels = torch.multinomial(prior, n_samples, replacement=True, generator=gen)
@@ -301,8 +303,8 @@ def _is_count(n: Any) -> bool:
 
 def labels_onehot(yi: np.ndarray, w: np.ndarray, n_classes: int, device) -> torch.Tensor:
     """(N, C) one-hot class indicator scaled by the sample weights."""
-    Y = torch.zeros(len(yi), n_classes, dtype=_DT, device=device)
+    Y = torch.zeros(len(yi), n_classes, dtype=DTYPE, device=device)
     Y[torch.arange(len(yi), device=device), torch.as_tensor(yi, device=device)] = torch.as_tensor(
-        w, dtype=_DT, device=device
+        w, dtype=DTYPE, device=device
     )
     return Y

@@ -13,12 +13,12 @@ from sklearn.exceptions import DataConversionWarning
 from ..base import Capabilities
 from ..registry import register
 from ..validation import ARRAY_LIKE, BOOL, DEVICE, NONE, Interval, check_matrix, check_n_features
-from ._base import _DT
-from ._discrete import _DiscreteNB
+from ._base import DTYPE
+from ._discrete import DiscreteNB
 
 
 @register("categorical-nb", "catnb")
-class CategoricalNB(_DiscreteNB):
+class CategoricalNB(DiscreteNB):
     """Categorical naive Bayes for features that are category codes 0, 1, 2, ...,
     scikit-learn compatible, and a generative model of such rows:
     p(x | c) = prod_j theta_cj[x_j], theta_cj[k] = (N_cjk + alpha) / (N_cj + alpha K_j).
@@ -124,7 +124,7 @@ class CategoricalNB(_DiscreteNB):
         self.n_categories_ = np.maximum(self.n_categories_, X.max(axis=0) + 1)
         dev = self._device
         yt = torch.as_tensor(yi, device=dev)
-        wt = torch.as_tensor(w, dtype=_DT, device=dev)
+        wt = torch.as_tensor(w, dtype=DTYPE, device=dev)
         Xt = torch.as_tensor(X, device=dev)
         for j, k in enumerate(self.n_categories_.tolist()):
             counts = torch.bincount(yt * k + Xt[:, j], weights=wt, minlength=C * k)
@@ -153,7 +153,7 @@ class CategoricalNB(_DiscreteNB):
         table, offsets = self._stacked_log_prob(dev)
         idx = torch.as_tensor(X, device=dev) + offsets  # (N, D) columns of the table
         jll = table[:, idx].sum(-1).T  # (N, C)
-        return jll + torch.as_tensor(self.class_log_prior_, dtype=_DT, device=dev)
+        return jll + torch.as_tensor(self.class_log_prior_, dtype=DTYPE, device=dev)
 
     def _sample_features(self, labels, gen, **kw) -> torch.Tensor:
         if kw:
@@ -161,9 +161,9 @@ class CategoricalNB(_DiscreteNB):
         dev = labels.device
         cols = []
         for flp in self.feature_log_prob_:
-            p = torch.exp(torch.as_tensor(flp, dtype=_DT, device=dev))[labels]
+            p = torch.exp(torch.as_tensor(flp, dtype=DTYPE, device=dev))[labels]
             cols.append(torch.multinomial(p, 1, generator=gen).squeeze(1))
-        return torch.stack(cols, dim=1).to(_DT)
+        return torch.stack(cols, dim=1).to(DTYPE)
 
     # Persistence: the per-feature tables have different widths; a file stores them padded.
 

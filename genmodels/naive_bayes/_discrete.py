@@ -3,7 +3,9 @@
 Same parameters, fitted attributes and predictions as scikit-learn's. Counts are accumulated
 with torch straight from scipy CSR matrices (a weighted ``bincount`` over the stored
 entries), and the joint log-likelihood is one sparse-dense product, so a document-term matrix
-is never densified.
+is never densified. ``DiscreteNB`` (smoothing and class priors) is also CategoricalNB's base;
+the multinomial generative side MultinomialNB and ComplementNB share (document totals, the
+multinomial coefficient, sampling counts) is written as functions here.
 """
 
 from __future__ import annotations
@@ -24,11 +26,10 @@ from ..validation import (
     DEVICE,
     NONE,
     Interval,
-    _is_sparse,
     check_matrix,
     check_non_negative,
 )
-from ._base import _DT, BaseNB, labels_onehot
+from ._base import DTYPE, BaseNB, labels_onehot
 
 _ALPHA_MIN = 1e-10
 
@@ -39,14 +40,14 @@ _ALPHA_MIN = 1e-10
 
 def as_torch(X, device) -> torch.Tensor:
     """A float64 ndarray as a dense tensor, a CSR matrix as a torch sparse CSR tensor."""
-    if not _is_sparse(X):
-        return to_tensor(X, device, _DT)
+    if not sp.issparse(X):
+        return to_tensor(X, device, DTYPE)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "sparse CSR support is in beta"
         return torch.sparse_csr_tensor(
             torch.as_tensor(X.indptr, dtype=torch.int64, device=device),
             torch.as_tensor(X.indices, dtype=torch.int64, device=device),
-            torch.as_tensor(X.data, dtype=_DT, device=device),
+            torch.as_tensor(X.data, dtype=DTYPE, device=device),
             size=X.shape,
         )
 
@@ -63,8 +64,8 @@ def matmul(X, W: torch.Tensor, device) -> torch.Tensor:
 
 def class_feature_sums(X, yi: np.ndarray, w: np.ndarray, n_classes: int, device) -> torch.Tensor:
     """sum_n w_n [y_n = c] X_n for every class c: (C, D)."""
-    if not _is_sparse(X):
-        return labels_onehot(yi, w, n_classes, device).T @ to_tensor(X, device, _DT)
+    if not sp.issparse(X):
+        return labels_onehot(yi, w, n_classes, device).T @ to_tensor(X, device, DTYPE)
     d = X.shape[1]
     per_row = np.diff(X.indptr)
     # The flat (class, feature) bin of every stored entry, built with one repeat of the row
@@ -74,7 +75,7 @@ def class_feature_sums(X, yi: np.ndarray, w: np.ndarray, n_classes: int, device)
     flat += X.indices
     data = X.data if np.all(w == 1.0) else X.data * np.repeat(w, per_row)
     flat_t = torch.as_tensor(flat, device=device)
-    vals = torch.as_tensor(data, dtype=_DT, device=device)
+    vals = torch.as_tensor(data, dtype=DTYPE, device=device)
     return torch.bincount(flat_t, weights=vals, minlength=n_classes * d).view(n_classes, d)
 
 
@@ -83,10 +84,87 @@ def row_sums(X) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------------------
+# The multinomial generative side of MultinomialNB and ComplementNB: a count vector given
+# its total L is Multinomial(L, theta_c); the totals are those of the class's training
+# documents (a weighted histogram), or given.
 
 
-class _DiscreteNB(BaseNB):
-    """Count-based naive Bayes: smoothing ``alpha`` and the class prior options."""
+def add_lengths(length_count: np.ndarray, X, yi: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """The histogram of totals ``length_count`` (C, max total + 1) with the rows of ``X``
+    (classes ``yi``, weights ``w``) added, widened to their largest total."""
+    lengths = np.rint(row_sums(X)).astype(np.int64)
+    width = max(length_count.shape[1], int(lengths.max()) + 1)
+    lc = np.zeros((length_count.shape[0], width))
+    lc[:, : length_count.shape[1]] = length_count
+    np.add.at(lc, (yi, lengths), w)
+    return lc
+
+
+def multinomial_log_coefficient(X, device) -> torch.Tensor:
+    """log L! / prod_j x_j! of each row of a dense or CSR ``X`` (L = the row's total): (N,)."""
+    Lt = torch.as_tensor(row_sums(X), dtype=DTYPE, device=device)
+    if sp.issparse(X):
+        lg = X.copy()
+        lg.data = torch.lgamma(torch.as_tensor(X.data + 1.0)).numpy()
+        per_row = torch.as_tensor(row_sums(lg), dtype=DTYPE, device=device)
+    else:
+        per_row = torch.lgamma(to_tensor(X, device, DTYPE) + 1.0).sum(1)
+    return torch.lgamma(Lt + 1.0) - per_row
+
+
+def sample_lengths(
+    length_count: np.ndarray, labels: torch.Tensor, gen: torch.Generator, n_counts, owner: str
+) -> torch.Tensor:
+    """Each sample's total: from ``n_counts`` (an int, or one per sample), else drawn from
+    its class's histogram of training totals ``length_count``: (n,) int64."""
+    dev = labels.device
+    n = labels.shape[0]
+    if n_counts is None:
+        lc = torch.as_tensor(length_count, dtype=DTYPE, device=dev)
+        if (lc[labels].sum(1) <= 0).any():
+            raise ValueError(f"{owner}.sample: a requested class has no training documents")
+        return torch.multinomial(lc[labels], 1, generator=gen).squeeze(1)
+    arr = np.asarray(n_counts)
+    if arr.ndim == 0:
+        arr = np.full(n, arr)
+    integral = arr.dtype.kind in "iu" or (
+        arr.dtype.kind == "f" and bool(np.all(arr == np.round(arr)))
+    )
+    if arr.shape != (n,) or not integral:
+        raise ValueError(f"{owner}.sample: n_counts must be an integer or one integer per sample")
+    if (arr < 0).any():
+        raise ValueError(f"{owner}.sample: n_counts must be >= 0")
+    return torch.as_tensor(arr.astype(np.int64), device=dev)
+
+
+def sample_counts(
+    log_theta: torch.Tensor, labels: torch.Tensor, lengths: torch.Tensor, gen: torch.Generator
+) -> torch.Tensor:
+    """Count vectors: row i has ``lengths[i]`` draws from the categorical
+    exp(``log_theta``)[labels[i]] (log_theta (C, D)): (n, D) in DTYPE."""
+    dev = labels.device
+    n, d = labels.shape[0], log_theta.shape[1]
+    theta = torch.exp(log_theta.to(dev))
+    out = torch.zeros(n * d, dtype=DTYPE, device=dev)
+    rows = torch.repeat_interleave(torch.arange(n, device=dev), lengths)
+    token_class = labels[rows]
+    feats = torch.empty_like(rows)
+    for c in torch.unique(token_class).tolist():
+        sel = token_class == c
+        feats[sel] = torch.multinomial(theta[c], int(sel.sum()), replacement=True, generator=gen)
+    out.index_add_(0, rows * d + feats, torch.ones(rows.shape[0], dtype=DTYPE, device=dev))
+    return out.view(n, d)
+
+
+# ----------------------------------------------------------------------------------------
+
+
+class DiscreteNB(BaseNB):
+    """The smoothed discrete naive Bayes models (not registered): smoothing ``alpha`` /
+    ``force_alpha`` and the class prior options (``fit_prior``, ``class_prior``), over
+    per-class feature counts of dense or CSR ``X`` (``feature_count_``; CategoricalNB
+    keeps per-category counts instead). A subclass supplies ``_update_feature_log_prob``,
+    ``_joint_log_likelihood`` and ``_sample_features``."""
 
     _param_spec = {
         "alpha": [Interval(float, 0.0, None), ARRAY_LIKE],
@@ -168,83 +246,11 @@ class _DiscreteNB(BaseNB):
         raise NotImplementedError
 
     def _params_t(self, *names: str) -> list[torch.Tensor]:
-        return [to_tensor(getattr(self, n), self._device, _DT) for n in names]
-
-
-class _MultinomialSide(_DiscreteNB):
-    """The multinomial generative model of a count vector given its total: sampling lengths
-    from the training documents' length distribution, and the multinomial coefficient."""
-
-    def _init_stats(self, n_classes: int, n_features: int) -> None:
-        super()._init_stats(n_classes, n_features)
-        self.length_count_ = np.zeros((n_classes, 1))
-
-    def _accumulate(self, X, yi, w) -> None:
-        super()._accumulate(X, yi, w)
-        lengths = np.rint(row_sums(X)).astype(np.int64)
-        width = max(self.length_count_.shape[1], int(lengths.max()) + 1)
-        lc = np.zeros((len(self.classes_), width))
-        lc[:, : self.length_count_.shape[1]] = self.length_count_
-        np.add.at(lc, (yi, lengths), w)
-        self.length_count_ = lc
-
-    def _multinomial_log_theta(self) -> torch.Tensor:
-        raise NotImplementedError
-
-    def _log_base_measure(self, X) -> torch.Tensor:
-        # log of the multinomial coefficient L! / prod_j x_j!  (L = the row's total count)
-        dev = self._device
-        Lt = torch.as_tensor(row_sums(X), dtype=_DT, device=dev)
-        if _is_sparse(X):
-            lg = X.copy()
-            lg.data = torch.lgamma(torch.as_tensor(X.data + 1.0)).numpy()
-            per_row = torch.as_tensor(row_sums(lg), dtype=_DT, device=dev)
-        else:
-            per_row = torch.lgamma(to_tensor(X, dev, _DT) + 1.0).sum(1)
-        return torch.lgamma(Lt + 1.0) - per_row
-
-    def _sample_features(self, labels, gen, n_counts=None) -> torch.Tensor:
-        """Counts: each row's total from ``n_counts`` (an int, or one per row), else drawn
-        from the fitted class's distribution of training-document totals."""
-        name = type(self).__name__
-        dev = labels.device
-        n = labels.shape[0]
-        if n_counts is None:
-            lc = torch.as_tensor(self.length_count_, dtype=_DT, device=dev)
-            if (lc[labels].sum(1) <= 0).any():
-                raise ValueError(f"{name}.sample: a requested class has no training documents")
-            lengths = torch.multinomial(lc[labels], 1, generator=gen).squeeze(1)
-        else:
-            arr = np.asarray(n_counts)
-            if arr.ndim == 0:
-                arr = np.full(n, arr)
-            integral = arr.dtype.kind in "iu" or (
-                arr.dtype.kind == "f" and bool(np.all(arr == np.round(arr)))
-            )
-            if arr.shape != (n,) or not integral:
-                raise ValueError(
-                    f"{name}.sample: n_counts must be an integer or one integer per sample"
-                )
-            if (arr < 0).any():
-                raise ValueError(f"{name}.sample: n_counts must be >= 0")
-            lengths = torch.as_tensor(arr.astype(np.int64), device=dev)
-        d = self.n_features_in_
-        theta = torch.exp(self._multinomial_log_theta().to(dev))
-        out = torch.zeros(n * d, dtype=_DT, device=dev)
-        rows = torch.repeat_interleave(torch.arange(n, device=dev), lengths)
-        token_class = labels[rows]
-        feats = torch.empty_like(rows)
-        for c in torch.unique(token_class).tolist():
-            sel = token_class == c
-            feats[sel] = torch.multinomial(
-                theta[c], int(sel.sum()), replacement=True, generator=gen
-            )
-        out.index_add_(0, rows * d + feats, torch.ones(rows.shape[0], dtype=_DT, device=dev))
-        return out.view(n, d)
+        return [to_tensor(getattr(self, n), self._device, DTYPE) for n in names]
 
 
 @register("multinomial-nb", "mnb")
-class MultinomialNB(_MultinomialSide):
+class MultinomialNB(DiscreteNB):
     """Multinomial naive Bayes for counts (word counts, tf-idf), scikit-learn compatible,
     and a generative model of count vectors.
 
@@ -297,15 +303,34 @@ class MultinomialNB(_MultinomialSide):
             self.feature_log_prob_ = np.log(smoothed) - np.log(smoothed.sum(axis=1, keepdims=True))
 
     def _multinomial_log_theta(self) -> torch.Tensor:
-        return torch.as_tensor(self.feature_log_prob_, dtype=_DT)
+        return torch.as_tensor(self.feature_log_prob_, dtype=DTYPE)
 
     def _joint_log_likelihood(self, X) -> torch.Tensor:
         flp, prior = self._params_t("feature_log_prob_", "class_log_prior_")
         return matmul(X, flp.T, self._device) + prior
 
+    # The multinomial generative side (the same for MultinomialNB and ComplementNB).
+
+    def _init_stats(self, n_classes: int, n_features: int) -> None:
+        super()._init_stats(n_classes, n_features)
+        self.length_count_ = np.zeros((n_classes, 1))
+
+    def _accumulate(self, X, yi, w) -> None:
+        super()._accumulate(X, yi, w)
+        self.length_count_ = add_lengths(self.length_count_, X, yi, w)
+
+    def _log_base_measure(self, X) -> torch.Tensor:
+        return multinomial_log_coefficient(X, self._device)
+
+    def _sample_features(self, labels, gen, n_counts=None) -> torch.Tensor:
+        """Counts: each row's total from ``n_counts`` (an int, or one per row), else drawn
+        from the fitted class's distribution of training-document totals."""
+        lengths = sample_lengths(self.length_count_, labels, gen, n_counts, type(self).__name__)
+        return sample_counts(self._multinomial_log_theta(), labels, lengths, gen)
+
 
 @register("complement-nb", "cnb")
-class ComplementNB(_MultinomialSide):
+class ComplementNB(DiscreteNB):
     """Complement naive Bayes (Rennie et al., 2003), scikit-learn compatible: predictions
     use the complement-class weights, which suit imbalanced text classes.
 
@@ -318,7 +343,7 @@ class ComplementNB(_MultinomialSide):
     """
 
     capabilities = MultinomialNB.capabilities
-    _param_spec = {**_DiscreteNB._param_spec, "norm": [BOOL]}
+    _param_spec = {**DiscreteNB._param_spec, "norm": [BOOL]}
 
     def __init__(
         self,
@@ -339,6 +364,7 @@ class ComplementNB(_MultinomialSide):
 
     def _init_stats(self, n_classes: int, n_features: int) -> None:
         super()._init_stats(n_classes, n_features)
+        self.length_count_ = np.zeros((n_classes, 1))
         self.feature_all_ = np.zeros(n_features)
 
     def _finalise(self) -> None:
@@ -355,24 +381,39 @@ class ComplementNB(_MultinomialSide):
             self.feature_log_prob_ = -logged
 
     def _multinomial_log_theta(self) -> torch.Tensor:
-        smoothed = torch.as_tensor(self.feature_count_ + self._alpha(), dtype=_DT)
+        smoothed = torch.as_tensor(self.feature_count_ + self._alpha(), dtype=DTYPE)
         return torch.log(smoothed) - torch.log(smoothed.sum(1, keepdim=True))
 
     def _joint_log_likelihood(self, X) -> torch.Tensor:
         (flp,) = self._params_t("feature_log_prob_")
         jll = matmul(X, flp.T, self._device)
         if len(self.classes_) == 1:
-            jll = jll + to_tensor(self.class_log_prior_, self._device, _DT)
+            jll = jll + to_tensor(self.class_log_prior_, self._device, DTYPE)
         return jll
 
     def _generative_jll(self, X) -> torch.Tensor:
         dev = self._device
         log_theta = self._multinomial_log_theta().to(dev)
-        return matmul(X, log_theta.T, dev) + to_tensor(self.class_log_prior_, dev, _DT)
+        return matmul(X, log_theta.T, dev) + to_tensor(self.class_log_prior_, dev, DTYPE)
+
+    # The multinomial generative side (the same for MultinomialNB and ComplementNB).
+
+    def _accumulate(self, X, yi, w) -> None:
+        super()._accumulate(X, yi, w)
+        self.length_count_ = add_lengths(self.length_count_, X, yi, w)
+
+    def _log_base_measure(self, X) -> torch.Tensor:
+        return multinomial_log_coefficient(X, self._device)
+
+    def _sample_features(self, labels, gen, n_counts=None) -> torch.Tensor:
+        """Counts: each row's total from ``n_counts`` (an int, or one per row), else drawn
+        from the fitted class's distribution of training-document totals."""
+        lengths = sample_lengths(self.length_count_, labels, gen, n_counts, type(self).__name__)
+        return sample_counts(self._multinomial_log_theta(), labels, lengths, gen)
 
 
 @register("bernoulli-nb", "bnb")
-class BernoulliNB(_DiscreteNB):
+class BernoulliNB(DiscreteNB):
     """Bernoulli naive Bayes for binary features, scikit-learn compatible, and a generative
     model of binary vectors: p(x | c) = prod_j p_cj^x_j (1 - p_cj)^(1 - x_j), with
     p_cj = (N_cj + alpha) / (N_c + 2 alpha). Absent features count as evidence.
@@ -395,7 +436,7 @@ class BernoulliNB(_DiscreteNB):
         input_kind="binary",
         prediction="class",
     )
-    _param_spec = {**_DiscreteNB._param_spec, "binarize": [NONE, Interval(float)]}
+    _param_spec = {**DiscreteNB._param_spec, "binarize": [NONE, Interval(float)]}
 
     def __init__(
         self,
@@ -417,7 +458,7 @@ class BernoulliNB(_DiscreteNB):
     def _check_X(self, X, *, fitting: bool):
         name = type(self).__name__
         Xc = check_matrix(X, owner=name, accept_sparse=True)
-        sparse = _is_sparse(Xc)
+        sparse = sp.issparse(Xc)
         data = Xc.data if sparse else Xc
         if self.binarize is None:
             if data.size and not np.isin(data, (0.0, 1.0)).all():
@@ -456,5 +497,5 @@ class BernoulliNB(_DiscreteNB):
     def _sample_features(self, labels, gen, **kw) -> torch.Tensor:
         if kw:
             raise TypeError(f"BernoulliNB.sample got unexpected arguments {sorted(kw)}")
-        p = torch.exp(torch.as_tensor(self.feature_log_prob_, dtype=_DT, device=labels.device))
+        p = torch.exp(torch.as_tensor(self.feature_log_prob_, dtype=DTYPE, device=labels.device))
         return torch.bernoulli(p[labels], generator=gen)

@@ -12,7 +12,7 @@ from ..backend import to_tensor
 from ..base import Capabilities
 from ..registry import register
 from ..validation import ARRAY_LIKE, DEVICE, NONE, Interval
-from ._base import _DT, BaseNB, labels_onehot
+from ._base import DTYPE, BaseNB, labels_onehot
 
 
 @register("gaussian-nb", "gnb")
@@ -81,8 +81,8 @@ class GaussianNB(BaseNB):
     def _accumulate(self, X, yi, w) -> None:
         dev = self._device
         C = len(self.classes_)
-        Xt = to_tensor(X, dev, _DT)
-        wt = torch.as_tensor(w, dtype=_DT, device=dev)
+        Xt = to_tensor(X, dev, DTYPE)
+        wt = torch.as_tensor(w, dtype=DTYPE, device=dev)
         # This batch's per-class weighted count, mean and sum of squared deviations (two
         # passes, so no cancellation), combined with the running ones (Chan et al.).
         Y = labels_onehot(yi, w, C, dev)
@@ -95,9 +95,9 @@ class GaussianNB(BaseNB):
         sq = torch.index_select(mu_b, 0, yt)
         torch.sub(Xt, sq, out=sq).square_()
         ssd_b = Y.T @ sq
-        n_a = torch.as_tensor(self.class_count_, dtype=_DT, device=dev)
-        mu_a = torch.as_tensor(self.theta_, dtype=_DT, device=dev)
-        ssd_a = torch.as_tensor(self.var_ - self.epsilon_, dtype=_DT, device=dev) * n_a[:, None]
+        n_a = torch.as_tensor(self.class_count_, dtype=DTYPE, device=dev)
+        mu_a = torch.as_tensor(self.theta_, dtype=DTYPE, device=dev)
+        ssd_a = torch.as_tensor(self.var_ - self.epsilon_, dtype=DTYPE, device=dev) * n_a[:, None]
         mu, ssd, n = _combine(n_a, mu_a, ssd_a, n_b, mu_b, ssd_b)
         has = n > 0
         var = torch.where(has[:, None], ssd / torch.where(has, n, 1.0)[:, None], 0.0)
@@ -108,9 +108,9 @@ class GaussianNB(BaseNB):
         s = wt @ sq
         del sq
         dmu, dssd, dn = _combine(
-            torch.tensor([self.data_weight_], dtype=_DT, device=dev),
-            torch.as_tensor(self.data_mean_, dtype=_DT, device=dev)[None],
-            torch.as_tensor(self.data_var_ * self.data_weight_, dtype=_DT, device=dev)[None],
+            torch.tensor([self.data_weight_], dtype=DTYPE, device=dev),
+            torch.as_tensor(self.data_mean_, dtype=DTYPE, device=dev)[None],
+            torch.as_tensor(self.data_var_ * self.data_weight_, dtype=DTYPE, device=dev)[None],
             tot[None],
             m[None],
             s[None],
@@ -139,10 +139,10 @@ class GaussianNB(BaseNB):
 
     def _joint_log_likelihood(self, X) -> torch.Tensor:
         dev = self._device
-        Xt = to_tensor(X, dev, _DT)
-        theta = to_tensor(self.theta_, dev, _DT)
-        var = to_tensor(self.var_, dev, _DT)
-        prior = torch.as_tensor(self._class_log_prior(), dtype=_DT, device=dev)
+        Xt = to_tensor(X, dev, DTYPE)
+        theta = to_tensor(self.theta_, dev, DTYPE)
+        var = to_tensor(self.var_, dev, DTYPE)
+        prior = torch.as_tensor(self._class_log_prior(), dtype=DTYPE, device=dev)
         const = prior - 0.5 * torch.log(2.0 * math.pi * var).sum(1)
         # sum_j (x_j - mu_cj)^2 / v_cj as three GEMMs instead of an (N, C, D) tensor.
         prec = 1.0 / var
@@ -156,9 +156,9 @@ class GaussianNB(BaseNB):
         if kw:
             raise TypeError(f"GaussianNB.sample got unexpected arguments {sorted(kw)}")
         dev = labels.device
-        theta = to_tensor(self.theta_, dev, _DT)[labels]
-        std = torch.sqrt(to_tensor(self.var_, dev, _DT))[labels]
-        return theta + std * torch.randn(theta.shape, generator=gen, dtype=_DT, device=dev)
+        theta = to_tensor(self.theta_, dev, DTYPE)[labels]
+        std = torch.sqrt(to_tensor(self.var_, dev, DTYPE))[labels]
+        return theta + std * torch.randn(theta.shape, generator=gen, dtype=DTYPE, device=dev)
 
 
 def _combine(n_a, mu_a, ssd_a, n_b, mu_b, ssd_b):
