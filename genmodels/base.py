@@ -49,7 +49,9 @@ class Capabilities:
         ``"class"`` (a classifier: ``predict_proba`` over ``classes_``), ``"component"``
         (one discrete latent variable, e.g. a mixture component: ``predict_proba`` over its
         values), ``"state"`` (a sequence model's hidden state of every frame:
-        ``predict_proba(X, lengths)``, what ``genmodels decode`` writes),
+        ``predict_proba(X, lengths)``, and ``decode(X, lengths, algorithm=...)`` the state
+        path, by default with the model's ``algorithm`` hyper-parameter: what
+        ``genmodels decode`` writes),
         ``"hidden_units"`` (a vector of independent binary hidden units, e.g. an RBM's:
         ``transform`` gives p(h_j = 1 | x), one column per unit, not one label),
         ``"embedding"`` (a continuous latent vector per row, e.g. a VAE's code:
@@ -67,7 +69,8 @@ class Capabilities:
         ``aic(X)`` (``bic(X, lengths)`` for a sequential one), from its exact likelihood.
     iterative : ``fit`` runs iterations (EM steps, or epochs of stochastic gradients) and
         reports how many as ``n_iter_``, and whether a convergence test passed as
-        ``converged_`` where it has one.
+        ``converged_`` where it has one; it takes a ``verbose`` hyper-parameter (1: a
+        progress bar), as neural models do.
     estimator : how a likelihood ``"estimate"`` is made, for models whose estimate has
         knobs: ``"importance"`` (importance-weighted samples of the posterior per row,
         IWAE), ``"ais"`` (annealed importance sampling of log Z when it cannot be
@@ -168,9 +171,14 @@ class GenerativeModel(BaseEstimator, ABC):
         """Small, fast hyper-parameters for the contract test suite."""
         return {}
 
-    def _fitted_state(self) -> dict[str, Any]:
-        """The fitted attributes (public names ending in ``_``), for persistence."""
+    def fitted_attributes(self) -> dict[str, Any]:
+        """The fitted attributes, by name: the public ones ending in ``_``
+        (``n_features_in_``, ``means_``, ``n_iter_``, ...); empty before ``fit``."""
         return {k: v for k, v in vars(self).items() if k.endswith("_") and not k.startswith("_")}
+
+    def _fitted_state(self) -> dict[str, Any]:
+        """The fitted attributes to write to a model file (persistence)."""
+        return self.fitted_attributes()
 
     def _restore_state(self, state: dict[str, Any]) -> None:
         """Inverse of :meth:`_fitted_state` (models with derived caches override it)."""

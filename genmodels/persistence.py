@@ -208,6 +208,16 @@ def _read_header(data: bytes, path: Path) -> dict[str, Any]:
     return meta
 
 
+def read_metadata(path: str | os.PathLike) -> dict[str, str]:
+    """The metadata of a genmodels model file (``format``, ``format_version``,
+    ``library_version``, ``class``, ``params``, ``attributes``), checked as :func:`load`
+    checks it, without building the model."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no model file at {path}")
+    return dict(_read_header(path.read_bytes(), path))
+
+
 def load(path: str | os.PathLike) -> GenerativeModel:
     """Load a model saved with ``model.save(path)``, as an instance of its own class.
 

@@ -1,5 +1,5 @@
 """The ``genmodels`` command line, run for real through ``main([...])``, and the data loading
-it relies on (``genmodels.data``)."""
+it relies on (``genmodels.cli.tables``)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ import pytest
 
 import genmodels
 import genmodels.demo
-from genmodels import data as gdata
 from genmodels.cli import main
+from genmodels.cli import sequences as gseq
+from genmodels.cli import tables as gdata
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 GMM_SETTINGS = [
@@ -298,7 +299,7 @@ def test_usage_error_returns_argparse_code(capsys):
 
 
 # ----------------------------------------------------------------------------------------
-# genmodels.data
+# genmodels.cli.tables
 
 
 def test_csv_missing_cells_become_nan(tmp_path):
@@ -551,10 +552,10 @@ def test_fit_hmm_from_csv_with_a_sequence_id_column(hmm_file, hmm_npz, tmp_path,
 
 def test_load_sequences_from_every_format(hmm_npz, hmm_csv, tmp_path):
     frames = _hmm_frames()
-    X, columns, lengths, ids = gdata.load_sequences(hmm_npz)
+    X, columns, lengths, ids = gseq.load_sequences(hmm_npz)
     np.testing.assert_array_equal(X, frames)
     assert columns is None and ids is None and list(lengths) == list(HMM_LENGTHS)
-    X, columns, lengths, ids = gdata.load_sequences(hmm_csv, "day")
+    X, columns, lengths, ids = gseq.load_sequences(hmm_csv, "day")
     np.testing.assert_array_equal(X, frames)
     assert columns == ["price", "volume"] and list(ids) == HMM_IDS
     assert list(lengths) == list(HMM_LENGTHS)
@@ -562,7 +563,7 @@ def test_load_sequences_from_every_format(hmm_npz, hmm_csv, tmp_path):
     np.save(tmp_path / "c.npy", cube)
     np.savez(tmp_path / "c.npz", X=cube)
     for name in ("c.npy", "c.npz"):
-        X, _, lengths, _ = gdata.load_sequences(tmp_path / name)
+        X, _, lengths, _ = gseq.load_sequences(tmp_path / name)
         np.testing.assert_array_equal(X, cube.reshape(6, 4))
         assert list(lengths) == [3, 3]
 

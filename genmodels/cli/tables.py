@@ -5,7 +5,6 @@ message names the file, and where it applies the column and row.
 >>> X, columns = load_table("train.csv")            # doctest: +SKIP
 >>> save_table("samples.csv", X, columns)           # doctest: +SKIP
 >>> X, y = builtin_dataset("digits")                # doctest: +SKIP
->>> frames, columns, lengths, ids = load_sequences("seqs.npz")  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -16,29 +15,23 @@ import math
 import os
 import warnings
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 
 __all__ = [
     "BUILTIN_DATASETS",
     "BUILTIN_PREFIX",
-    "SequenceData",
     "builtin_dataset",
     "image_shape_for",
     "load_data",
-    "load_sequences",
     "load_table",
     "save_records",
-    "save_sequences",
     "save_table",
 ]
 
 #: File types :func:`load_table` reads and :func:`save_table` writes.
 READ_SUFFIXES = (".csv", ".npy", ".npz")
 WRITE_SUFFIXES = (".csv", ".npy")
-#: File types :func:`save_sequences` writes.
-SEQUENCE_WRITE_SUFFIXES = (".csv", ".npy", ".npz")
 
 #: Prefix naming a built-in data set in :func:`load_data` (``builtin:digits``).
 BUILTIN_PREFIX = "builtin:"
@@ -76,8 +69,8 @@ def load_table(path: str | os.PathLike) -> tuple[np.ndarray, list[str] | None]:
     if suffix == ".csv":
         return _read_csv(path)
     if suffix == ".npy":
-        return _as_table(_np_load(path), path), None
-    return _as_table(_npz_array(path), path), None
+        return as_table(open_numpy(path), path), None
+    return as_table(npz_array(path), path), None
 
 
 def load_data(
@@ -101,7 +94,7 @@ def load_data(
     suffix = path.suffix.lower()
     if suffix == ".npz":
         X, _ = load_table(path)
-        with _np_load(path) as archive:
+        with open_numpy(path) as archive:
             if target not in archive.files:
                 raise ValueError(f"{path}: no array named {target!r} for the labels")
             return X, None, np.asarray(archive[target]).ravel()
@@ -114,7 +107,7 @@ def load_data(
 
 def _csv_with_target(path: Path, target: str):
     """Split the ``target`` column (labels, text allowed) off a CSV; parse the rest."""
-    X, columns, cells = _csv_split_column(path, target, "the target")
+    X, columns, cells = split_csv_column(path, target, "the target")
     if any(v == "" for v in cells):
         raise ValueError(f"{path}: column {target!r} has empty labels")
     y = np.asarray(cells, dtype=object)
@@ -126,7 +119,7 @@ def _csv_with_target(path: Path, target: str):
     return X, columns, y
 
 
-def _csv_split_column(path: Path, column: str, role: str) -> tuple[np.ndarray, list[str], list]:
+def split_csv_column(path: Path, column: str, role: str) -> tuple[np.ndarray, list[str], list]:
     """``(X, feature columns, cells of column)``: the named column (text allowed, cells
     stripped) split off a CSV, the other columns parsed as numbers. ``role`` names the
     column in errors (``"the target"``, ``"the sequence ids"``)."""
@@ -151,153 +144,6 @@ def _csv_split_column(path: Path, column: str, role: str) -> tuple[np.ndarray, l
     if X is None:
         X = _careful_csv(rest.getvalue(), 0, columns, path)
     return X, columns, cells
-
-
-class SequenceData(NamedTuple):
-    """Sequences as :func:`load_sequences` returns them: every frame of every sequence in
-    one ``(N, D)`` matrix, in order, and the sequences' ``lengths`` (summing to N)."""
-
-    frames: np.ndarray  # (N, D) float64
-    columns: list[str] | None  # feature names (CSV), else None
-    lengths: np.ndarray  # (S,) int64, each >= 1
-    ids: np.ndarray | None  # (S,) the sequence ids of a CSV id column (text), else None
-
-
-def load_sequences(source: str | os.PathLike, sequence_column: str | None = None) -> SequenceData:
-    """Read a set of sequences (for hidden Markov models and other sequence models).
-
-    * ``.npz``: an array ``X`` of frames ``(N, D)`` (or ``(N,)``: one feature) and an array
-      ``lengths`` of positive integers summing to N (one sequence: ``lengths=[N]``); or an
-      ``X`` of shape ``(S, T, D)``: S sequences of T frames, no ``lengths`` needed.
-    * ``.npy``: an ``(S, T, D)`` array.
-    * ``.csv``: a header row and one row per frame; ``sequence_column`` names the column of
-      sequence ids (text allowed). Consecutive rows with the same id form one sequence, in
-      file order; an id that comes back after another id is an error. The other columns
-      are the features.
-    """
-    text = os.fspath(source)
-    if isinstance(text, str) and text.lower().startswith(BUILTIN_PREFIX):
-        raise ValueError(
-            f"{text}: the built-in data sets are not sequences; give an .npz (arrays X and "
-            "lengths), an (S, T, D) .npy, or a CSV with a sequence-id column"
-        )
-    path = Path(source)
-    suffix = path.suffix.lower()
-    if suffix not in READ_SUFFIXES:
-        raise ValueError(
-            f"{path}: unsupported data file type {path.suffix!r} for sequences; supported: "
-            f"{', '.join(READ_SUFFIXES)}"
-        )
-    if not path.is_file():
-        raise FileNotFoundError(f"no data file at {path}")
-    if suffix != ".csv" and sequence_column is not None:
-        raise ValueError(
-            f"{path}: a sequence-id column is for CSV files; an {suffix} file gives the "
-            "sequences by its shape (S, T, D) or by an array 'lengths'"
-        )
-    if suffix == ".csv":
-        if sequence_column is None:
-            raise ValueError(
-                f"{path}: cannot tell where one sequence ends and the next begins; name the "
-                "column of sequence ids (on the command line: --sequence-column COLUMN)"
-            )
-        return _csv_sequences(path, sequence_column)
-    if suffix == ".npy":
-        arr = _np_load(path)
-        if arr.ndim != 3:
-            raise ValueError(
-                f"{path}: a .npy of sequences must be 3-D (sequences, frames, features), got "
-                f"shape {arr.shape}; for sequences of different lengths save an .npz with "
-                "arrays X (frames) and lengths"
-            )
-        return _sequences_3d(arr, path)
-    return _npz_sequences(path)
-
-
-def _sequences_3d(arr: np.ndarray, path: Path) -> SequenceData:
-    if arr.dtype.kind not in "biuf":
-        raise ValueError(f"{path}: the array must be numeric, got dtype {arr.dtype}")
-    s, t, d = arr.shape
-    if s == 0 or t == 0 or d == 0:
-        raise ValueError(f"{path}: holds no frames (shape {arr.shape})")
-    frames = np.ascontiguousarray(arr.reshape(s * t, d), dtype=np.float64)
-    return SequenceData(frames, None, np.full(s, t, dtype=np.int64), None)
-
-
-def _npz_sequences(path: Path) -> SequenceData:
-    X = _npz_array(path)
-    with _np_load(path) as archive:
-        lengths = archive["lengths"] if "lengths" in archive.files else None
-    if X.ndim == 3:
-        data = _sequences_3d(X, path)
-        if lengths is not None and not np.array_equal(np.ravel(lengths), data.lengths):
-            raise ValueError(
-                f"{path}: X is 3-D {X.shape} (sequences of {X.shape[1]} frames each) but "
-                "the array 'lengths' says otherwise; drop 'lengths' or save X as 2-D frames"
-            )
-        return data
-    if X.ndim not in (1, 2):
-        raise ValueError(
-            f"{path}: X must be frames (N, D) with an array 'lengths', or (S, T, D); got "
-            f"shape {X.shape}"
-        )
-    frames = _as_table(X, path)
-    if lengths is None:
-        raise ValueError(
-            f"{path}: X holds {len(frames)} frames but the archive has no array 'lengths' "
-            "saying where each sequence ends (for one sequence, save lengths=[N]); or save "
-            "X as (S, T, D)"
-        )
-    return SequenceData(frames, None, _check_lengths(lengths, len(frames), path), None)
-
-
-def _check_lengths(lengths: np.ndarray, n_frames: int, path: Path) -> np.ndarray:
-    lens = np.asarray(lengths)
-    if lens.ndim != 1 or lens.size == 0:
-        raise ValueError(
-            f"{path}: 'lengths' must be a 1-D array of sequence lengths, got shape {lens.shape}"
-        )
-    if lens.dtype.kind == "f" and np.all(np.isfinite(lens)) and np.all(lens == np.round(lens)):
-        lens = lens.astype(np.int64)
-    if lens.dtype.kind not in "iu":
-        raise ValueError(f"{path}: 'lengths' must hold integers, got dtype {lens.dtype}")
-    if (lens < 1).any():
-        bad = int(np.flatnonzero(lens < 1)[0])
-        raise ValueError(
-            f"{path}: 'lengths' must be positive (a sequence has at least one frame); "
-            f"lengths[{bad}] = {int(lens[bad])}"
-        )
-    total = int(lens.sum())
-    if total != n_frames:
-        raise ValueError(
-            f"{path}: 'lengths' sum to {total} but X has {n_frames} frames; they must be equal"
-        )
-    return lens.astype(np.int64)
-
-
-def _csv_sequences(path: Path, column: str) -> SequenceData:
-    X, columns, cells = _csv_split_column(path, column, "the sequence ids")
-    if not cells:
-        raise ValueError(f"{path}: has a header row but no data rows")
-    ids: list[str] = []
-    lengths: list[int] = []
-    first_row: dict[str, int] = {}
-    for row_no, value in enumerate(cells, start=1):
-        if value == "":
-            raise ValueError(f"{path}: column {column!r}, data row {row_no}: empty sequence id")
-        if ids and value == ids[-1]:
-            lengths[-1] += 1
-            continue
-        if value in first_row:
-            raise ValueError(
-                f"{path}: sequence {value!r} (column {column!r}) comes back at data row "
-                f"{row_no} after sequence {ids[-1]!r}, but first appeared at data row "
-                f"{first_row[value]}; the rows of a sequence must be consecutive, in time order"
-            )
-        first_row[value] = row_no
-        ids.append(value)
-        lengths.append(1)
-    return SequenceData(X, columns, np.asarray(lengths, dtype=np.int64), np.asarray(ids, dtype=str))
 
 
 def csv_header(path: str | os.PathLike) -> list[str] | None:
@@ -339,7 +185,7 @@ def _float_data(bunch) -> np.ndarray:
     return np.ascontiguousarray(bunch.data, dtype=np.float64)
 
 
-def _np_load(path: Path):
+def open_numpy(path: Path):
     try:
         return np.load(path, allow_pickle=False)
     except ValueError as exc:
@@ -353,8 +199,8 @@ def _np_load(path: Path):
         raise ValueError(f"{path}: not a readable numpy file ({exc})") from None
 
 
-def _npz_array(path: Path) -> np.ndarray:
-    archive = _np_load(path)
+def npz_array(path: Path) -> np.ndarray:
+    archive = open_numpy(path)
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise ValueError(f"{path}: not an .npz archive")
     with archive:
@@ -380,7 +226,7 @@ def _npz_array(path: Path) -> np.ndarray:
             raise
 
 
-def _as_table(arr: np.ndarray, path: Path) -> np.ndarray:
+def as_table(arr: np.ndarray, path: Path) -> np.ndarray:
     """A float64 2-D view of a loaded array, or a ValueError saying why not."""
     if arr.dtype.kind not in "biuf":
         raise ValueError(f"{path}: the array must be numeric, got dtype {arr.dtype}")
@@ -539,35 +385,3 @@ def save_records(path: str | os.PathLike, columns: list[str], values: list[np.nd
         writer.writerow([str(c) for c in columns])
         writer.writerows(zip(*cells, strict=True))
     return path
-
-
-def save_sequences(
-    path: str | os.PathLike, X: np.ndarray, columns: list[str] | None = None
-) -> Path:
-    """Write ``(S, T, D)`` sequences so :func:`load_sequences` reads them back: ``.npz``
-    (arrays ``X``, the frames ``(S*T, D)``, and ``lengths``), ``.npy`` (the 3-D array) or
-    ``.csv`` (a ``sequence`` column 0..S-1, then one column per feature)."""
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in SEQUENCE_WRITE_SUFFIXES:
-        raise ValueError(
-            f"{path}: cannot write sequences to a {path.suffix or 'suffix-less'} file; "
-            f"supported: {', '.join(SEQUENCE_WRITE_SUFFIXES)}"
-        )
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 3:
-        raise ValueError(f"save_sequences needs an (S, T, D) array, got shape {X.shape}")
-    s, t, d = X.shape
-    names = [f"x{j}" for j in range(d)] if columns is None else [str(c) for c in columns]
-    if len(names) != d:
-        raise ValueError(f"{len(names)} column names given for {d} features")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".npy":
-        np.save(path, X, allow_pickle=False)
-        return path
-    frames = X.reshape(s * t, d)
-    if suffix == ".npz":
-        np.savez(path, X=frames, lengths=np.full(s, t, dtype=np.int64))
-        return path
-    seq = np.repeat(np.arange(s), t)
-    return save_records(path, ["sequence", *names], [seq, *frames.T])

@@ -1,0 +1,79 @@
+"""``genmodels info MODEL_FILE``: what a model file holds (format, class, capabilities,
+hyper-parameters, fitted attributes)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..base import GenerativeModel
+from ..persistence import load as load_model
+from ..persistence import read_metadata
+from .common import add_verb, format_capabilities, num, print_rows
+
+
+def add_parser(sub) -> None:
+    p = add_verb(sub, "info", "describe a saved model file", run, "genmodels info gmm.safetensors")
+    p.add_argument("model_file", metavar="MODEL_FILE")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the file's metadata, then the model's hyper-parameters and fitted state."""
+    path = Path(args.model_file)
+    meta = read_metadata(path)
+    model = load_model(path)
+    cls = type(model)
+    rows = [
+        ("file", f"{path} ({human_size(path.stat().st_size)})"),
+        (
+            "format",
+            f"{meta.get('format', '?')} format {meta.get('format_version', '?')}, written by "
+            f"genmodels {meta.get('library_version', '?')}",
+        ),
+        ("class", f"{cls.__module__.split('.')[0]}.{cls.__name__}"),
+        ("capabilities", format_capabilities(model.capabilities)),
+    ]
+    print_rows(rows)
+    print("hyper-parameters:")
+    print_rows([(k, repr(v)) for k, v in sorted(model.get_params(deep=False).items())], "  ")
+    print("fitted:")
+    print_rows(fitted_summary(model), "  ")
+    return 0
+
+
+def fitted_summary(model: GenerativeModel) -> list[tuple[str, str]]:
+    """One row per fitted attribute: shapes of arrays, values of scalars, lengths of lists."""
+    return [(k, describe_value(v)) for k, v in sorted(model.fitted_attributes().items())]
+
+
+def describe_value(value: Any) -> str:
+    from torch import nn
+
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind in "OUS" and value.size <= 8:
+            return f"{[str(v) for v in value.ravel()]}"
+        return f"array {value.shape} {value.dtype}"
+    if isinstance(value, nn.Module):  # a neural model's network
+        n = sum(p.numel() for p in value.parameters())
+        return f"{type(value).__name__} network, {n:,} parameters"
+    if isinstance(value, dict):  # e.g. a neural model's history_ of per-epoch metrics
+        keys = [str(k) for k in value]
+        shown = ", ".join(keys[:8]) + (", ..." if len(keys) > 8 else "")
+        return f"dict of {len(keys)} ({shown})"
+    if isinstance(value, list | tuple):
+        return f"{type(value).__name__} of {len(value)}"
+    if isinstance(value, float | np.floating):
+        return num(float(value))
+    return repr(value)
+
+
+def human_size(n: int) -> str:
+    size = float(n)
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{n} bytes" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} bytes"  # pragma: no cover
