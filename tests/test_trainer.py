@@ -633,3 +633,122 @@ def test_same_seed_gives_the_numbers_of_the_loop_before_its_split():
         rtol=1e-5,
         atol=1e-6,
     )
+
+
+# ----------------------------------------------------------------------------------------
+# Manual tasks (optimizer="manual") and the optional task hooks
+
+
+class _ManualMean:
+    """A task that updates itself: p moves towards the batch mean, p += lr (mean(x) - p),
+    with momentum v kept as its own checkpointed state, a counter in JSON, the epoch's row
+    order from its own numpy generator, and an epoch metric on all the data."""
+
+    def __init__(self, x: torch.Tensor, seed: int = 0, momentum: float = 0.5):
+        self.module = nn.Module()
+        self.module.register_buffer("p", torch.zeros(x.shape[1], dtype=torch.float64))
+        self.x, self.momentum = x, momentum
+        self.velocity = torch.zeros(x.shape[1], dtype=torch.float64)
+        self.rng = np.random.Generator(np.random.PCG64(seed))
+        self.updates = 0
+        self.orders: list[list[int]] = []
+        self.rates: list[tuple[int, float]] = []
+
+    def training_module(self):
+        return self.module
+
+    def parameter_groups(self):
+        return {"model": [self.module.p]}
+
+    def group_steps(self):
+        return {}
+
+    def update_statistics(self, batch, ctx):
+        return {"p": batch[0].sum(0) / ctx.rows - self.module.p * (batch[0].shape[0] / ctx.rows)}
+
+    def apply_update(self, stats, ctx):
+        self.rates.append((ctx.epoch, ctx.lr))
+        self.velocity.mul_(self.momentum).add_(stats["p"], alpha=ctx.lr)
+        self.module.p.add_(self.velocity)
+        self.updates += 1
+        return {"step_norm": self.velocity.norm()}
+
+    def batch_order(self, epoch):
+        order = torch.from_numpy(self.rng.permutation(self.x.shape[0]))
+        self.orders.append(order.tolist())
+        return order
+
+    def epoch_metrics(self, epoch):
+        return {"distance": float((self.x.mean(0) - self.module.p).norm())}
+
+    def extra_state(self):
+        return {"velocity": self.velocity, "rng": self.rng.bit_generator.state, "n": self.updates}
+
+    def load_extra_state(self, state):
+        self.velocity = state["velocity"].clone()
+        self.rng.bit_generator.state = state["rng"]
+        self.updates = state["n"]
+
+
+def test_a_manual_task_applies_its_own_updates_with_the_scheduled_rates():
+    x = torch.as_tensor(np.random.RandomState(0).randn(40, 3) + 2.0)
+    task = _ManualMean(x)
+    trainer = Trainer(
+        epochs=4,
+        batch_size=10,
+        optimizer="manual",
+        lr=0.2,
+        lr_schedule="linear",
+        schedule_by="epoch",
+        monitor="distance",
+    )
+    result = trainer.fit(task, TensorDataset(x))
+    # The rate is constant within an epoch and falls linearly over the epochs.
+    assert task.rates == [(e, pytest.approx(0.2 * (1 - e / 4))) for e in range(4) for _ in range(4)]
+    assert result.history["lr"] == pytest.approx([0.2, 0.15, 0.1, 0.05])
+    assert result.group_steps == {"model": 16} and task.updates == 16
+    # The epochs' row orders are the task's own, and the batches followed them.
+    rng = np.random.Generator(np.random.PCG64(0))
+    assert task.orders == [rng.permutation(40).tolist() for _ in range(4)]
+    # Epoch metrics are in the history (the monitor watches one), next to batch means.
+    assert len(result.history["distance"]) == len(result.history["step_norm"]) == 4
+    assert result.history["distance"][-1] < result.history["distance"][0]
+    with pytest.raises(ValueError, match="grad_clip"):
+        Trainer(epochs=1, optimizer="manual", grad_clip=1.0).fit(_ManualMean(x), TensorDataset(x))
+
+
+def test_a_manual_tasks_own_state_is_checkpointed_and_resumed(tmp_path):
+    x = torch.as_tensor(np.random.RandomState(1).randn(30, 2))
+    params = {"batch_size": 8, "optimizer": "manual", "lr": 0.3, "seed": 3}
+    full_task = _ManualMean(x)
+    full = Trainer(epochs=5, **params).fit(full_task, TensorDataset(x))
+    Trainer(epochs=2, checkpoint_dir=tmp_path, **params).fit(_ManualMean(x), TensorDataset(x))
+    state = ckpt.load_checkpoint(tmp_path, owner={})
+    assert state["extra"]["n"] == 8 and state["extra"]["velocity"].shape == (2,)
+    assert state["optimizers"] == {}
+    resumed_task = _ManualMean(x)
+    resumed = Trainer(epochs=5, checkpoint_dir=tmp_path, **params).fit(
+        resumed_task, TensorDataset(x), resume=True
+    )
+    assert resumed.resumed_from == 2 and resumed_task.updates == 20
+    assert torch.equal(resumed_task.module.p, full_task.module.p)
+    assert torch.equal(resumed_task.velocity, full_task.velocity)
+    assert _without_times(resumed.history) == _without_times(full.history)
+    assert resumed_task.orders == full_task.orders[2:]  # the task's generator was restored
+
+
+def test_min_delta_decides_what_counts_as_better():
+    """Improvements of 1e-13 an epoch: below the default min_delta they do not count; with
+    min_delta=0 (a Boltzmann machine's strict "greater") every one does."""
+
+    class Task(_ManualMean):
+        def epoch_metrics(self, epoch):
+            return {"score": next(values)}
+
+    x = torch.zeros(4, 1, dtype=torch.float64)
+    for delta, best in ((1e-12, 1), (0.0, 4)):
+        values = iter([1.0, 1.0 - 1e-13, 1.0 - 2e-13, 1.0 - 3e-13])
+        result = Trainer(
+            epochs=4, optimizer="manual", monitor="score", early_stopping=5, min_delta=delta
+        ).fit(Task(x), TensorDataset(x))
+        assert result.best_epoch == best

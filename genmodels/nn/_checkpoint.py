@@ -4,15 +4,18 @@ A checkpoint holds everything a killed run needs to carry on as if it had never 
 the module's weights, each optimiser's state, the best weights so far (early stopping),
 the random-number generators (torch's global one, which dropout draws from, the trainer's
 shuffling generator and the step generator models draw their noise from), the epoch and
-step reached, and the history. It is written to a temporary file and renamed over the old
-one, so a process killed at any moment leaves either the previous checkpoint or the new
-one, never half of one. Loading parses the header and never unpickles.
+step reached, the history, and the task's own state (``extra``: e.g. a Boltzmann
+machine's momentum and random stream; its persistent chains are module buffers). It is
+written to a temporary file and renamed over the old one, so a process killed at any
+moment leaves either the previous checkpoint or the new one, never half of one. Loading
+parses the header and never unpickles.
 
 Tensor names: ``module/<key>``, ``best/<key>``, ``optim/<group>/<param index>/<key>``,
-``rng/<name>`` (uint8 generator states). Metadata (strings): ``format``
+``rng/<name>`` (uint8 generator states), ``extra/<key>``. Metadata (strings): ``format``
 (``"genmodels-checkpoint"``), ``format_version``, ``owner`` (the model class and its
 hyper-parameters, so a checkpoint from a different model is refused), ``state`` (JSON:
-epoch, step, history, optimiser ``param_groups`` and non-tensor state values).
+epoch, step, history, optimiser ``param_groups`` and non-tensor state values, and the
+task's non-tensor ``extra`` values).
 """
 
 from __future__ import annotations
@@ -22,13 +25,14 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from ..exceptions import ModelFileError
-from ..persistence import safetensors_header
+from ..persistence import safetensors_header, to_json_value
 
 FORMAT = "genmodels-checkpoint"
 FORMAT_VERSION = 1
@@ -38,6 +42,20 @@ FILENAME = "checkpoint.safetensors"
 def checkpoint_path(directory: str | os.PathLike) -> Path:
     """The file a training run in ``directory`` checkpoints to (it may not exist yet)."""
     return Path(directory) / FILENAME
+
+
+def checkpoint_owner(model, run_only: set[str]) -> dict[str, Any]:
+    """What identifies ``model`` in its checkpoints: its class name and hyper-parameters,
+    less those that may change between a killed run and its resumption (``run_only``)."""
+    params = {}
+    for k, v in model.get_params(deep=False).items():
+        if k in run_only:
+            continue
+        try:
+            params[k] = to_json_value(v.tolist() if isinstance(v, np.ndarray) else v)
+        except TypeError:
+            params[k] = repr(v)
+    return {"class": type(model).__name__, "params": json.loads(json.dumps(params))}
 
 
 def _flatten_optimizer(name: str, sd: dict[str, Any], tensors: dict, meta: dict) -> None:
@@ -86,8 +104,10 @@ def save_checkpoint(
     optimizers: dict[str, dict[str, Any]],
     rng: dict[str, torch.Tensor],
     progress: dict[str, Any],
+    extra: dict[str, Any] | None = None,
 ) -> Path:
-    """Write a checkpoint into ``directory`` atomically; returns its path."""
+    """Write a checkpoint into ``directory`` atomically; returns its path. ``extra``: the
+    task's own state, tensors and JSON values."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     tensors: dict[str, torch.Tensor] = {}
@@ -100,11 +120,17 @@ def save_checkpoint(
         _flatten_optimizer(name, sd, tensors, optim_meta)
     for name, state in rng.items():
         tensors[f"rng/{name}"] = state.detach().cpu().contiguous()
+    extra_json = {}
+    for k, v in (extra or {}).items():
+        if isinstance(v, torch.Tensor):
+            tensors[f"extra/{k}"] = v.detach().cpu().contiguous()
+        else:
+            extra_json[k] = v
     metadata = {
         "format": FORMAT,
         "format_version": str(FORMAT_VERSION),
         "owner": json.dumps(owner, sort_keys=True),
-        "state": json.dumps({**progress, "optimizers": optim_meta}),
+        "state": json.dumps({**progress, "optimizers": optim_meta, "extra": extra_json}),
     }
     path = directory / FILENAME
     tmp = directory / (FILENAME + ".tmp")
@@ -153,6 +179,7 @@ def load_checkpoint(
         saved_owner = json.loads(meta["owner"])
         state = json.loads(meta["state"])
         optim_meta = state.pop("optimizers")
+        extra = state.pop("extra", {})
     except ModelFileError:
         raise
     except (SafetensorError, ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -169,4 +196,5 @@ def load_checkpoint(
         "optimizers": {n: _unflatten_optimizer(n, tensors, optim_meta) for n in optim_meta},
         "rng": {k[4:]: v for k, v in tensors.items() if k.startswith("rng/")},
         "progress": state,
+        "extra": {**extra, **{k[6:]: v for k, v in tensors.items() if k.startswith("extra/")}},
     }

@@ -47,6 +47,26 @@ class World:
             return idx
         return torch.tensor_split(idx, self.size)[self.rank]
 
+    def rows(self, n: int) -> slice:
+        """This process's share of ``n`` rows: the slice :meth:`shard` takes of them."""
+        if self.size == 1:
+            return slice(0, n)
+        q, r = divmod(n, self.size)
+        start = self.rank * q + min(self.rank, r)
+        return slice(start, start + q + (1 if self.rank < r else 0))
+
+    def agree(self, value: int) -> int:
+        """Rank 0's ``value`` on every process (e.g. a seed drawn at random)."""
+        if self.size == 1:
+            return value
+        t = torch.tensor([value], dtype=torch.int64, device=self._device())
+        tdist.broadcast(t, src=0)
+        return int(t.item())
+
+    def _device(self) -> torch.device:
+        """Where this group's collectives take their tensors (NCCL: the GPU)."""
+        return torch.device("cuda") if tdist.get_backend() == "nccl" else torch.device("cpu")
+
     def broadcast_parameters(self, module: nn.Module) -> None:
         """Start every process from rank 0's weights and buffers."""
         if self.size == 1:
@@ -94,6 +114,22 @@ class World:
             offset += p.numel()
         return True
 
+    def sum_statistics(self, stats: dict[str, Any]) -> dict[str, Any]:
+        """Each statistic (a tensor, or a pair (A, B) meaning ``A.T @ B``) summed over the
+        processes with one ``all_reduce``; a pair arrives as the tensor it means. One
+        process gets ``stats`` back as they are (pairs stay pairs, for fused updates)."""
+        if self.size == 1 or not stats:
+            return stats
+        parts = {k: s[0].T @ s[1] if isinstance(s, tuple) else s for k, s in stats.items()}
+        like = next(iter(parts.values()))
+        flat = torch.cat([p.reshape(-1).to(like.dtype) for p in parts.values()])
+        tdist.all_reduce(flat)
+        out, offset = {}, 0
+        for k, p in parts.items():
+            out[k] = flat[offset : offset + p.numel()].view_as(p).to(p.dtype)
+            offset += p.numel()
+        return out
+
     def mean_metrics(self, sums: dict[str, Any], rows: int) -> dict[str, float]:
         """Row-weighted means of per-row metric sums (floats or tensors) over every process."""
         if not sums:
@@ -113,8 +149,7 @@ class World:
         """Every process's copy of a generator state (uint8), in rank order."""
         if self.size == 1:
             return [state]
-        on = torch.device("cuda") if tdist.get_backend() == "nccl" else torch.device("cpu")
-        state = state.to(on)
+        state = state.to(self._device())
         out = [torch.empty_like(state) for _ in range(self.size)]
         tdist.all_gather(out, state)
         return [s.cpu() for s in out]

@@ -24,7 +24,6 @@ The training hyper-parameters every neural model takes, with the same names and 
 
 from __future__ import annotations
 
-import json
 from abc import abstractmethod
 from typing import Any
 
@@ -47,6 +46,7 @@ from ..validation import (
     check_random_state,
     validate_params,
 )
+from ._checkpoint import checkpoint_owner
 from .trainer import StepContext, Trainer, TrainResult
 
 TRAIN_PARAM_SPEC: dict[str, list] = {
@@ -173,17 +173,7 @@ class NeuralModel(GenerativeModel):
         )
 
     def _checkpoint_owner(self) -> dict[str, Any]:
-        from ..persistence import _encode
-
-        params = {}
-        for k, v in self.get_params(deep=False).items():
-            if k in _RUN_ONLY:
-                continue
-            try:
-                params[k] = _encode(v.tolist() if isinstance(v, np.ndarray) else v)
-            except TypeError:
-                params[k] = repr(v)
-        return {"class": type(self).__name__, "params": json.loads(json.dumps(params))}
+        return checkpoint_owner(self, _RUN_ONLY)
 
     def _record(self, result: TrainResult) -> None:
         self.history_ = result.history

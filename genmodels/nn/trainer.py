@@ -25,6 +25,18 @@ owns everything else, written once:
   the result equals single-process training on the same global batch (for losses that are
   means over the batch).
 
+A task that updates its parameters itself (``optimizer="manual"``: Boltzmann machines,
+whose contrastive-divergence statistics are not the gradient of a loss) is a
+:class:`ManualTask`: per step it returns its share of the update's statistics from
+``update_statistics`` (the trainer sums them over processes) and applies them with the
+scheduled rate ``ctx.lr`` in ``apply_update``. Everything else (batches, epochs, the
+schedule, monitoring and early stopping, checkpoints and resumption) is the same loop.
+
+Any task may also define the optional methods of :class:`TaskHooks`: state of its own
+that checkpoints must keep (persistent chains, a random stream, momentum), the order of
+each epoch's rows (a model that draws it from its own generator), metrics computed once
+per epoch on the whole of some data (a monitor that is not a mean over batches).
+
 Randomness is explicit: ``seed`` fixes the shuffling generator, the step generator passed
 to ``training_step`` (for a model's own noise, e.g. the reparameterisation) and, inside a
 forked RNG scope, torch's global generator (dropout), so the same seed gives the same
@@ -44,6 +56,8 @@ How the loop is put together (each piece short enough to read at once):
   patience and early stopping.
 * :class:`RunState` is what a checkpoint holds besides tensors (epoch, steps, history);
   ``_Run.resume`` and ``_Run.checkpoint`` move a run to and from ``_checkpoint``.
+* ``_Hooks`` resolves a task's optional :class:`TaskHooks` once (a task without one gets
+  the trainer's default).
 """
 
 from __future__ import annotations
@@ -64,7 +78,7 @@ from ..progress import Progress, logger
 from . import _checkpoint as ckpt
 from . import _distributed as dist
 
-OptimizerName = Literal["adam", "adamw", "sgd", "rmsprop"]
+OptimizerName = Literal["adam", "adamw", "sgd", "rmsprop", "manual"]
 Schedule = Literal["constant", "cosine", "linear", "exponential"]
 MixedPrecision = Literal["auto", "float32", "bfloat16", "float16"]
 
@@ -77,6 +91,9 @@ class StepContext:
     step: int  # optimiser steps of this group taken so far, across epochs
     group: str  # the parameter group (optimiser) this step updates
     generator: torch.Generator  # for the model's own noise (on the training device)
+    lr: float = math.nan  # the scheduled learning rate of this step (a manual update's)
+    rows: int = 0  # rows of the global batch, over every process (batch[0] has this one's)
+    world: dist.World = dist.World()  # the processes sharing the batch (rank, size)
 
 
 class TrainingTask(Protocol):
@@ -93,6 +110,57 @@ class TrainingTask(Protocol):
     def validation_step(self, batch: tuple[torch.Tensor, ...], ctx: StepContext) -> dict: ...
 
 
+Statistic = torch.Tensor | tuple[torch.Tensor, torch.Tensor]  # a pair (A, B) means A.T @ B
+
+
+class ManualTask(Protocol):
+    """A task that applies its own updates (``Trainer(optimizer="manual")``)."""
+
+    def training_module(self) -> nn.Module: ...
+
+    def parameter_groups(self) -> dict[str, list[torch.Tensor]]: ...
+
+    def group_steps(self) -> dict[str, int]: ...
+
+    def update_statistics(
+        self, batch: tuple[torch.Tensor, ...], ctx: StepContext
+    ) -> dict[str, Statistic]:
+        """This process's share of the step's statistics: summed over the processes they
+        must give the global batch's (so normalise by ``ctx.rows``, not the local rows).
+        Called on every process for every step, even one whose slice of the batch is
+        empty (a random stream shared by the processes stays in step)."""
+        ...
+
+    def apply_update(self, stats: dict[str, Statistic], ctx: StepContext) -> dict:
+        """Update the parameters in place from the summed statistics at rate ``ctx.lr``;
+        returns batch-mean metrics for the history (may be empty)."""
+        ...
+
+    def validation_step(self, batch: tuple[torch.Tensor, ...], ctx: StepContext) -> dict: ...
+
+
+class TaskHooks(Protocol):
+    """Optional methods of any task; the trainer uses those a task defines."""
+
+    def extra_state(self) -> dict[str, Any]:
+        """State of the task's own that a checkpoint keeps: tensors, or JSON values."""
+        ...
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        """Restore what ``extra_state`` gave (on resumption, after the module's weights)."""
+        ...
+
+    def batch_order(self, epoch: int) -> torch.Tensor:
+        """The order of the training rows in ``epoch`` (a permutation of 0..N-1, the
+        same on every process), instead of the trainer's seeded shuffle."""
+        ...
+
+    def epoch_metrics(self, epoch: int) -> dict[str, float]:
+        """Metrics of the weights after ``epoch``'s batches, into the history (and for
+        the monitor) beside the batch means."""
+        ...
+
+
 @dataclass
 class TrainResult:
     history: dict[str, list[float]]
@@ -100,12 +168,17 @@ class TrainResult:
     best_epoch: int | None  # 1-based epoch whose weights were kept (early stopping)
     stopped_early: bool
     resumed_from: int | None  # epoch the run resumed after, if it did
+    group_steps: dict[str, int] = field(default_factory=dict)  # steps each group took in all
 
 
 @dataclass
 class Trainer:
-    """Trains a :class:`TrainingTask`; see the module docstring. ``lr`` and
-    ``weight_decay`` may be dicts keyed by parameter group."""
+    """Trains a :class:`TrainingTask` (or a :class:`ManualTask`, with
+    ``optimizer="manual"``); see the module docstring. ``lr`` and ``weight_decay`` may be
+    dicts keyed by parameter group. ``schedule_by="epoch"`` makes the schedule's progress
+    the epoch's fraction of ``epochs`` (constant within an epoch) instead of the step's
+    fraction of the group's steps. ``min_delta``: how much the monitored metric must
+    improve to count as better."""
 
     epochs: int = 10
     batch_size: int = 128
@@ -116,11 +189,13 @@ class Trainer:
     momentum: float = 0.9
     lr_schedule: Schedule = "constant"
     lr_decay: float = 0.97  # per epoch, for "exponential"
+    schedule_by: Literal["step", "epoch"] = "step"
     warmup_steps: int = 0
     grad_clip: float | None = None
     early_stopping: int | None = None  # patience in epochs
     monitor: str | None = None  # default: "val_loss" with validation data, else "loss"
     monitor_mode: Literal["min", "max"] = "min"  # "max" for a score (e.g. val_ndcg)
+    min_delta: float = 1e-12
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     mixed_precision: MixedPrecision = "auto"
     checkpoint_dir: str | os.PathLike | None = None
@@ -134,7 +209,7 @@ class Trainer:
 
     def fit(
         self,
-        task: TrainingTask,
+        task: TrainingTask | ManualTask,
         train: Dataset,
         validation: Dataset | None = None,
         *,
@@ -179,8 +254,11 @@ class Trainer:
         """The learning rate at an optimiser step: linear warm-up, then the schedule."""
         if self.warmup_steps and step < self.warmup_steps:
             return base * (step + 1) / self.warmup_steps
-        span = max(1, total_steps - self.warmup_steps)
-        t = min(1.0, max(0, step - self.warmup_steps) / span)
+        if self.schedule_by == "epoch":
+            t = min(1.0, epoch / max(1, self.epochs))
+        else:
+            span = max(1, total_steps - self.warmup_steps)
+            t = min(1.0, max(0, step - self.warmup_steps) / span)
         if self.lr_schedule == "constant":
             return base
         if self.lr_schedule == "cosine":
@@ -215,7 +293,7 @@ class Trainer:
             raise ValueError("early_stopping on a validation metric needs validation_data")
         # With several groups there is no plain "loss": nothing to watch unless asked.
         required = self.monitor is not None or self.early_stopping is not None
-        return Monitor(metric, self.monitor_mode, self.early_stopping, required)
+        return Monitor(metric, self.monitor_mode, self.early_stopping, required, self.min_delta)
 
 
 # -- the pieces of a run ---------------------------------------------------------------------
@@ -355,19 +433,26 @@ class _Generators:
 
 
 class _Optimisers:
-    """The parameter groups and what steps them: one optimiser each, the steps per batch,
-    each group's learning-rate schedule (spanning the steps it takes), mixed precision."""
+    """The parameter groups and what steps them: one optimiser each (none for a manual
+    task, which updates its parameters itself), the steps per batch, each group's
+    learning-rate schedule (spanning the steps it takes), mixed precision."""
 
-    def __init__(self, trainer: Trainer, task: TrainingTask, n_batches: int):
+    def __init__(self, trainer: Trainer, task: TrainingTask | ManualTask, n_batches: int):
         self.trainer = trainer
+        self.manual = trainer.optimizer == "manual"
         self.groups = task.parameter_groups()
         self.steps_per_batch = _group_steps(task.group_steps(), self.groups)
-        self.optimizers = {n: trainer._make_optimizer(n, p) for n, p in self.groups.items()}
+        self.optimizers = {
+            n: trainer._make_optimizer(n, p) for n, p in self.groups.items() if not self.manual
+        }
         self.base_lr = {n: trainer._group_value(trainer.lr, n) for n in self.groups}
         self.total = {n: trainer.epochs * n_batches * s for n, s in self.steps_per_batch.items()}
         self.last_lr = {n: trainer._lr(self.base_lr[n], 0, 0, self.total[n]) for n in self.groups}
         self.prefix = {n: "" if len(self.groups) == 1 else f"{n}_" for n in self.groups}
-        self.amp_dtype, self.scaler = trainer._amp()
+        # A manual task computes in its own precision: no autocast, nothing to scale.
+        self.amp_dtype, self.scaler = (None, None) if self.manual else trainer._amp()
+        if self.manual and trainer.grad_clip is not None:
+            raise ValueError("grad_clip clips gradients; a manual task's updates have none")
 
     def autocast(self):
         if self.amp_dtype is None:
@@ -377,8 +462,9 @@ class _Optimisers:
     def rate(self, name: str, step: int, epoch: int) -> float:
         """The scheduled learning rate of ``name``'s step, set on its optimiser."""
         lr = self.trainer._lr(self.base_lr[name], step, epoch, self.total[name])
-        for g in self.optimizers[name].param_groups:
-            g["lr"] = lr
+        if not self.manual:
+            for g in self.optimizers[name].param_groups:
+                g["lr"] = lr
         self.last_lr[name] = lr
         return lr
 
@@ -427,6 +513,32 @@ class _Optimisers:
         else:
             opt.step()
 
+    def manual_step(self, task: ManualTask, name, batch, ctx, world, sums) -> None:
+        """One step of a manual task: its statistics, summed over processes, applied."""
+        stats = world.sum_statistics(task.update_statistics(batch, ctx))
+        out = task.apply_update(stats, ctx)
+        if out:
+            sums.add(out, batch[0].shape[0], self.prefix[name])
+
+
+@dataclass(frozen=True)
+class _Hooks:
+    """A task's optional :class:`TaskHooks`, or None for each it does not define."""
+
+    extra_state: Callable[[], dict[str, Any]] | None
+    load_extra_state: Callable[[dict[str, Any]], None] | None
+    batch_order: Callable[[int], torch.Tensor] | None
+    epoch_metrics: Callable[[int], dict[str, float]] | None
+
+    @classmethod
+    def of(cls, task) -> _Hooks:
+        return cls(
+            getattr(task, "extra_state", None),
+            getattr(task, "load_extra_state", None),
+            getattr(task, "batch_order", None),
+            getattr(task, "epoch_metrics", None),
+        )
+
 
 class _Run:
     """One training run of a task: set up from the trainer's configuration, optionally
@@ -435,6 +547,7 @@ class _Run:
     def __init__(self, trainer: Trainer, task: TrainingTask, train, validation):
         self.trainer, self.task, self.validation = trainer, task, validation
         self.device = trainer.device
+        self.hooks = _Hooks.of(task)
         self.world = dist.World.current()
         self.module = task.training_module().to(self.device)
         self.world.broadcast_parameters(self.module)
@@ -442,6 +555,7 @@ class _Run:
         self.batches = _Batches(
             train, trainer.batch_size, self.gens.shuffle, self.device, self.world, trainer.drop_last
         )
+        self.batches.order = self.hooks.batch_order
         self.opt = _Optimisers(trainer, task, len(self.batches))
         self.monitor = trainer._monitor(validation)
         self.state = RunState(dict.fromkeys(self.opt.groups, 0))
@@ -461,6 +575,8 @@ class _Run:
         self.gens.load_states(saved["rng"])
         self.state = RunState.from_progress(saved["progress"])
         self.monitor.load_progress(saved["progress"], saved["best"])
+        if self.hooks.load_extra_state is not None:
+            self.hooks.load_extra_state(saved["extra"])
         logger.info("%s: resumed after epoch %d", t.desc, self.state.epoch)
 
     def checkpoint(self) -> None:
@@ -479,6 +595,7 @@ class _Run:
                 optimizers={n: o.state_dict() for n, o in self.opt.optimizers.items()},
                 rng=rng,
                 progress=self.state.progress(self.monitor),
+                extra=None if self.hooks.extra_state is None else self.hooks.extra_state(),
             )
         self.world.barrier()
 
@@ -503,6 +620,7 @@ class _Run:
             best_epoch=self.monitor.best_epoch if t.early_stopping is not None else None,
             stopped_early=state.stopped,
             resumed_from=state.resumed_from,
+            group_steps=dict(state.group_step),
         )
 
     def _epoch(self, epoch: int, bar, running: dict[str, Any]) -> dict[str, float]:
@@ -511,13 +629,17 @@ class _Run:
         t0 = time.perf_counter()
         self.module.train()
         sums, rows = _Sums(self.device), 0
-        step_counts = self.state.group_step
-        for b, (batch, batch_rows) in enumerate(self.batches.epoch()):
-            for name, n_steps in self.opt.steps_per_batch.items():
+        opt, world, step_counts = self.opt, self.world, self.state.group_step
+        for b, (batch, batch_rows) in enumerate(self.batches.epoch(epoch)):
+            for name, n_steps in opt.steps_per_batch.items():
                 for _ in range(n_steps):
-                    ctx = StepContext(epoch, step_counts[name], name, self.gens.step)
-                    self.opt.rate(name, step_counts[name], epoch)
-                    self.opt.step(self.task, name, batch, ctx, batch_rows, self.world, sums, b)
+                    step = step_counts[name]
+                    lr = opt.rate(name, step, epoch)
+                    ctx = StepContext(epoch, step, name, self.gens.step, lr, batch_rows, world)
+                    if opt.manual:
+                        opt.manual_step(self.task, name, batch, ctx, world, sums)
+                    else:
+                        opt.step(self.task, name, batch, ctx, batch_rows, world, sums, b)
                     step_counts[name] += 1
             rows += batch[0].shape[0]  # this process's rows of the global batch
             if self.show:
@@ -526,6 +648,12 @@ class _Run:
                     running[key] = total_value / max(rows, 1)
                 bar.update(1, **running)
         metrics = self.world.mean_metrics(sums.sums, rows)
+        if self.hooks.epoch_metrics is not None:
+            own = self.hooks.epoch_metrics(epoch)
+            metrics.update(own)
+            if self.show and own:
+                running.update(own)
+                bar.update(0, **running)
         if self.validation is not None:
             metrics.update(self._validate())
         metrics.update(self.opt.lr_metrics())
@@ -605,6 +733,7 @@ class _Batches:
 
     def __init__(self, data: Dataset, batch_size, generator, device, world, drop_last):
         self.data, self.generator, self.device, self.world = data, generator, device, world
+        self.order: Callable[[int], torch.Tensor] | None = None  # the task's, if it has one
         self.batch_size = batch_size
         self.n = len(data)  # type: ignore[arg-type]
         if self.n == 0:
@@ -620,14 +749,19 @@ class _Batches:
         full, rest = divmod(self.n, self.batch_size)
         return full + (1 if rest and not self.drop_last else 0)
 
-    def _order(self) -> torch.Tensor:
+    def _order(self, epoch: int) -> torch.Tensor:
+        if self.order is not None:
+            order = self.order(epoch)
+            if order.shape != (self.n,):
+                raise ValueError(f"batch_order gave {tuple(order.shape)} indices for {self.n} rows")
+            return order
         if self.generator is None:
             return torch.arange(self.n)
         return torch.randperm(self.n, generator=self.generator)
 
-    def epoch(self) -> Iterator[tuple[tuple[torch.Tensor, ...], int]]:
+    def epoch(self, epoch: int = 0) -> Iterator[tuple[tuple[torch.Tensor, ...], int]]:
         """The epoch's batches: (this process's slice of the batch, the global batch's rows)."""
-        order = self._order()
+        order = self._order(epoch)
         for i in range(len(self)):
             idx = order[i * self.batch_size : (i + 1) * self.batch_size]
             n_global = len(idx)
