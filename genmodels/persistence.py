@@ -44,32 +44,35 @@ _MAX_HEADER = 100 * 1024 * 1024  # safetensors' own limit on the JSON header
 # JSON encoding of non-tensor values (tuples, numpy scalars, string arrays, inf/nan floats)
 
 
-def _encode(value: Any) -> Any:
+def to_json_value(value: Any) -> Any:
+    """``value`` (a hyper-parameter or small fitted attribute) as plain JSON: numpy scalars
+    as numbers, tuples and dicts tagged so :func:`from_json_value` restores them."""
     if isinstance(value, bool | str) or value is None:
         return value
     if isinstance(value, np.generic):
-        return _encode(value.item())
+        return to_json_value(value.item())
     if isinstance(value, int | float):
         return value
     if isinstance(value, tuple):
-        return {"__tuple__": [_encode(v) for v in value]}
+        return {"__tuple__": [to_json_value(v) for v in value]}
     if isinstance(value, list):
-        return [_encode(v) for v in value]
+        return [to_json_value(v) for v in value]
     if isinstance(value, dict) and all(isinstance(k, str) for k in value):
-        return {"__dict__": {k: _encode(v) for k, v in value.items()}}
+        return {"__dict__": {k: to_json_value(v) for k, v in value.items()}}
     if isinstance(value, np.ndarray) and value.dtype.kind in "OUS":
         return {"__strarray__": [str(v) for v in value.ravel()], "shape": list(value.shape)}
     raise TypeError(f"cannot store a value of type {type(value).__name__} in a model file")
 
 
-def _decode(value: Any) -> Any:
+def from_json_value(value: Any) -> Any:
+    """The inverse of :func:`to_json_value`."""
     if isinstance(value, list):
-        return [_decode(v) for v in value]
+        return [from_json_value(v) for v in value]
     if isinstance(value, dict):
         if "__tuple__" in value:
-            return tuple(_decode(v) for v in value["__tuple__"])
+            return tuple(from_json_value(v) for v in value["__tuple__"])
         if "__dict__" in value:
-            return {k: _decode(v) for k, v in value["__dict__"].items()}
+            return {k: from_json_value(v) for k, v in value["__dict__"].items()}
         if "__strarray__" in value:
             return np.array(value["__strarray__"], dtype=object).reshape(value["shape"])
         raise ModelFileError(f"corrupt metadata: unexpected JSON object {sorted(value)}")
@@ -100,13 +103,13 @@ def save_model(model: GenerativeModel, path: str | os.PathLike) -> None:
         if _is_tensor(value):
             tensors[f"param/{name}"] = np.ascontiguousarray(value)
         else:
-            params[name] = _encode(value)
+            params[name] = to_json_value(value)
     attributes: dict[str, Any] = {}
     for name, value in state.items():
         if _is_tensor(value):
             tensors[f"attr/{name}"] = np.ascontiguousarray(value)
         else:
-            attributes[name] = _encode(value)
+            attributes[name] = to_json_value(value)
 
     metadata = {
         "format": FORMAT_NAME,
@@ -239,8 +242,8 @@ def load(path: str | os.PathLike) -> GenerativeModel:
         )
     try:
         tensors = st_load(data)
-        params = {k: _decode(v) for k, v in json.loads(meta["params"]).items()}
-        attributes = {k: _decode(v) for k, v in json.loads(meta["attributes"]).items()}
+        params = {k: from_json_value(v) for k, v in json.loads(meta["params"]).items()}
+        attributes = {k: from_json_value(v) for k, v in json.loads(meta["attributes"]).items()}
     except ModelFileError:
         raise
     except Exception as exc:

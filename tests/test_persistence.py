@@ -41,10 +41,10 @@ def test_round_trip_keeps_params_and_attributes(saved):
 
 
 def test_tuple_and_string_array_values_survive(tmp_path):
-    from genmodels.persistence import _decode, _encode
+    from genmodels.persistence import from_json_value, to_json_value
 
     value = {"a": (1, 2.5, "x"), "b": [None, True], "c": np.array(["u", "v"], dtype=object)}
-    back = _decode(json.loads(json.dumps(_encode(value))))
+    back = from_json_value(json.loads(json.dumps(to_json_value(value))))
     assert back["a"] == (1, 2.5, "x") and back["b"] == [None, True]
     assert list(back["c"]) == ["u", "v"]
 
