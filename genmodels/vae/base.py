@@ -29,8 +29,7 @@ import numpy as np
 import torch
 
 from ..backend import to_numpy, torch_generator
-from ..nn.base import NeuralModel
-from ..nn.trainer import StepContext
+from ..nn import NeuralModel, StepContext
 from ..validation import (
     Interval,
     OneOf,

@@ -20,7 +20,7 @@ from torch.utils.data import Dataset, TensorDataset
 from ..backend import to_numpy
 from ..base import Capabilities
 from ..metrics import ndcg_at_k, recall_at_k, top_k
-from ..nn.trainer import StepContext
+from ..nn import StepContext
 from ..registry import register
 from ..validation import Interval
 from . import _latent
