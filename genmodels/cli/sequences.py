@@ -18,6 +18,7 @@ from .tables import (
     BUILTIN_PREFIX,
     READ_SUFFIXES,
     as_table,
+    column_names,
     npz_array,
     open_numpy,
     save_records,
@@ -194,9 +195,7 @@ def save_sequences(
     if X.ndim != 3:
         raise ValueError(f"save_sequences needs an (S, T, D) array, got shape {X.shape}")
     s, t, d = X.shape
-    names = [f"x{j}" for j in range(d)] if columns is None else [str(c) for c in columns]
-    if len(names) != d:
-        raise ValueError(f"{len(names)} column names given for {d} features")
+    names = column_names(columns, d, "features")
     path.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".npy":
         np.save(path, X, allow_pickle=False)

@@ -334,6 +334,15 @@ def _cell(cell: str, column: str, row_no: int, line_no: int, path: Path) -> floa
 # Writing
 
 
+def column_names(columns: list[str] | None, n: int, what: str) -> list[str]:
+    """``columns`` as strings, or ``x0, x1, ...`` when None; refused unless there are ``n``
+    (``what`` names them in the error: "columns", "features")."""
+    names = [f"x{j}" for j in range(n)] if columns is None else [str(c) for c in columns]
+    if len(names) != n:
+        raise ValueError(f"{len(names)} column names given for {n} {what}")
+    return names
+
+
 def save_table(path: str | os.PathLike, X: np.ndarray, columns: list[str] | None = None) -> Path:
     """Write a 2-D table to ``.csv`` (a header row, default names ``x0, x1, ...``; floats
     written with full precision so they read back exactly) or ``.npy``. Creates missing
@@ -348,9 +357,7 @@ def save_table(path: str | os.PathLike, X: np.ndarray, columns: list[str] | None
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2:
         raise ValueError(f"save_table needs a 2-D array, got shape {X.shape}")
-    names = [f"x{j}" for j in range(X.shape[1])] if columns is None else [str(c) for c in columns]
-    if len(names) != X.shape[1]:
-        raise ValueError(f"{len(names)} column names given for {X.shape[1]} columns")
+    names = column_names(columns, X.shape[1], "columns")
     path.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".npy":
         np.save(path, X, allow_pickle=False)
