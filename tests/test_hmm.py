@@ -155,6 +155,77 @@ def test_impossible_observation_gives_minus_infinity_not_nan():
     assert not torch.isnan(post.gamma).any()
 
 
+def _kernel_in(dtype, log_b, lengths, start, trans, seg_len):
+    layout = K.make_layout(np.asarray(lengths), "cpu", seg_len=seg_len)
+    with np.errstate(divide="ignore"):
+        ls, lt = np.log(start), np.log(trans)
+    ls, lt, lb = (torch.as_tensor(a, dtype=dtype) for a in (ls, lt, log_b))
+    post = K.forward_backward(layout, lb, ls, lt)
+    path, logp = K.viterbi(layout, lb, ls, lt)
+    return post, path.numpy(), logp
+
+
+@pytest.mark.parametrize("seg_len", [None, 7, 50])
+def test_kernel_in_float32_agrees_with_float64(seg_len):
+    """The kernel computes in its inputs' dtype; the sums over a sequence (log-likelihoods,
+    Viterbi scores) come back in float64 either way."""
+    rng = np.random.RandomState(3)
+    k, lengths = 4, [300, 37, 1, 64]
+    start = rng.dirichlet(np.ones(k))
+    trans = 0.5 * rng.dirichlet(np.ones(k), size=k) + 0.5 * np.eye(k)
+    log_b = rng.randn(sum(lengths), k) * 3
+    ref, ref_path, ref_logp = _kernel_in(torch.float64, log_b, lengths, start, trans, seg_len)
+    got, path, logp = _kernel_in(torch.float32, log_b, lengths, start, trans, seg_len)
+    assert got.log_likelihood.dtype == torch.float64 and logp.dtype == torch.float64
+    assert got.gamma.dtype == torch.float32 and got.trans.dtype == torch.float32
+    np.testing.assert_allclose(got.log_likelihood, ref.log_likelihood, rtol=1e-6)
+    np.testing.assert_allclose(got.gamma, ref.gamma, atol=1e-5)
+    np.testing.assert_allclose(got.trans, ref.trans, rtol=1e-4)
+    np.testing.assert_allclose(got.start, ref.start, atol=1e-5)
+    np.testing.assert_array_equal(path, ref_path)
+    np.testing.assert_allclose(logp, ref_logp, rtol=1e-6)
+
+
+@pytest.mark.parametrize("sticky", [False, True])
+def test_segmented_viterbi_both_routes_in_float32(sticky, monkeypatch):
+    """In float32 the Jacobi sweeps still settle on merging paths (their tolerance is
+    float32's), and both routes give float64's path and score."""
+    rng = np.random.RandomState(2)
+    k, lengths = 3, [4000, 150, 900]
+    start = rng.dirichlet(np.ones(k))
+    trans = np.eye(k) * 0.999 + 0.001 / k if sticky else rng.dirichlet(np.ones(k), size=k)
+    trans /= trans.sum(1, keepdims=True)
+    log_b = rng.randn(sum(lengths), k) * 0.3
+    layout = K.make_layout(np.asarray(lengths), "cpu", seg_len=40)
+    f32 = torch.float32
+    lb = K._pad_tm(layout, torch.as_tensor(log_b, dtype=f32), 0.0)
+    ls, lt = torch.as_tensor(np.log(start), dtype=f32), torch.as_tensor(np.log(trans), dtype=f32)
+    assert (K._viterbi_sweeps(layout, lb, ls, lt) is None) == sticky
+    _, ref_path, ref_logp = _kernel_in(torch.float64, log_b, lengths, start, trans, 40)
+    for sweeps in (K._VITERBI_SWEEPS, 0):  # default route, then products only
+        monkeypatch.setattr(K, "_VITERBI_SWEEPS", sweeps)
+        _, path, logp = _kernel_in(f32, log_b, lengths, start, trans, 40)
+        np.testing.assert_array_equal(path, ref_path)
+        np.testing.assert_allclose(logp, ref_logp, rtol=1e-6)
+
+
+def test_path_log_prob_is_the_viterbi_score():
+    rng = np.random.RandomState(4)
+    k, lengths = 3, [30, 1, 12]
+    start, trans = rng.dirichlet(np.ones(k)), rng.dirichlet(np.ones(k), size=k)
+    log_b = rng.randn(sum(lengths), k)
+    layout = K.make_layout(np.asarray(lengths), "cpu")
+    lb, ls, lt = t64(log_b), t64(np.log(start)), t64(np.log(trans))
+    path, logp = K.viterbi(layout, lb, ls, lt)
+    np.testing.assert_allclose(K.path_log_prob(layout, path, lb, ls, lt), logp, rtol=1e-12)
+    ends = np.cumsum(lengths)
+    for s, (lo, hi) in enumerate(zip(ends - lengths, ends, strict=True)):
+        z = path[lo:hi].numpy()
+        by_hand = np.log(start[z[0]]) + np.log(trans[z[:-1], z[1:]]).sum()
+        by_hand += log_b[np.arange(lo, hi), z].sum()
+        assert logp[s].item() == pytest.approx(by_hand, rel=1e-12)
+
+
 # -- GaussianHMM against hmmlearn ------------------------------------------------------------
 
 
@@ -419,3 +490,123 @@ def test_bic_aic_and_save_load(tmp_path):
     back = genmodels.load(tmp_path / "hmm.safetensors")
     np.testing.assert_array_equal(back.score_samples(X), m.score_samples(X))
     np.testing.assert_array_equal(back.decode(X)[1], m.decode(X)[1])
+
+
+# -- storage precision (dtype) -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ct", TYPES)
+def test_float32_fit_agrees_with_float64(ct):
+    """On a well-separated model, EM in float32 lands where float64's does: fitted arrays
+    in float32, log-likelihoods (summed in float64) and parameters to float32 accuracy."""
+    _, X = _data(seed=7, missing=0.05)
+    kw = dict(covariance_type=ct, n_iter=25, tol=0.0, random_state=0)  # the same iterations
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        m64 = GaussianHMM(3, **kw).fit(X)
+        m32 = GaussianHMM(3, dtype="float32", **kw).fit(X)
+    for name in ("startprob_", "transmat_", "means_", "covars_"):
+        v32, v64 = getattr(m32, name), getattr(m64, name)
+        assert v32.dtype == np.float32 and v64.dtype == np.float64
+        np.testing.assert_allclose(v32, v64, rtol=1e-4, atol=1e-5)
+    assert m32.log_likelihood_ == pytest.approx(m64.log_likelihood_, rel=1e-6)
+    np.testing.assert_allclose(m32.log_likelihoods_, m64.log_likelihoods_, rtol=1e-6)
+    s32 = m32.score_samples(X)
+    assert s32.dtype == np.float64
+    np.testing.assert_allclose(s32, m64.score_samples(X), rtol=1e-6)
+    proba = m32.predict_proba(X)
+    assert proba.dtype == np.float32
+    np.testing.assert_allclose(proba, m64.predict_proba(X), atol=1e-4)
+    lp32, path32 = m32.decode(X)
+    lp64, path64 = m64.decode(X)
+    np.testing.assert_array_equal(path32, path64)
+    assert lp32 == pytest.approx(lp64, rel=1e-6)
+    assert m32.sample(2, length=5, random_state=0).dtype == np.float32
+
+
+def test_float32_long_sequence_is_finite_and_decodes_as_float64():
+    """100,000 frames in float32: no underflow (scaled messages), the log-likelihood of
+    float64 to float32 accuracy, and the same Viterbi path."""
+    m64 = GaussianHMM(3)
+    m64.startprob_ = np.full(3, 1 / 3)
+    m64.transmat_ = np.full((3, 3), 0.05) + np.eye(3) * 0.85
+    m64.means_ = np.array([[0.0], [3.0], [6.0]])
+    m64.covars_ = np.ones((3, 1))
+    X = m64.sample(1, length=100_000, random_state=0)[0]
+    m32 = GaussianHMM(3, dtype="float32")
+    for name in ("startprob_", "transmat_", "means_", "covars_"):
+        setattr(m32, name, getattr(m64, name).astype(np.float32))
+    ll32, ll64 = m32.score_samples(X)[0], m64.score_samples(X)[0]
+    assert np.isfinite(ll32) and ll32 == pytest.approx(ll64, rel=1e-7)
+    lp32, path32 = m32.decode(X)
+    lp64, path64 = m64.decode(X)
+    np.testing.assert_array_equal(path32, path64)
+    assert lp32 == pytest.approx(lp64, rel=1e-7)
+    post = m32.predict_proba(X)
+    assert np.isfinite(post).all()
+    np.testing.assert_allclose(post.sum(1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(post, m64.predict_proba(X), atol=1e-4)
+
+
+def test_float32_outlier_beyond_its_range_is_scored_as_in_float64():
+    """A frame about 100 nats less likely in every state it can reach (left-right chain)
+    than in an unreachable one: float32's scaled messages underflow there, so the kernel
+    scores the sequence again in float64 and gets float64's finite answer; a sequence that
+    is impossible stays -inf, without NaN."""
+    models = {}
+    for dt in ("float64", "float32"):
+        m = GaussianHMM(3, dtype=dt)
+        m.startprob_ = np.array([1.0, 0.0, 0.0])
+        m.transmat_ = np.array([[0.9, 0.1, 0.0], [0.0, 0.9, 0.1], [0.0, 0.0, 1.0]])
+        m.means_ = np.array([[0.0], [1.0], [-20.0]])
+        m.covars_ = np.ones((3, 1))
+        models[dt] = m
+    X = [np.array([[0.0], [-15.0], [0.0]]), np.array([[0.5], [0.2], [1.0], [0.8]])]
+    s32, s64 = models["float32"].score_samples(X), models["float64"].score_samples(X)
+    assert np.isfinite(s32).all() and s64[0] < -100
+    np.testing.assert_allclose(s32, s64, rtol=1e-6)
+    post = models["float32"].predict_proba(X)
+    assert post.dtype == np.float32
+    np.testing.assert_allclose(post, models["float64"].predict_proba(X), atol=1e-6)
+    np.testing.assert_array_equal(models["float32"].predict(X), models["float64"].predict(X))
+    for m in models.values():  # narrow states: the first sequence is impossible in both
+        m.covars_ = np.full((3, 1), 1e-3)
+        assert m.score_samples(X[:1])[0] == -np.inf
+        assert not np.isnan(m.predict_proba(X[:1])).any()
+
+
+def test_float32_partial_fit_save_load_keep_the_dtype(tmp_path):
+    _, X = _data(seed=2)
+    m = GaussianHMM(3, covariance_type="full", dtype="float32", random_state=0)
+    for i in range(0, 20, 5):
+        m.partial_fit(X[i : i + 5])
+    assert all(getattr(m, n + "_").dtype == np.float32 for n in m._all_params)
+    m.save(tmp_path / "hmm32.safetensors")
+    back = genmodels.load(tmp_path / "hmm32.safetensors")
+    assert back.dtype == "float32"
+    for name in ("startprob_", "transmat_", "means_", "covars_"):
+        assert getattr(back, name).dtype == np.float32
+        np.testing.assert_array_equal(getattr(back, name), getattr(m, name))
+    np.testing.assert_array_equal(back.score_samples(X), m.score_samples(X))
+    np.testing.assert_array_equal(back.decode(X)[1], m.decode(X)[1])
+
+
+def test_parameters_set_in_float64_on_a_float32_model_are_stored_in_float32():
+    truth, X = _data(seed=1)
+    m = GaussianHMM(3, covariance_type="full", dtype="float32", init_params=(), n_iter=2)
+    for name in ("startprob_", "transmat_", "means_", "covars_"):
+        setattr(m, name, getattr(truth, name))
+    # scoring before a fit uses them as they are (cast to float32 for the arithmetic)
+    np.testing.assert_allclose(m.score_samples(X), truth.score_samples(X), rtol=1e-6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        m.set_params(learn=("transmat",)).fit(X)
+    assert m.means_.dtype == np.float32 and m.transmat_.dtype == np.float32
+    np.testing.assert_array_equal(m.means_, truth.means_.astype(np.float32))
+
+
+@pytest.mark.parametrize("bad", ["float16", "double", np.float32, None])
+def test_invalid_dtype_is_refused_clearly(bad):
+    _, X = _data()
+    with pytest.raises(ValueError, match="dtype"):
+        GaussianHMM(2, dtype=bad).fit(X)

@@ -412,6 +412,44 @@ def test_save_load_round_trip(kind, tmp_path):
     np.testing.assert_array_equal(back.sample(2, random_state=0), m.sample(2, random_state=0))
 
 
+def _fit_in(kind: str, dtype: str, X):
+    if kind.startswith("gmm"):  # (a little min_covar: no component collapses in float32)
+        ct = kind.partition("-")[2]
+        m = GMMHMM(2, 2, covariance_type=ct, random_state=0, n_iter=15, tol=0.0, dtype=dtype)
+    else:
+        m = _new(kind, 0, n_iter=15, tol=0.0, dtype=dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return m.fit(X)
+
+
+@pytest.mark.parametrize("kind", EM_KINDS)
+def test_float32_fit_agrees_with_float64_and_round_trips(kind, tmp_path):
+    """The same 15 EM iterations in float32 and float64 (data from a well-separated
+    model): float32 parameter arrays equal to float64's to float32 accuracy, the same
+    log-likelihoods (summed in float64) and paths; a model file keeps the dtype."""
+    X = _fit_data(kind.partition("-")[0], 0)
+    m64, m32 = _fit_in(kind, "float64", X), _fit_in(kind, "float32", X)
+    for name in (n + "_" for n in m64._all_params):
+        v32, v64 = getattr(m32, name), getattr(m64, name)
+        assert v32.dtype == np.float32 and v64.dtype == np.float64, name
+        np.testing.assert_allclose(v32, v64, rtol=1e-4, atol=1e-5, err_msg=name)
+    np.testing.assert_allclose(m32.log_likelihoods_, m64.log_likelihoods_, rtol=1e-6)
+    scores = m32.score_samples(X)
+    assert scores.dtype == np.float64
+    np.testing.assert_allclose(scores, m64.score_samples(X), rtol=1e-6)
+    np.testing.assert_array_equal(m32.decode(X)[1], m64.decode(X)[1])
+    assert m32.decode(X)[0] == pytest.approx(m64.decode(X)[0], rel=1e-6)
+    assert m32.sample(2, length=5, random_state=0).dtype == np.float32
+    m32.save(tmp_path / "m32.safetensors")
+    back = genmodels.load(tmp_path / "m32.safetensors")
+    assert back.dtype == "float32"
+    for name in (n + "_" for n in m32._all_params):
+        assert getattr(back, name).dtype == np.float32
+    np.testing.assert_array_equal(back.score_samples(X), scores)
+    np.testing.assert_array_equal(back.sample(2, random_state=0), m32.sample(2, random_state=0))
+
+
 def test_bic_counts_free_parameters():
     X = _fit_data("categorical", 0)
     with warnings.catch_warnings():

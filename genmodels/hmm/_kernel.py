@@ -18,6 +18,12 @@ This is the two-level form of the parallel-scan idea (Hassan, Särkkä & García
 2021) with sequential levels of size sqrt(T). Messages are normalised at every step
 (Rabiner's scaling) and emission terms are shifted by their per-frame maximum, so nothing
 underflows however long the sequence is; the log-likelihood is the sum of the log-scales.
+
+The kernel computes in the dtype of its inputs (float64 or float32). Whatever that dtype,
+what grows with a sequence's length is float64: the log-likelihoods, the max-plus products'
+scores chained from segment to segment (the differences that decide the path do not grow),
+and in float32 a Viterbi path's log-probability, scored from the path itself. A sequence
+whose float32 messages underflow is run again in float64 (``forward_backward``).
 """
 
 from __future__ import annotations
@@ -31,6 +37,12 @@ import torch
 # Segments shorter than this are not worth a second level.
 _MIN_SEGMENT = 256
 _TINY = 1e-300  # a scale this small means an impossible observation (log-likelihood -inf)
+
+
+def _tiny(dtype: torch.dtype) -> float:
+    """The smallest scale taken as possible: ``_TINY`` in float64, and the smallest normal
+    number of a narrower dtype (1.2e-38 in float32)."""
+    return _TINY if dtype == torch.float64 else float(torch.finfo(dtype).tiny)
 
 
 @dataclass
@@ -187,9 +199,9 @@ def _normalise(v: torch.Tensor, dim: int = -1) -> tuple[torch.Tensor, torch.Tens
 def _segment_products(layout: Layout, b: torch.Tensor, A: torch.Tensor) -> torch.Tensor:
     """Per segment, diag(b_first) prod_t A diag(b_t), scaled to sum 1: (B, K, K) in the
     segments' own order (``b`` is time-major sorted)."""
-    B = b.shape[1]
+    B, tiny = b.shape[1], _tiny(b.dtype)
     Q = torch.diag_embed(b[0])
-    Q.div_(Q.sum((1, 2), keepdim=True).clamp_min_(_TINY))
+    Q.div_(Q.sum((1, 2), keepdim=True).clamp_min_(tiny))
     tmp = torch.empty_like(Q)
     s = torch.empty(B, 1, 1, dtype=b.dtype, device=b.device)
     for t in range(1, layout.seg_len):
@@ -197,7 +209,7 @@ def _segment_products(layout: Layout, b: torch.Tensor, A: torch.Tensor) -> torch
         q, w, st = (Q, tmp, s) if n == B else (Q[:n], tmp[:n], s[:n])
         torch.matmul(q, A, out=w)
         w.mul_(b[t, :n, None, :])
-        torch.sum(w, (1, 2), keepdim=True, out=st).clamp_min_(_TINY)
+        torch.sum(w, (1, 2), keepdim=True, out=st).clamp_min_(tiny)
         torch.div(w, st, out=q)
     return Q[layout.inv]
 
@@ -222,7 +234,7 @@ def _incoming_messages(
     products Q_g A and A Q_g are formed for all segments at once, then each step is one
     batched vector-matrix product over the sequences that have a segment g.
     """
-    B, K = layout.n_batch, A.shape[0]
+    B, K, tiny = layout.n_batch, A.shape[0], _tiny(A.dtype)
     start = torch.exp(log_start)
     init = start.expand(B, K).clone()
     end = torch.ones(B, K, dtype=A.dtype, device=A.device)
@@ -238,7 +250,7 @@ def _incoming_messages(
         n = act[g + 1]
         v = msg[g + 1, :n]
         torch.bmm(msg[g, :n], QA[g, :n], out=v)
-        v.div_(v.sum(2, keepdim=True).clamp_min_(_TINY))
+        v.div_(v.sum(2, keepdim=True).clamp_min_(tiny))
     init = _chain_to_segments(layout, msg.squeeze(2))
     if not need_end:
         return init, end
@@ -249,7 +261,7 @@ def _incoming_messages(
         n = act[g]
         v = msg[g - 1, :n]
         torch.bmm(AQ[g, :n], msg[g, :n], out=v)
-        v.div_(v.sum(1, keepdim=True).clamp_min_(_TINY))
+        v.div_(v.sum(1, keepdim=True).clamp_min_(tiny))
     return init, _chain_to_segments(layout, msg.squeeze(3))
 
 
@@ -259,7 +271,7 @@ def _incoming_messages(
 
 @dataclass
 class Posteriors:
-    log_likelihood: torch.Tensor  # (S,) per sequence
+    log_likelihood: torch.Tensor  # (S,) per sequence, float64
     gamma: torch.Tensor | None  # (N, K) state posteriors per frame
     start: torch.Tensor | None  # (K,) weighted sum of first-frame posteriors
     trans: torch.Tensor | None  # (K, K) weighted expected transition counts
@@ -278,20 +290,44 @@ def forward_backward(
 
     ``log_b`` (N, K): per-frame emission log-likelihoods of the concatenated sequences (0 on
     a frame that is missing). ``weights`` (S,): per-sequence weights of the counts.
-    Everything (L, B, K) below is time-major with the segments sorted (see ``Layout``).
+
+    In float32 the scaled messages underflow where a frame is about 87 nats less likely in
+    every state it can reach than in its best one (float64 holds 690): a sequence that comes
+    out impossible in float32 is therefore run again in float64 (the log-emissions
+    themselves are fine in float32), and the posteriors cast back.
     """
+    post = _forward_backward(layout, log_b, log_start, log_trans, weights, posteriors)
+    if log_b.dtype == torch.float64 or bool(torch.isfinite(post.log_likelihood).all()):
+        return post
+    f64, dt = torch.float64, log_b.dtype
+    w = None if weights is None else weights.to(f64)
+    again = _forward_backward(
+        layout, log_b.to(f64), log_start.to(f64), log_trans.to(f64), w, posteriors
+    )
+    if not posteriors:
+        return again
+    return Posteriors(
+        again.log_likelihood, again.gamma.to(dt), again.start.to(dt), again.trans.to(dt)
+    )
+
+
+def _forward_backward(layout: Layout, log_b, log_start, log_trans, weights, posteriors):
+    """``forward_backward`` in ``log_b``'s dtype. Everything (L, B, K) below is time-major
+    with the segments sorted (see ``Layout``)."""
     A = torch.exp(log_trans)
     b, shift = _scaled_emissions(layout, log_b)
     init, end = _incoming_messages(layout, b, A, log_start, need_end=posteriors)
     order = layout.order
     alpha, scale, beta = _time_loops(layout, b, A, init[order], end[order], posteriors)
     L, B, K = b.shape
+    tiny = _tiny(b.dtype)
     log_s = torch.log(scale)
-    log_scale = torch.where(scale <= _TINY, -math.inf, log_s).sum(0)  # (B,) sorted
+    # (B,) sorted; summed in float64, as are the sequences' totals below
+    log_scale = torch.where(scale <= tiny, -math.inf, log_s).to(torch.float64).sum(0)
     seq = layout.seg_seq[order]  # sequence of each sorted segment
     n_seq = len(layout.lengths)
-    ll = torch.zeros(n_seq, dtype=b.dtype, device=b.device).index_add_(0, seq, log_scale)
-    ll = ll.index_add_(0, layout.seq_of_frame, shift)
+    ll = torch.zeros(n_seq, dtype=torch.float64, device=b.device).index_add_(0, seq, log_scale)
+    ll = ll.index_add_(0, layout.seq_of_frame, shift.to(torch.float64))
     if not posteriors:
         return Posteriors(ll, None, None, None)
     # Per segment, alpha_t . beta_t is one constant kappa (1 without a second level).
@@ -319,7 +355,7 @@ def forward_backward(
         trans = trans + (xi.view(-1, K, K) * w_seg[nxt, None, None]).sum(0)
     # State posteriors: alpha_t * beta_t normalised per frame (0 on padding), in alpha's place.
     gamma_pad = alpha.mul_(beta)
-    gamma_pad.div_(gamma_pad.sum(2, keepdim=True).clamp_min_(_TINY))
+    gamma_pad.div_(gamma_pad.sum(2, keepdim=True).clamp_min_(tiny))
     gamma = _unpad_tm(layout, gamma_pad)
     first = inv[torch.as_tensor(layout.seg_first, device=b.device)]
     w_seq = torch.ones(n_seq, dtype=b.dtype, device=b.device) if weights is None else weights
@@ -337,6 +373,7 @@ def _time_loops(layout: Layout, b, A, init, end, posteriors: bool):
     divided in place by the scales (what the backward pass and the transitions use).
     """
     L, B, K = b.shape
+    tiny = _tiny(b.dtype)
     # (padding must read alpha 0; a dense layout has none)
     alpha = torch.empty_like(b) if layout.dense else torch.zeros_like(b)
     scale = torch.ones(L, B, 1, dtype=b.dtype, device=b.device)
@@ -344,14 +381,14 @@ def _time_loops(layout: Layout, b, A, init, end, posteriors: bool):
     active = layout.active
     mm, sm = torch.mm, torch.sum
     torch.mul(init, bl[0], out=al[0])
-    sm(al[0], 1, keepdim=True, out=sc[0]).clamp_min_(_TINY)
+    sm(al[0], 1, keepdim=True, out=sc[0]).clamp_min_(tiny)
     al[0].div_(sc[0])
     for t in range(1, L):
         n = active[t]
         a, s = (al[t], sc[t]) if n == B else (al[t][:n], sc[t][:n])
         mm(al[t - 1][:n], A, out=a)
         a.mul_(bl[t][:n])
-        sm(a, 1, keepdim=True, out=s).clamp_min_(_TINY)
+        sm(a, 1, keepdim=True, out=s).clamp_min_(tiny)
         a.div_(s)
     scale = scale.squeeze(2)
     if not posteriors:
@@ -381,6 +418,13 @@ def _time_loops(layout: Layout, b, A, init, end, posteriors: bool):
 
 #: Jacobi sweeps tried before falling back to max-plus segment products (see ``viterbi``)
 _VITERBI_SWEEPS = 3
+
+
+def _settle_rtol(dtype: torch.dtype) -> float:
+    """How far from constant (relative to the scores' size) a segment's change of incoming
+    scores may be and still count as settled: far above rounding in float64, and about
+    eighty float32 epsilons (the rounding of a segment's recursion) in float32."""
+    return 1e-9 if dtype == torch.float64 else 1e-5
 
 
 def _viterbi_inside(layout: Layout, lb, log_trans, init_sorted):
@@ -413,6 +457,7 @@ def _viterbi_sweeps(layout: Layout, lb, log_start, log_trans):
     near-identity transition matrix) fall back to those.
     """
     B, K = layout.n_batch, log_trans.shape[0]
+    rtol = _settle_rtol(lb.dtype)
     has_pred = layout.seg_pos > 0
     seg = torch.nonzero(has_pred).squeeze(1)
     pred = seg - 1
@@ -430,7 +475,7 @@ def _viterbi_sweeps(layout: Layout, lb, log_start, log_trans):
         lo = torch.where(fin, d, math.inf).amin(1)
         size = torch.where(fin, new.abs(), 0.0).amax(1)
         settled = (fin == torch.isfinite(old)).all(1) & fin.any(1)
-        settled &= (hi - lo) <= 1e-9 * (1.0 + size)
+        settled &= (hi - lo) <= rtol * (1.0 + size)
         if bool(settled.all()):
             bp_in = torch.zeros(B, K, dtype=torch.long, device=lb.device)
             bp_in[seg] = arg
@@ -443,8 +488,12 @@ def _viterbi_sweeps(layout: Layout, lb, log_start, log_trans):
 
 
 def _viterbi_products(layout: Layout, lb, log_start, log_trans):
-    """Segments' exact incoming scores and argmax predecessors from the max-plus product of
-    each segment's transfer matrices (T·K³ work)."""
+    """Segments' exact incoming scores (float64) and argmax predecessors from the max-plus
+    product of each segment's transfer matrices (T·K³ work).
+
+    The products are in ``lb``'s dtype (their scores are a segment's size); the chain along
+    each sequence, whose scores grow to the whole sequence's size, is in float64.
+    """
     B, L, K = layout.n_batch, layout.seg_len, log_trans.shape[0]
     dev, dt = lb.device, lb.dtype
     act, ci, cact = layout.active, layout.chain_index, layout.chain_active
@@ -458,12 +507,14 @@ def _viterbi_products(layout: Layout, lb, log_start, log_trans):
         torch.amax(buf[:n], 2, out=V[:n])
         V[:n].add_(lb[t, :n, None, :])
     del buf
-    Vc = V[layout.inv][ci]  # (G, S, K, K) along the chains
-    best = torch.empty(G, S, K, dtype=dt, device=dev)
+    f64 = torch.float64
+    Vc = V[layout.inv][ci].to(f64)  # (G, S, K, K) along the chains
+    log_trans = log_trans.to(f64)
+    best = torch.empty(G, S, K, dtype=f64, device=dev)
     arg = torch.zeros(G, S, K, dtype=torch.long, device=dev)
     best[0] = log_start
-    d_last = torch.empty(S, K, dtype=dt, device=dev)
-    cand = torch.empty(S, K, K, dtype=dt, device=dev)
+    d_last = torch.empty(S, K, dtype=f64, device=dev)
+    cand = torch.empty(S, K, K, dtype=f64, device=dev)
     for g in range(G - 1):
         n = cact[g + 1]
         torch.add(best[g, :n, :, None], Vc[g, :n], out=cand[:n])
@@ -483,7 +534,8 @@ def viterbi(
     (``_viterbi_sweeps``) or, when those do not settle, by max-plus products of the
     segments' transfer matrices. Back-tracking first follows, for every segment and every
     possible end state, the back-pointers to the segment's start, then chains segments
-    from each sequence's end.
+    from each sequence's end. In a dtype narrower than float64, the log-probabilities are
+    the path's own (``path_log_prob``), in float64.
     """
     B, L, K = layout.n_batch, layout.seg_len, log_trans.shape[0]
     dev = log_b.device
@@ -498,6 +550,12 @@ def viterbi(
     else:
         if G > 1:
             init, bp_in = _viterbi_products(layout, lb, log_start, log_trans)
+            if lb.dtype != init.dtype:
+                # float32 cannot hold scores of a long sequence's size finely enough to
+                # tell its paths apart: each segment runs from its scores less their
+                # maximum (max-plus is shift-invariant; logp is scored afresh below).
+                top = init.amax(1, keepdim=True)
+                init = (init - torch.where(torch.isfinite(top), top, 0.0)).to(lb.dtype)
         else:
             init = log_start.expand(B, K)
             bp_in = torch.zeros(B, K, dtype=torch.long, device=dev)
@@ -531,4 +589,26 @@ def viterbi(
         chosen = _chain_to_segments(layout, state)
     path_pad = torch.gather(paths, 2, chosen[order].expand(L, B)[:, :, None]).squeeze(2)
     path = _unpad_tm(layout, path_pad[:, :, None]).squeeze(1)
+    if lb.dtype != torch.float64:
+        # The recursion's float32 rounding adds up along a long sequence, and with a bias
+        # (the same terms are added again and again): score the path itself, in float64.
+        logp = path_log_prob(layout, path, log_b, log_start, log_trans)
     return path, logp
+
+
+def path_log_prob(
+    layout: Layout,
+    path: torch.Tensor,
+    log_b: torch.Tensor,
+    log_start: torch.Tensor,
+    log_trans: torch.Tensor,
+) -> torch.Tensor:
+    """log p(x, z) of the state path ``path`` (N,) of every sequence (S,), summed in
+    float64: log start + log transitions + log emissions along the path."""
+    f64 = torch.float64
+    emit = log_b.gather(1, path[:, None]).squeeze(1).to(f64)  # (N,)
+    first = torch.zeros_like(path, dtype=torch.bool)
+    first[torch.as_tensor(np.cumsum(layout.lengths) - layout.lengths, device=path.device)] = True
+    step = torch.where(first, log_start[path], log_trans[path.roll(1), path]).to(f64)
+    out = torch.zeros(len(layout.lengths), dtype=f64, device=path.device)
+    return out.index_add_(0, layout.seq_of_frame, emit + step)

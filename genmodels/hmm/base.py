@@ -12,6 +12,12 @@ An emission type subclasses :class:`BaseHMM` and supplies only
 
 Forward, backward, posteriors, Viterbi and expected transition counts come from the one
 kernel in :mod:`._kernel`.
+
+Precision: ``dtype`` ("float64" or "float32") is the dtype of the frames, of every tensor
+the E-step and the emissions' statistics compute with (``self._dt``), and of the fitted
+parameter arrays (``_store_params`` casts them after initialisation and every M-step).
+Initialisation and the M-step's small normalisations run in float64 numpy; the kernel sums
+log-likelihoods in float64, so ``score_samples`` is float64 whatever the dtype.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ import numpy as np
 import torch
 from sklearn.exceptions import ConvergenceWarning
 
-from ..backend import resolve_device, to_numpy, to_tensor, torch_generator
+from ..backend import resolve_device, resolve_dtype, to_numpy, to_tensor, torch_generator
 from ..base import GenerativeModel
 from ..progress import Progress
 from ..validation import (
@@ -44,8 +50,6 @@ from ..validation import (
 )
 from . import _kernel as K
 from ._sequences import check_sequences, split
-
-_DT = torch.float64
 
 
 class Stats(dict):
@@ -96,6 +100,7 @@ class BaseHMM(GenerativeModel):
         "learn": [NONE, NAMES],
         "verbose": [Interval(int, 0, None), BOOL],
         "learning_decay": [Interval(float, 0.5, 1.0, closed="right")],
+        "dtype": [OneOf(("float64", "float32"))],
         "device": [DEVICE],
     }
     _spec: dict[str, list] = {}
@@ -123,6 +128,20 @@ class BaseHMM(GenerativeModel):
     def _device(self) -> torch.device:
         return resolve_device(self.device)
 
+    @property
+    def _dt(self) -> torch.dtype:
+        """The torch dtype of the computation (``dtype``)."""
+        return resolve_dtype(self.dtype)
+
+    def _store_params(self) -> None:
+        """Leave every parameter (``startprob_``, ..., the emissions') as an array of
+        ``dtype``; one that already is one stays the same object."""
+        dt = np.dtype(self.dtype)
+        for n in self._all_params:
+            v = getattr(self, n + "_")
+            if not (isinstance(v, np.ndarray) and v.dtype == dt):
+                setattr(self, n + "_", np.asarray(v, dtype=dt))
+
     # -- input --------------------------------------------------------------------------------
 
     def _check_frames(self, frames: np.ndarray, *, fitting: bool) -> np.ndarray:
@@ -138,10 +157,10 @@ class BaseHMM(GenerativeModel):
     # -- parameters as tensors -------------------------------------------------------------------
 
     def _log_start_trans(self) -> tuple[torch.Tensor, torch.Tensor]:
-        dev = self._device
+        dev, dt = self._device, self._dt
         with np.errstate(divide="ignore"):
-            ls = to_tensor(np.log(self.startprob_), dev, _DT)
-            lt = to_tensor(np.log(self.transmat_), dev, _DT)
+            ls = to_tensor(np.log(self.startprob_), dev, dt)
+            lt = to_tensor(np.log(self.transmat_), dev, dt)
         return ls, lt
 
     def _check_hmm_params(self) -> None:
@@ -187,7 +206,7 @@ class BaseHMM(GenerativeModel):
     def _frames_tensor(self, frames: np.ndarray):
         """The frames as the emission code wants them (a tensor, or a prepared form that
         makes repeated E-steps cheaper); passed to ``_log_emission``/``_emission_stats``."""
-        return self._prepare(to_tensor(frames, self._device, _DT))
+        return self._prepare(to_tensor(frames, self._device, self._dt))
 
     def _prepare(self, ft: torch.Tensor):
         return ft
@@ -273,8 +292,8 @@ class BaseHMM(GenerativeModel):
         rng = check_random_state(self.random_state if random_state is None else random_state)
         dev = self._device
         gen = torch_generator(rng, dev)
-        start = to_tensor(self.startprob_, dev, _DT)
-        trans = to_tensor(self.transmat_, dev, _DT)
+        start = to_tensor(self.startprob_, dev, self._dt)
+        trans = to_tensor(self.transmat_, dev, self._dt)
         states = torch.empty(n_samples, length, dtype=torch.long, device=dev)
         states[:, 0] = torch.multinomial(start, n_samples, replacement=True, generator=gen)
         for t in range(1, length):
@@ -351,12 +370,13 @@ class BaseHMM(GenerativeModel):
         self.n_features_in_ = frames.shape[1]
         rng = check_random_state(self.random_state)
         ft = self._frames_tensor(frames)
-        wt = torch.as_tensor(w_seq, dtype=_DT, device=self._device)
+        wt = torch.as_tensor(w_seq, dtype=self._dt, device=self._device)
         best = None
         for _ in range(self.n_init):
             for n, v in given.items():
                 setattr(self, n + "_", np.array(v, copy=True))
             self._init_params_from_data(frames, lens, w_seq, rng, init_names)
+            self._store_params()
             self._check_hmm_params()
             history = self._em(ft, lens, wt, learn)
             if best is None or history[-1] > best[0][-1]:
@@ -394,6 +414,7 @@ class BaseHMM(GenerativeModel):
                 ll = float((post.log_likelihood * wt).sum())
                 stats = self._emission_stats(ft, post.gamma * w_frames)
                 self._m_step(post, stats, learn, zeros)
+                self._store_params()
                 self.n_iter_ = it + 1
                 bar.update(log_likelihood=ll)
                 done = bool(history) and abs(ll - history[-1]) < self.tol
@@ -426,6 +447,7 @@ class BaseHMM(GenerativeModel):
             self.n_features_in_ = frames.shape[1]
             rng = check_random_state(self.random_state)
             self._init_params_from_data(frames, lens, w_seq, rng, init_names)
+            self._store_params()
             self._check_hmm_params()
             self.n_batches_ = 0
             self.n_sequences_seen_ = 0.0
@@ -433,7 +455,7 @@ class BaseHMM(GenerativeModel):
         else:
             check_n_features(frames, self.n_features_in_, type(self).__name__)
         ft = self._frames_tensor(frames)
-        wt = torch.as_tensor(w_seq, dtype=_DT, device=self._device)
+        wt = torch.as_tensor(w_seq, dtype=self._dt, device=self._device)
         post = self._e_step(ft, lens, weights=wt)
         gamma_w = (
             post.gamma
@@ -456,6 +478,7 @@ class BaseHMM(GenerativeModel):
         scaled = K.Posteriors(None, None, running["start"] * scale, running["trans"] * scale)
         zeros = getattr(self, "_zeros", np.asarray(self.transmat_) == 0)
         self._m_step(scaled, running["emit"] * scale, learn, zeros)
+        self._store_params()
         self.log_likelihood_ = float((post.log_likelihood * wt).sum() / W)
         return self
 

@@ -21,7 +21,7 @@ from ..backend import to_numpy, to_tensor
 from ..base import Capabilities
 from ..registry import register
 from ..validation import NONE, Interval, Satisfies
-from .base import _DT, PRIOR, BaseHMM, Stats
+from .base import PRIOR, BaseHMM, Stats
 
 # ----------------------------------------------------------------------------------------
 # Shared checks and helpers
@@ -158,6 +158,9 @@ class CategoricalHMM(BaseHMM):
         from those set on the model). learn : names learned by EM (None: all); the others
         stay exactly as they are.
     learning_decay : step-size decay of ``partial_fit`` (online EM).
+    dtype : {"float64", "float32"}, default "float64"
+        Precision of the computation and of the fitted arrays (log-likelihoods are summed
+        in float64 either way).
     device : "cpu", "cuda" or "auto". random_state, verbose : as usual.
 
     Initialisation: each row of ``emissionprob_`` is half the symbol frequencies of the
@@ -206,6 +209,7 @@ class CategoricalHMM(BaseHMM):
         init_params=None,
         learn=None,
         learning_decay: float = 0.7,
+        dtype: str = "float64",
         device: str = "cpu",
     ):
         self.n_components = n_components
@@ -222,6 +226,7 @@ class CategoricalHMM(BaseHMM):
         self.init_params = init_params
         self.learn = learn
         self.learning_decay = learning_decay
+        self.dtype = dtype
         self.device = device
 
     # -- parameters ---------------------------------------------------------------------------
@@ -271,10 +276,10 @@ class CategoricalHMM(BaseHMM):
         return torch.where(c.missing, n_symbols, c.codes)
 
     def _log_emission(self, c: _Codes) -> torch.Tensor:
-        p = to_tensor(self.emissionprob_, self._device, _DT)  # (K, S)
+        p = to_tensor(self.emissionprob_, self._device, self._dt)  # (K, S)
         k, s = p.shape
         logp = torch.log(p)  # log 0 = -inf: the symbol is impossible in that state
-        table = torch.cat([logp.T, torch.zeros(1, k, dtype=_DT, device=p.device)])  # (S+1, K)
+        table = torch.cat([logp.T, torch.zeros(1, k, dtype=p.dtype, device=p.device)])  # (S+1, K)
         idx = self._index(c, s)
         if idx.shape[1] == 1:
             return table[idx[:, 0]]
@@ -294,7 +299,7 @@ class CategoricalHMM(BaseHMM):
         n, d = idx.shape
         k = gamma_w.shape[1]
         g = gamma_w if d == 1 else gamma_w[:, None, :].expand(n, d, k).reshape(n * d, k)
-        counts = torch.zeros(s + 1, k, dtype=_DT, device=gamma_w.device)
+        counts = torch.zeros(s + 1, k, dtype=gamma_w.dtype, device=gamma_w.device)
         counts.index_add_(0, idx.reshape(-1), g)
         return Stats(obs=counts[:s].T)  # (K, S)
 
@@ -306,9 +311,9 @@ class CategoricalHMM(BaseHMM):
         self.emissionprob_ = _dirichlet_m_step(counts, prior, self.emissionprob_)
 
     def _sample_emissions(self, states, gen) -> torch.Tensor:
-        p = to_tensor(self.emissionprob_, states.device, _DT)
+        p = to_tensor(self.emissionprob_, states.device, self._dt)
         d = self.n_features_in_
-        return torch.multinomial(p[states], d, replacement=True, generator=gen).to(_DT)
+        return torch.multinomial(p[states], d, replacement=True, generator=gen).to(p.dtype)
 
     def _n_emission_parameters(self) -> int:
         return self.n_components * (np.asarray(self.emissionprob_).shape[1] - 1)
@@ -365,6 +370,9 @@ class MultinomialHMM(BaseHMM):
         from those set on the model). learn : names learned by EM (None: all); the others
         stay exactly as they are.
     learning_decay : step-size decay of ``partial_fit`` (online EM).
+    dtype : {"float64", "float32"}, default "float64"
+        Precision of the computation and of the fitted arrays (log-likelihoods are summed
+        in float64 either way).
     device : "cpu", "cuda" or "auto". random_state, verbose : as usual.
 
     Initialisation: each row of ``emissionprob_`` is half the pooled count frequencies of
@@ -413,6 +421,7 @@ class MultinomialHMM(BaseHMM):
         init_params=None,
         learn=None,
         learning_decay: float = 0.7,
+        dtype: str = "float64",
         device: str = "cpu",
     ):
         self.n_components = n_components
@@ -429,6 +438,7 @@ class MultinomialHMM(BaseHMM):
         self.init_params = init_params
         self.learn = learn
         self.learning_decay = learning_decay
+        self.dtype = dtype
         self.device = device
 
     def _infer_n_features(self) -> int:
@@ -469,7 +479,7 @@ class MultinomialHMM(BaseHMM):
         return _prepare_counts(ft, multinomial=True)
 
     def _log_emission(self, c: _Counts) -> torch.Tensor:
-        p = to_tensor(self.emissionprob_, self._device, _DT)
+        p = to_tensor(self.emissionprob_, self._device, self._dt)
         return _safe_log_linear(c.x0, c.positive, p) + c.const[:, None]
 
     def _init_emissions(self, frames, w_frames, rng, names) -> None:
@@ -494,7 +504,7 @@ class MultinomialHMM(BaseHMM):
                 f"{type(self).__name__}: set n_trials (the trials of every sampled frame) to "
                 "sample from a model that was not fitted"
             )
-        p = to_tensor(self.emissionprob_, states.device, _DT)[states]  # (N, D)
+        p = to_tensor(self.emissionprob_, states.device, self._dt)[states]  # (N, D)
         # Conditional binomials: x_d ~ Bin(n - x_<d, p_d / (1 - p_<d)).
         out = torch.empty_like(p)
         left = torch.full_like(p[:, 0], float(n))
@@ -539,6 +549,9 @@ class PoissonHMM(BaseHMM):
         from those set on the model). learn : names learned by EM (None: all); the others
         stay exactly as they are.
     learning_decay : step-size decay of ``partial_fit`` (online EM).
+    dtype : {"float64", "float32"}, default "float64"
+        Precision of the computation and of the fitted arrays (log-likelihoods are summed
+        in float64 either way).
     device : "cpu", "cuda" or "auto". random_state, verbose : as usual.
 
     Initialisation (as hmmlearn's): rates drawn from a gamma distribution with the mean
@@ -580,6 +593,7 @@ class PoissonHMM(BaseHMM):
         init_params=None,
         learn=None,
         learning_decay: float = 0.7,
+        dtype: str = "float64",
         device: str = "cpu",
     ):
         self.n_components = n_components
@@ -596,6 +610,7 @@ class PoissonHMM(BaseHMM):
         self.init_params = init_params
         self.learn = learn
         self.learning_decay = learning_decay
+        self.dtype = dtype
         self.device = device
 
     def _infer_n_features(self) -> int:
@@ -621,7 +636,7 @@ class PoissonHMM(BaseHMM):
         return _prepare_counts(ft, multinomial=False)
 
     def _log_emission(self, c: _Counts) -> torch.Tensor:
-        lam = to_tensor(self.lambdas_, self._device, _DT)
+        lam = to_tensor(self.lambdas_, self._device, self._dt)
         return _safe_log_linear(c.x0, c.positive, lam) - c.observed @ lam.T + c.const[:, None]
 
     def _init_emissions(self, frames, w_frames, rng, names) -> None:
@@ -655,7 +670,7 @@ class PoissonHMM(BaseHMM):
         self.lambdas_ = new
 
     def _sample_emissions(self, states, gen) -> torch.Tensor:
-        lam = to_tensor(self.lambdas_, states.device, _DT)
+        lam = to_tensor(self.lambdas_, states.device, self._dt)
         return torch.poisson(lam[states], generator=gen)
 
     def _n_emission_parameters(self) -> int:

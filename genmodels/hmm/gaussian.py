@@ -19,7 +19,7 @@ from ..maths import gaussian as G
 from ..maths.kmeans import kmeans
 from ..registry import register
 from ..validation import Interval, OneOf
-from .base import _DT, BaseHMM, Stats
+from .base import BaseHMM, Stats
 
 _KMEANS_FRAMES = 10_000  # frames k-means initialisation looks at, at most
 
@@ -147,6 +147,9 @@ class GaussianHMM(BaseHMM):
         from those set on the model). learn : names learned by EM (None: all); the others
         stay exactly as they are.
     learning_decay : step-size decay of ``partial_fit`` (online EM).
+    dtype : {"float64", "float32"}, default "float64"
+        Precision of the computation and of the fitted arrays (log-likelihoods are summed
+        in float64 either way).
     device : "cpu", "cuda" or "auto". random_state, verbose : as usual.
 
     Attributes
@@ -192,6 +195,7 @@ class GaussianHMM(BaseHMM):
         init_params=None,
         learn=None,
         learning_decay: float = 0.7,
+        dtype: str = "float64",
         device: str = "cpu",
     ):
         self.n_components = n_components
@@ -209,6 +213,7 @@ class GaussianHMM(BaseHMM):
         self.init_params = init_params
         self.learn = learn
         self.learning_decay = learning_decay
+        self.dtype = dtype
         self.device = device
 
     # -- parameters ---------------------------------------------------------------------------
@@ -227,8 +232,8 @@ class GaussianHMM(BaseHMM):
         _check_covars(name, np.asarray(self.covars_, dtype=float), ct, k, means.shape[1])
 
     def _tensors(self):
-        dev = self._device
-        return to_tensor(self.means_, dev, _DT), to_tensor(self.covars_, dev, _DT)
+        dev, dt = self._device, self._dt
+        return to_tensor(self.means_, dev, dt), to_tensor(self.covars_, dev, dt)
 
     def _prepare(self, ft: torch.Tensor) -> Frames:
         return prepare_frames(ft, self.covariance_type, self.n_components)
@@ -251,8 +256,9 @@ class GaussianHMM(BaseHMM):
                 if len(X) > _KMEANS_FRAMES:  # k-means on a random subset is as good a start
                     pick = rng.choice(len(X), _KMEANS_FRAMES, replace=False)
                     X, w = X[pick], w[pick]
-                Xt = torch.as_tensor(X, dtype=_DT)
-                labels = kmeans(Xt, torch.as_tensor(w, dtype=_DT), k, rng).numpy()
+                # (initialisation is float64 whatever the dtype: the same start for both)
+                Xt = torch.as_tensor(X, dtype=torch.float64)
+                labels = kmeans(Xt, torch.as_tensor(w, dtype=torch.float64), k, rng).numpy()
                 means = np.stack(
                     [
                         np.average(X[labels == j], axis=0, weights=w[labels == j])
@@ -283,7 +289,7 @@ class GaussianHMM(BaseHMM):
             self.means_ = means
         if "covars" in names:
             if "means" not in names:  # scatter about the fixed means, not the new ones
-                fixed = to_tensor(self.means_, st.mean.device, _DT)
+                fixed = to_tensor(self.means_, st.mean.device, st.mean.dtype)
                 delta = st.mean - fixed
                 if st.scatter.dim() == 3:
                     extra = st.count[:, None, None] * delta[:, :, None] * delta[:, None, :]
@@ -299,7 +305,7 @@ class GaussianHMM(BaseHMM):
     def _sample_emissions(self, states, gen) -> torch.Tensor:
         means, cov = self._tensors()
         k, d = means.shape
-        z = torch.randn(states.shape[0], d, generator=gen, dtype=_DT, device=states.device)
+        z = torch.randn(states.shape[0], d, generator=gen, dtype=means.dtype, device=states.device)
         full = G.full_covariances(cov, self.covariance_type, k, d)
         chol = torch.linalg.cholesky(full)
         return means[states] + (chol[states] @ z[:, :, None]).squeeze(-1)

@@ -21,7 +21,7 @@ from ..maths import gaussian as G
 from ..maths.kmeans import kmeans
 from ..registry import register
 from ..validation import Interval, OneOf
-from .base import _DT, PRIOR, BaseHMM, Stats
+from .base import PRIOR, BaseHMM, Stats
 from .gaussian import (
     _KMEANS_FRAMES,
     Frames,
@@ -73,6 +73,9 @@ class GMMHMM(BaseHMM):
         "means", "covars". learn : names learned by EM (None: all); the others stay
         exactly as they are.
     learning_decay : step-size decay of ``partial_fit`` (online EM).
+    dtype : {"float64", "float32"}, default "float64"
+        Precision of the computation and of the fitted arrays (log-likelihoods are summed
+        in float64 either way).
     device : "cpu", "cuda" or "auto". random_state, verbose : as usual.
 
     Initialisation (as hmmlearn's): k-means of the frames into ``n_components`` clusters,
@@ -129,6 +132,7 @@ class GMMHMM(BaseHMM):
         init_params=None,
         learn=None,
         learning_decay: float = 0.7,
+        dtype: str = "float64",
         device: str = "cpu",
     ):
         self.n_components = n_components
@@ -147,6 +151,7 @@ class GMMHMM(BaseHMM):
         self.init_params = init_params
         self.learn = learn
         self.learning_decay = learning_decay
+        self.dtype = dtype
         self.device = device
 
     # -- parameters ---------------------------------------------------------------------------
@@ -192,11 +197,11 @@ class GMMHMM(BaseHMM):
 
     def _tensors(self):
         """Weights, means and covariances of the flat K*M component set."""
-        dev, k, m = self._device, self.n_components, self.n_mix
-        w = to_tensor(self.weights_, dev, _DT).reshape(k * m)
-        means = to_tensor(self.means_, dev, _DT)
+        dev, dt, k, m = self._device, self._dt, self.n_components, self.n_mix
+        w = to_tensor(self.weights_, dev, dt).reshape(k * m)
+        means = to_tensor(self.means_, dev, dt)
         means = means.reshape(k * m, means.shape[-1])
-        cov = to_tensor(self.covars_, dev, _DT)
+        cov = to_tensor(self.covars_, dev, dt)
         if self.covariance_type == "tied":
             cov = cov.repeat_interleave(m, dim=0)
         else:
@@ -285,7 +290,7 @@ class GMMHMM(BaseHMM):
         if "covars" in names:
             d = st.mean.shape[1]
             if "means" not in names:  # scatter about the fixed means, not the new ones
-                fixed = to_tensor(self.means_, st.mean.device, _DT).reshape(k * m, d)
+                fixed = to_tensor(self.means_, st.mean.device, st.mean.dtype).reshape(k * m, d)
                 delta = st.mean - fixed
                 if st.scatter.dim() == 3:
                     extra = st.count[:, None, None] * delta[:, :, None] * delta[:, None, :]
@@ -297,7 +302,7 @@ class GMMHMM(BaseHMM):
             if ct == "tied":
                 scatter = st.scatter.reshape(k, m, d, d).sum(1)
                 nks = nk.reshape(k, m).sum(1)
-                eye = torch.eye(d, dtype=_DT, device=scatter.device)
+                eye = torch.eye(d, dtype=scatter.dtype, device=scatter.device)
                 cov = to_numpy(scatter / nks[:, None, None] + self.min_covar * eye)
                 cov = np.where(used.any(1)[:, None, None], cov, old)
             else:
@@ -311,7 +316,7 @@ class GMMHMM(BaseHMM):
         m, d = self.n_mix, means.shape[1]
         comp = torch.multinomial(w.view(-1, m)[states], 1, generator=gen)[:, 0]
         flat = states * m + comp
-        z = torch.randn(states.shape[0], d, generator=gen, dtype=_DT, device=states.device)
+        z = torch.randn(states.shape[0], d, generator=gen, dtype=means.dtype, device=states.device)
         chol = torch.linalg.cholesky(G.full_covariances(cov, self._flat_type, len(means), d))
         return means[flat] + (chol[flat] @ z[:, :, None]).squeeze(-1)
 
