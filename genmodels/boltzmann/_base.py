@@ -1,32 +1,35 @@
-"""What every Boltzmann machine shares: the stochastic-gradient loop, written once, and the
-likelihood bookkeeping (log Z cached until the parameters change).
+"""What every Boltzmann machine shares: fitting through the shared trainer, written once,
+and the likelihood bookkeeping (log Z cached until the parameters change).
 
 A model is a dict of parameter tensors ``P`` and a gradient: ``_gradient(P, v, mask,
-chains, rnd)`` returns the ascent direction of the mean log-likelihood of a mini-batch
-(data statistics minus model statistics, from CD-k, persistent CD or exact enumeration)
-as a dict whose entries are tensors or pairs ``(A, B)`` meaning ``A.T @ B``: a weight
-matrix's pair is applied by one in-place GEMM (``W.addmm_(A.T, B)``), never materialised,
-so at small batches a step reads and writes W once. This loop owns the rest: mini-batches,
-the learning-rate schedule, momentum, weight decay, ``partial_fit``, the per-epoch monitor
-(reconstruction error, and the exact log-likelihood when a layer is small enough to
-enumerate cheaply), early stopping on a validation split with the best epoch's parameters
-kept, and the progress bar.
+chains, rnd, share)`` returns the ascent direction of the mean log-likelihood of a
+mini-batch (data statistics minus model statistics, from CD-k, persistent CD or exact
+enumeration) as a dict whose entries are tensors or pairs ``(A, B)`` meaning ``A.T @ B``:
+a weight matrix's pair is applied by one in-place GEMM (``W.addmm_(A.T, B)``), never
+materialised, so at small batches a step reads and writes W once. ``fit`` and
+``partial_fit`` set the model up (validation split, initial parameters and chains, all
+from one random stream) and hand it to the :class:`~genmodels.nn.Trainer` as a manual
+task (``_training.py``), which owns mini-batches, the learning-rate schedule, the
+per-epoch monitor (reconstruction error, and the exact log-likelihood when a layer is
+small enough to enumerate cheaply), early stopping on the validation split with the best
+epoch's parameters kept, checkpoints (``checkpoint_dir``; ``fit(X, resume=True)``
+continues a killed run exactly), data parallelism under ``torchrun`` and the progress bar.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
 import numbers
 from abc import abstractmethod
 from typing import Any
 
 import numpy as np
 import torch
+from torch.utils.data import TensorDataset
 
 from ..backend import resolve_device, resolve_dtype
 from ..base import GenerativeModel
-from ..progress import Progress
+from ..nn import Trainer, TrainResult, World, checkpoint_owner, load_checkpoint
 from ..validation import (
     BOOL,
     DEVICE,
@@ -34,20 +37,21 @@ from ..validation import (
     SEED,
     Interval,
     OneOf,
+    Satisfies,
     check_is_fitted,
     check_n_features,
     check_random_state,
     validate_params,
 )
 from ._partition import LogPartition, check_betas, default_betas
-from ._random import Random
-
-Grad = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
+from ._random import Random, draw_seed
+from ._training import BoltzmannTask, Grad, Share
 
 #: The per-epoch monitor computes the exact log-likelihood when the layer it would
 #: enumerate has at most 2**16 states (milliseconds); beyond, only the reconstruction error.
 MONITOR_MAX_LOG2_STATES = 16
-_MONITOR_ROWS = 1000  # rows of the training data the monitor looks at
+#: Hyper-parameters that may change between a killed run and its resumption.
+RUN_ONLY = {"n_iter", "verbose", "checkpoint_dir", "checkpoint_every"}
 
 COMMON_SPEC: dict[str, list] = {
     "n_components": [Interval(int, 1, None)],
@@ -69,6 +73,8 @@ COMMON_SPEC: dict[str, list] = {
     "ais_betas": [Interval(int, 2, None)],
     "dtype": [OneOf(("float64", "float32"))],
     "device": [DEVICE],
+    "checkpoint_dir": [NONE, Satisfies(lambda v: isinstance(v, str), "a folder path")],
+    "checkpoint_every": [Interval(int, 1, None)],
 }
 
 
@@ -129,8 +135,11 @@ class BaseBoltzmann(GenerativeModel):
         """Names of the attributes that hold parameters (log Z is cached under their hash)."""
 
     @abstractmethod
-    def _gradient(self, P, v, mask, chains, rnd: Random) -> tuple[dict[str, Grad], Any]:
-        """Log-likelihood ascent direction on a mini-batch, and the new persistent chains."""
+    def _gradient(
+        self, P, v, mask, chains, rnd: Random, share: Share
+    ) -> tuple[dict[str, Grad], Any]:
+        """Log-likelihood ascent direction on a mini-batch, and the new persistent chains
+        (this process's share of both under ``torchrun``: see ``_training.Share``)."""
 
     @abstractmethod
     def _init_chains(self, P, V, mask, n: int, rnd: Random):
@@ -191,15 +200,20 @@ class BaseBoltzmann(GenerativeModel):
 
     # -- fitting ----------------------------------------------------------------------------
 
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, *, resume: bool = False):
         """Fit by stochastic gradient ascent on the log-likelihood (``method``) for
-        ``n_iter`` epochs of mini-batches; returns ``self``."""
+        ``n_iter`` epochs of mini-batches; returns ``self``. With ``checkpoint_dir`` set,
+        a checkpoint is written every ``checkpoint_every`` epochs; ``resume=True``
+        continues from it (the same model and hyper-parameters; ``n_iter`` may be raised)
+        exactly as if the run had never stopped, or starts afresh when there is none."""
         validate_params(self, self._param_spec)
+        if resume and self.checkpoint_dir is None:
+            raise ValueError("resume=True needs checkpoint_dir, the folder to resume from")
         values, mask = self._check_X(X, fitting=True)
         self._reset()
         self._remember_features(X, values)
         dev, dt = self._setup()
-        rnd = Random(check_random_state(self.random_state), dev)
+        rnd = Random.from_seed(self._run_seed(resume), dev)
         V, M = self._encode(values, mask, dev, dt)
         self._check_method(M)
         val = None
@@ -218,16 +232,20 @@ class BaseBoltzmann(GenerativeModel):
         P = self._init_params(V, M, rnd)
         chains = self._init_chains(P, V, M, self._n_chains(), rnd)
         self.history_ = {"reconstruction_error": [], "validation_score": []}
+        task = BoltzmannTask(self, P, chains, rnd, V, M, val)
+        trainer = self._trainer(self.n_iter, dev, rnd.seed, validating=val is not None)
+        result = trainer.fit(task, _dataset(V, M), resume=resume)
+        self.n_iter_ = result.epochs_run
         self.n_updates_ = 0
-        P, chains = self._epochs(P, V, M, chains, rnd, self.n_iter, val=val)
-        self._finish(P, chains)
+        self._record(task, result)
         return self
 
     def partial_fit(self, X, y=None):
         """One epoch over ``X`` in mini-batches of ``batch_size`` (a single update when
         ``X`` has at most ``batch_size`` rows), from the current parameters; the first call
         initialises the model. Momentum and the persistent chains carry over between calls,
-        the learning rate is constant, and successive calls continue one random stream."""
+        the learning rate is constant, and successive calls continue one random stream.
+        (No checkpoints: the caller owns the loop.)"""
         validate_params(self, self._param_spec)
         first = not self._is_fitted()
         values, mask = self._check_X(X, fitting=first)
@@ -250,11 +268,62 @@ class BaseBoltzmann(GenerativeModel):
         else:
             P = self._params(dev, dt)
             chains = self._stored_chains(P, V, M, rnd)
-        done = self.n_iter_
-        P, chains = self._epochs(P, V, M, chains, rnd, 1, constant_lr=True)
-        self.n_iter_ = done + 1
-        self._finish(P, chains)
+        task = BoltzmannTask(self, P, chains, rnd, V, M, None, self.__dict__.get("_velocity"))
+        trainer = self._trainer(1, dev, rnd.seed, validating=False, streaming=True)
+        result = trainer.fit(task, _dataset(V, M))
+        self.n_iter_ += 1
+        self._record(task, result)
         return self
+
+    def _run_seed(self, resume: bool) -> int:
+        """The seed of the run's random stream: drawn from ``random_state`` (as ever), the
+        same on every process under ``torchrun`` (rank 0's), and when resuming without a
+        ``random_state`` the one the checkpointed run drew."""
+        if resume and self.random_state is None:
+            saved = load_checkpoint(self.checkpoint_dir, owner=self._checkpoint_owner())
+            if saved is not None:
+                return int(saved["extra"]["seed"])
+        return World.current().agree(draw_seed(check_random_state(self.random_state)))
+
+    def _checkpoint_owner(self) -> dict[str, Any]:
+        return checkpoint_owner(self, RUN_ONLY)
+
+    def _trainer(self, n_epochs: int, dev, seed: int, *, validating: bool, streaming=False):
+        """The trainer of ``n_epochs`` epochs: the task updates itself at the scheduled
+        rate (constant, or falling linearly over the epochs), early stopping watches the
+        validation score (strictly higher is better, as ever). ``streaming`` (an epoch of
+        ``partial_fit``): a constant rate and no checkpoints."""
+        linear = self.learning_rate_schedule == "linear" and not streaming
+        return Trainer(
+            epochs=n_epochs,
+            batch_size=self.batch_size,
+            optimizer="manual",
+            lr=float(self.learning_rate),
+            lr_schedule="linear" if linear else "constant",
+            schedule_by="epoch",
+            early_stopping=self.n_iter_no_change if validating else None,
+            monitor="validation_score" if validating else None,
+            monitor_mode="max",
+            min_delta=0.0,
+            device=dev,
+            mixed_precision="float32",
+            checkpoint_dir=None if streaming else self.checkpoint_dir,
+            checkpoint_every=self.checkpoint_every,
+            seed=seed,
+            verbose=self.verbose,
+            desc=f"{type(self).__name__} {self.method}",
+            owner=self._checkpoint_owner(),
+        )
+
+    def _record(self, task: BoltzmannTask, result: TrainResult) -> None:
+        """The trained parameters, chains, momentum and history onto the model."""
+        for key in ("reconstruction_error", "log_likelihood", "validation_score"):
+            if key in result.history:
+                self.history_.setdefault(key, []).extend(result.history[key])
+        self.n_updates_ += result.group_steps["model"]
+        if task.velocity is not None:
+            self._velocity = task.velocity
+        self._finish(task.P, task.chains)
 
     def _uses_chains(self) -> bool:
         return self.method == "pcd"
@@ -277,84 +346,6 @@ class BaseBoltzmann(GenerativeModel):
         if chains is not None:
             setattr(self, self._chains_attr, _numpy(chains))
         self.__dict__.pop("_log_z_cache", None)
-
-    def _learning_rate(self, epoch: int, n_epochs: int, constant: bool) -> float:
-        if constant or self.learning_rate_schedule == "constant":
-            return float(self.learning_rate)
-        return float(self.learning_rate) * (1.0 - epoch / max(n_epochs, 1))
-
-    def _epochs(self, P, V, M, chains, rnd, n_epochs: int, *, val=None, constant_lr=False):
-        """Run the epochs; returns the final (with early stopping: the best) parameters and
-        the chains."""
-        n = V.shape[0]
-        n_batches = max(1, math.ceil(n / self.batch_size))
-        dev = V.device
-        V_mon, M_mon = _rows(V, M, rnd.permutation(n)[:_MONITOR_ROWS].to(dev))
-        history = self.history_
-        best, best_score, since = None, -math.inf, 0
-        if not constant_lr:
-            self.n_iter_ = 0
-        desc = f"{type(self).__name__} {self.method}"
-        with Progress(n_epochs, desc, enabled=self.verbose > 0) as bar:
-            for epoch in range(n_epochs):
-                lr = self._learning_rate(epoch, n_epochs, constant_lr)
-                order = rnd.permutation(n).to(dev) if self.shuffle else None
-                for i in range(n_batches):
-                    s, e = i * self.batch_size, min(n, (i + 1) * self.batch_size)
-                    if order is None:
-                        vb, mb = V[s:e], (None if M is None else M[s:e])
-                    else:
-                        vb, mb = _rows(V, M, order[s:e])
-                    grads, chains = self._gradient(P, vb, mb, chains, rnd)
-                    self._apply(P, grads, lr)
-                self.n_updates_ += n_batches
-                if not constant_lr:
-                    self.n_iter_ += 1
-                metrics = self._monitor(P, V_mon, M_mon)
-                for key, value in metrics.items():
-                    history.setdefault(key, []).append(value)
-                if val is not None:
-                    score = self._validation_score(P, *val)
-                    history["validation_score"].append(score)
-                    metrics["validation_score"] = score
-                    if score > best_score:
-                        best_score, since = score, 0
-                        best = ({k: t.clone() for k, t in P.items()}, _clone(chains))
-                    else:
-                        since += 1
-                bar.update(1, **metrics)
-                if val is not None and since >= self.n_iter_no_change:
-                    break
-        if best is not None:
-            P, chains = best
-        return P, chains
-
-    def _apply(self, P: dict[str, torch.Tensor], grads: dict[str, Grad], lr: float) -> None:
-        """One SGD step with momentum and weight decay, in place. For a pair (A, B) the
-        gradient A.T @ B goes by ``addmm_`` straight into the parameter (or its velocity)."""
-        mom, decay = float(self.momentum), float(self.weight_decay)
-        if mom > 0 and "_velocity" not in vars(self):
-            self._velocity = {k: torch.zeros_like(t) for k, t in P.items()}
-        for key, g in grads.items():
-            p = P[key]
-            wd = decay if key in self._decayed else 0.0
-            if mom > 0:
-                vel = self._velocity[key]
-                if isinstance(g, tuple):
-                    vel.addmm_(g[0].T, g[1], beta=mom, alpha=lr)
-                else:
-                    vel.mul_(mom).add_(g, alpha=lr)
-                if wd:
-                    vel.add_(p, alpha=-lr * wd)
-                p.add_(vel)
-            else:
-                if wd:
-                    p.mul_(1.0 - lr * wd)
-                if isinstance(g, tuple):
-                    p.addmm_(g[0].T, g[1], alpha=lr)
-                else:
-                    p.add_(g, alpha=lr)
-        self._constrain(P)
 
     def _cheap_exact(self, P) -> bool:
         return self._log2_states(P) <= MONITOR_MAX_LOG2_STATES
@@ -542,8 +533,9 @@ def _rows(V, M, idx):
     return V.index_select(0, idx), (None if M is None else M.index_select(0, idx))
 
 
-def _clone(chains):
-    return None if chains is None else chains.clone()
+def _dataset(V, M) -> TensorDataset:
+    """The training rows (and their masks) as the trainer's dataset."""
+    return TensorDataset(V) if M is None else TensorDataset(V, M)
 
 
 def _numpy(t: torch.Tensor) -> np.ndarray:

@@ -19,6 +19,7 @@ from ..validation import check_random_state
 from . import _partition as part
 from ._base import BaseBoltzmann, Grad, _numpy, positive_int
 from ._random import Random
+from ._training import Share
 from ._units import Units, bernoulli, free_energy, hidden_input
 
 
@@ -59,8 +60,9 @@ class BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseBoltzmann):
     def _extra_init(self, P, V, mask) -> None:
         """Add the units' own initial parameters to ``P`` (Gaussian variances)."""
 
-    def _extra_grads(self, units, P, v, h_pos, v_neg, h_neg) -> dict[str, Grad]:
-        """Gradients of the units' own parameters (Gaussian log-variances)."""
+    def _extra_grads(self, units, P, v, h_pos, v_neg, h_neg, n_pos, n_neg) -> dict[str, Grad]:
+        """Gradients of the units' own parameters (Gaussian log-variances); ``n_pos`` and
+        ``n_neg`` are the global batch's rows and chains (this process may hold fewer)."""
         return {}
 
     # -- parameters -------------------------------------------------------------------------
@@ -114,30 +116,35 @@ class BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseBoltzmann):
 
     # -- training ---------------------------------------------------------------------------
 
-    def _gradient(self, P, v, mask, chains, rnd: Random):
+    def _gradient(self, P, v, mask, chains, rnd: Random, share: Share):
         """CD-k (chains from the data) or PCD-k (the persistent chains); the model
-        statistics use the last hidden probabilities (Rao-Blackwellised), as scikit-learn."""
+        statistics use the last hidden probabilities (Rao-Blackwellised), as scikit-learn.
+        Under ``torchrun``: this process's rows and chains, means over the global ones."""
         units = self._units(P)
         W, c = P["W"], P["c"]
         s_pos = units.stat(v)
         h_pos = torch.sigmoid(hidden_input(W, c, s_pos))  # (B, H)
         pcd = self.method == "pcd"
-        h = chains if pcd else bernoulli(h_pos, rnd)
+        if pcd:  # this process's persistent chains, and noise drawn for all of them
+            h, rnd = share.my_chains(chains), share.chain_draws(rnd)
+        else:  # chains start at the batch's rows
+            rnd = share.row_draws(rnd)
+            h = bernoulli(h_pos, rnd)
         for step in range(self.n_gibbs_steps):
             v_neg = units.sample(torch.addmm(units.b, h, W), rnd, None if pcd else mask)
             s_neg = units.stat(v_neg)
             h_neg = torch.sigmoid(hidden_input(W, c, s_neg))  # (R, H)
             if pcd or step + 1 < self.n_gibbs_steps:
                 h = bernoulli(h_neg, rnd)
-        n_pos, n_neg = v.shape[0], v_neg.shape[0]
-        # W += lr [h_pos / B; -h_neg / R]^T [s_pos; s_neg]: one GEMM into W (``_apply``)
+        n_pos, n_neg = share.n_rows, (share.n_chains if pcd else share.n_rows)
+        # W += lr [h_pos / B; -h_neg / R]^T [s_pos; s_neg]: one GEMM into W (sgd_update)
         A = torch.cat([h_pos / n_pos, h_neg / -n_neg])  # (B + R, H)
         grads: dict[str, Grad] = {
             "W": (A, torch.cat([s_pos, s_neg])),
             "b": units.bias_grad(v).sum(0) / n_pos - units.bias_grad(v_neg).sum(0) / n_neg,
             "c": A.sum(0),
         }
-        grads.update(self._extra_grads(units, P, v, h_pos, v_neg, h_neg))
+        grads.update(self._extra_grads(units, P, v, h_pos, v_neg, h_neg, n_pos, n_neg))
         return grads, (h if pcd else None)
 
     def _init_chains(self, P, V, mask, n: int, rnd: Random):

@@ -104,6 +104,13 @@ class BernoulliRBM(BaseRBM):
     dtype : {"float64", "float32"}, default "float64"
         Precision of training (inference and log Z are float64).
     device : "cpu", "cuda", "cuda:N" or "auto".
+    checkpoint_dir : str or None, default None
+        A folder to write a training checkpoint to (the parameters, the persistent
+        chains, momentum, the random stream, the epoch and the history) every
+        ``checkpoint_every`` epochs; ``fit(X, resume=True)`` continues a killed run from
+        it and ends with the parameters an uninterrupted run would have. Under
+        ``torchrun`` every process takes its slice of each mini-batch and of the chains.
+    checkpoint_every : int, default 1
     binarize : float or None, default None
         None: X must hold 0 and 1 (``fit``, ``transform``, ``free_energy`` and ``gibbs``
         also take probabilities in [0, 1], e.g. grey levels scaled to [0, 1];
@@ -131,6 +138,7 @@ class BernoulliRBM(BaseRBM):
         iterative=True,
         estimator="ais",
         estimator_params=("ais_runs", "ais_betas"),
+        resumable=True,
     )
     _param_spec = {**COMMON_SPEC, "binarize": [NONE, Interval(float)]}
 
@@ -157,6 +165,8 @@ class BernoulliRBM(BaseRBM):
         binarize: float | None = None,
         dtype: str = "float64",
         device: str = "cpu",
+        checkpoint_dir: str | None = None,
+        checkpoint_every: int = 1,
     ):
         self.n_components = n_components
         self.learning_rate = learning_rate
@@ -178,6 +188,8 @@ class BernoulliRBM(BaseRBM):
         self.binarize = binarize
         self.dtype = dtype
         self.device = device
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
 
     @classmethod
     def _test_params(cls) -> dict[str, Any]:

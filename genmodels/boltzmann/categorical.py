@@ -65,6 +65,7 @@ class CategoricalRBM(BaseRBM):
         iterative=True,
         estimator="ais",
         estimator_params=("ais_runs", "ais_betas"),
+        resumable=True,
     )
     _param_spec = {**COMMON_SPEC, "n_categories": [NONE, Interval(int, 2, None)]}
 
@@ -91,6 +92,8 @@ class CategoricalRBM(BaseRBM):
         ais_betas: int = 10000,
         dtype: str = "float64",
         device: str = "cpu",
+        checkpoint_dir: str | None = None,
+        checkpoint_every: int = 1,
     ):
         self.n_components = n_components
         self.n_categories = n_categories
@@ -112,6 +115,8 @@ class CategoricalRBM(BaseRBM):
         self.ais_betas = ais_betas
         self.dtype = dtype
         self.device = device
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
 
     @classmethod
     def _test_params(cls) -> dict[str, Any]:

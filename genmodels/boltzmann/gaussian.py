@@ -13,6 +13,7 @@ from ..registry import register
 from ..validation import ARRAY_LIKE, Interval, OneOf, check_array
 from ._base import COMMON_SPEC, _numpy
 from ._rbm import BaseRBM
+from ._training import mean_rows
 from ._units import GaussianUnits, Units
 
 _MIN_VARIANCE = 1e-4  # a learnt variance stays above this fraction of the smallest initial one
@@ -57,6 +58,7 @@ class GaussianBernoulliRBM(BaseRBM):
         iterative=True,
         estimator="ais",
         estimator_params=("ais_runs", "ais_betas"),
+        resumable=True,
     )
     _param_spec = {
         **COMMON_SPEC,
@@ -86,6 +88,8 @@ class GaussianBernoulliRBM(BaseRBM):
         ais_betas: int = 10000,
         dtype: str = "float64",
         device: str = "cpu",
+        checkpoint_dir: str | None = None,
+        checkpoint_every: int = 1,
     ):
         self.n_components = n_components
         self.variance = variance
@@ -107,6 +111,8 @@ class GaussianBernoulliRBM(BaseRBM):
         self.ais_betas = ais_betas
         self.dtype = dtype
         self.device = device
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
 
     @classmethod
     def _test_params(cls) -> dict[str, Any]:
@@ -160,12 +166,12 @@ class GaussianBernoulliRBM(BaseRBM):
     def _param_attrs(self) -> tuple[str, ...]:
         return (*super()._param_attrs(), "variances_")
 
-    def _extra_grads(self, units, P, v, h_pos, v_neg, h_neg):
+    def _extra_grads(self, units, P, v, h_pos, v_neg, h_neg, n_pos, n_neg):
         if not self._learn_variance():
             return {}
         W = P["W"]
-        pos = units.log_var_grad(v, h_pos @ W).mean(0)
-        neg = units.log_var_grad(v_neg, h_neg @ W).mean(0)
+        pos = mean_rows(units.log_var_grad(v, h_pos @ W), n_pos)
+        neg = mean_rows(units.log_var_grad(v_neg, h_neg @ W), n_neg)
         return {"log_var": pos - neg}
 
     def _constrain(self, P) -> None:

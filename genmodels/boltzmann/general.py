@@ -17,6 +17,7 @@ from . import _bm
 from ._base import COMMON_SPEC, BaseBoltzmann, _numpy, positive_int
 from ._partition import MAX_ENUMERATE, LogPartition
 from ._random import Random
+from ._training import Share, mean_rows
 from ._units import base_rate_logits, bernoulli, hidden_input
 from .bernoulli import check_binary
 
@@ -67,6 +68,7 @@ class BoltzmannMachine(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseBo
         iterative=True,
         estimator="ais",
         estimator_params=("ais_runs", "ais_betas"),
+        resumable=True,
     )
     _param_spec = {
         **COMMON_SPEC,
@@ -100,6 +102,8 @@ class BoltzmannMachine(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseBo
         binarize: float | None = None,
         dtype: str = "float64",
         device: str = "cpu",
+        checkpoint_dir: str | None = None,
+        checkpoint_every: int = 1,
     ):
         self.n_components = n_components
         self.learning_rate = learning_rate
@@ -121,6 +125,8 @@ class BoltzmannMachine(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseBo
         self.binarize = binarize
         self.dtype = dtype
         self.device = device
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
 
     @classmethod
     def _test_params(cls) -> dict[str, Any]:
@@ -205,33 +211,38 @@ class BoltzmannMachine(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseBo
         rows = rnd.permutation(V.shape[0]).to(V.device)
         return V.index_select(0, rows[torch.arange(n, device=V.device) % V.shape[0]]).clone()
 
-    def _gradient(self, P, v, mask, chains, rnd: Random):
+    def _gradient(self, P, v, mask, chains, rnd: Random, share: Share):
         """Data statistics (h summed out exactly) minus the model's: by enumeration
         ("exact") or from Gibbs sweeps of persistent chains or of chains started at the
-        data (h Rao-Blackwellised)."""
-        n = v.shape[0]
+        data (h Rao-Blackwellised). Under ``torchrun``: this process's rows and chains,
+        means over the global ones (the enumerated statistics weighted by its share)."""
+        n = share.n_rows
         h_pos = torch.sigmoid(hidden_input(P["W"], P["c"], v))
         method = self._resolved_method()
         if method == "exact":
             neg = _bm.model_statistics(P)
+            if not share.whole:
+                neg = {k: t * share.fraction for k, t in neg.items()}
         else:
-            v_neg = chains if method == "pcd" else v.clone()
+            if method == "pcd":  # this process's chains (swept in place when it has all)
+                v_neg, rnd, r = share.my_chains(chains), share.chain_draws(rnd), share.n_chains
+            else:
+                v_neg, rnd, r = v.clone(), share.row_draws(rnd), n
             for _ in range(self.n_gibbs_steps):
                 v_neg, _ = _bm.sweep(P, v_neg, rnd)
             h_neg = torch.sigmoid(hidden_input(P["W"], P["c"], v_neg))
-            r = v_neg.shape[0]
             neg = {
-                "b": v_neg.mean(0),
+                "b": mean_rows(v_neg, r),
                 "L": v_neg.T @ v_neg / r,
-                "c": h_neg.mean(0),
+                "c": mean_rows(h_neg, r),
                 "W": h_neg.T @ v_neg / r,
             }
             chains = v_neg if method == "pcd" else None
         grads = {
             "W": h_pos.T @ v / n - neg["W"],
             "L": v.T @ v / n - neg["L"],
-            "b": v.mean(0) - neg["b"],
-            "c": h_pos.mean(0) - neg["c"],
+            "b": mean_rows(v, n) - neg["b"],
+            "c": mean_rows(h_pos, n) - neg["c"],
         }
         return grads, chains
 
