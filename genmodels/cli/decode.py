@@ -13,9 +13,10 @@ from . import tables
 from .common import (
     PREDICTS,
     CommandError,
+    add_column_options,
     add_sequence_column,
     add_verb,
-    load_model_sequences,
+    model_sequences,
     num,
     print_rows,
 )
@@ -45,6 +46,7 @@ def add_parser(sub) -> None:
         "state (default: the model's own 'algorithm')",
     )
     add_sequence_column(p)
+    add_column_options(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -66,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"{name} has no hidden states to decode")
     # A model predicting states decodes with its `algorithm` hyper-parameter by default.
     algorithm = args.algorithm or model.algorithm
-    seqs = load_model_sequences(model, args.data, args.sequence_column)
+    seqs = model_sequences(model, args.data, args)
     logprob, states = model.decode(seqs.frames, seqs.lengths, algorithm=algorithm)
     states = np.asarray(states, dtype=np.int64)
     proba = np.asarray(model.predict_proba(seqs.frames, seqs.lengths), dtype=np.float64)

@@ -12,15 +12,21 @@ import numpy as np
 from ..base import GenerativeModel
 from ..nn import checkpoint_path
 from ..registry import model_class
-from . import sequences, tables
+from . import tables
 from .common import (
     LIKELIHOOD_LABEL,
     CommandError,
+    add_column_options,
     add_sequence_column,
     add_verb,
+    align_columns,
+    feature_names,
     not_sequential,
     num,
     print_rows,
+    read_sequences,
+    select_columns,
+    unread_columns,
 )
 from .settings import check_param_names, match_tuple_settings, parse_settings
 
@@ -52,6 +58,7 @@ def add_parser(sub) -> None:
         "(classifiers, cvae)",
     )
     add_sequence_column(p, saved_model=False)
+    add_column_options(p)
     p.add_argument("-o", "--output", help="model file to write (default: MODEL.safetensors)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     neural = p.add_argument_group("neural models (e.g. vae), trained by epochs")
@@ -89,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
         restore["verbose"] = defaults["verbose"]
     X, columns, y, lengths = _training_data(cls, args)
     if args.validation is not None:
-        training["validation_data"] = validation_data(cls, args.validation, args.target)
+        training["validation_data"] = validation_data(cls, args, columns)
     if training.get("resume"):
         print(resume_message(params["checkpoint_dir"]), flush=True)
     model = cls(**params)
@@ -133,9 +140,11 @@ def _training_data(cls: type[GenerativeModel], args: argparse.Namespace):
             f"{name} is a sequence model, fitted without labels: it takes no --target"
         )
     if caps.sequential:
-        X, columns, lengths, _ = sequences.load_sequences(args.data, args.sequence_column)
-        return X, columns, None, lengths
-    X, columns, y = tables.load_data(args.data, target=args.target)
+        seqs = read_sequences(args.data, args.sequence_column, args)
+        return seqs.frames, seqs.columns, None, seqs.lengths
+    unread = unread_columns(args.data, args, () if args.target is None else (args.target,))
+    X, columns, y = tables.load_data(args.data, target=args.target, exclude=unread)
+    X, columns = select_columns(X, columns, args, str(args.data))
     if caps.supervised and y is None:
         raise CommandError(
             f"{name} needs class labels to fit: name their column with "
@@ -194,11 +203,18 @@ def resume_message(checkpoint_dir: str) -> str:
     return f"no checkpoint in {checkpoint_dir} yet: training from the start"
 
 
-def validation_data(cls: type[GenerativeModel], source: str, target: str | None):
+def validation_data(cls: type[GenerativeModel], args: argparse.Namespace, names):
     """``--validation`` data for ``fit(..., validation_data=...)``: ``X``, or ``(X, y)``
-    for a supervised model (labels from the same ``--target`` column, or a builtin's)."""
+    for a supervised model (labels from the same ``--target`` column, or a builtin's), its
+    columns chosen as the training data's (``--columns``, ``--drop``) and matched to the
+    training ``names`` by name."""
     supervised = cls.capabilities.supervised
-    X, _, y = tables.load_data(source, target=target if supervised else None)
+    source = str(args.validation)
+    target = args.target if supervised else None
+    unread = unread_columns(source, args, () if target is None else (target,))
+    X, columns, y = tables.load_data(source, target=target, exclude=unread)
+    X, columns = select_columns(X, columns, args, source)
+    X = align_columns(X, columns, names, source, cls.__name__)
     if not supervised:
         return X
     if y is None:
@@ -227,6 +243,7 @@ def fit_summary(
     rows = [
         ("model", type(model).__name__),
         ("data", f"{X.shape[0]} samples x {X.shape[1]} features ({source})"),
+        *feature_rows(model, X),
         *iteration_rows(model),
     ]
     if caps.neural:
@@ -245,6 +262,19 @@ def fit_summary(
             rows.append(("train accuracy", f"{np.mean(model.predict(X) == y):.4f}"))
     if kind == "exact" and caps.information_criteria:
         rows.append(("BIC", num(model.bic(X))))
+    return rows
+
+
+def feature_rows(model: GenerativeModel, X) -> list[tuple[str, str]]:
+    """Which columns were the features, and how many of their cells were missing."""
+    rows = []
+    names = feature_names(model)
+    if names is not None:
+        shown = ", ".join(names[:12]) + (f", ... ({len(names)} in all)" if len(names) > 12 else "")
+        rows.append(("features", shown))
+    if isinstance(X, np.ndarray) and X.size:
+        missing = int(np.isnan(X).sum())
+        rows.append(("missing cells", f"{missing} of {X.size} ({missing / X.size:.1%})"))
     return rows
 
 
@@ -290,6 +320,7 @@ def _sequence_fit_summary(
             f"{n_seq} sequences, {n_frames} frames x {frames.shape[1]} features "
             f"(frames per sequence {int(np.min(lengths))}..{int(np.max(lengths))}; {source})",
         ),
+        *feature_rows(model, frames),
         *iteration_rows(model),
     ]
     kind = model.capabilities.likelihood

@@ -12,7 +12,14 @@ import numpy as np
 from ..base import GenerativeModel
 from ..persistence import load as load_model
 from . import tables
-from .common import CommandError, add_verb, class_label, feature_names, label_column
+from .common import (
+    CommandError,
+    add_column_options,
+    add_verb,
+    class_label,
+    feature_names,
+    model_rows,
+)
 
 
 def add_parser(sub) -> None:
@@ -65,6 +72,7 @@ def add_parser(sub) -> None:
         metavar="COLUMN",
         help="a column of class labels in A and B, left out of the features",
     )
+    add_column_options(p)
     p.add_argument(
         "-o",
         "--output",
@@ -91,8 +99,8 @@ def run(args: argparse.Namespace) -> int:
         )
     i, j = args.rows if args.rows is not None else (None, None)
     source_b = args.a if args.b is None else args.b
-    x_a, y_a, where_a = pick_row(model, args.a, i, args.target)
-    x_b, _, where_b = pick_row(model, source_b, j, args.target)
+    x_a, y_a, where_a = pick_row(model, args.a, i, args)
+    x_b, _, where_b = pick_row(model, source_b, j, args)
     shape = tables.image_shape_for(x_a.shape[0])
     out = Path(args.output or ("interpolation.png" if shape else "interpolation.csv"))
     suffix = out.suffix.lower()
@@ -144,12 +152,12 @@ def _decoding_class(model: GenerativeModel, label: str | None, y_a: Any) -> dict
 
 
 def pick_row(
-    model: GenerativeModel, source: str, index: int | None, target: str | None
+    model: GenerativeModel, source: str, index: int | None, args: argparse.Namespace
 ) -> tuple[np.ndarray, Any, str]:
     """Row ``index`` of the data ``source`` (its only row when ``index`` is None; a 1-D
     ``.npy`` of the model's ``n_features_in_`` values is one row), its label when the data
     carry labels (else None), and words saying which row it is."""
-    X, _, y = tables.load_data(source, target=label_column(model, source, target))
+    X, y = model_rows(model, source, args, args.target)
     d = int(model.fitted_attributes().get("n_features_in_", 0))
     if X.shape[1] == 1 and d > 1 and X.shape[0] == d:  # a vector read as a column
         X = X.T

@@ -15,9 +15,10 @@ from ..persistence import load as load_model
 from . import tables
 from .common import (
     CommandError,
+    add_column_options,
     add_data_argument,
     add_verb,
-    label_column,
+    model_rows,
     num,
     print_rows,
 )
@@ -43,6 +44,7 @@ def add_parser(sub) -> None:
         metavar="COLUMN",
         help="a column of true labels in DATA: left out of the features, used for accuracy",
     )
+    add_column_options(p)
     p.add_argument(
         "-o",
         "--output",
@@ -67,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
             f"{name} has nothing to predict: it declares no classes, mixture components, "
             "hidden units or latent codes"
         )
-    X, _, y = tables.load_data(args.data, target=label_column(model, args.data, args.target))
+    X, y = model_rows(model, args.data, args, args.target)
     if caps.prediction == "hidden_units":
         return _predict_hidden_units(model, X, args)
     if caps.prediction == "embedding":

@@ -13,11 +13,12 @@ from . import tables
 from .common import (
     LIKELIHOOD_LABEL,
     CommandError,
+    add_column_options,
     add_data_argument,
     add_sequence_column,
     add_verb,
-    label_column,
-    load_model_sequences,
+    model_rows,
+    model_sequences,
     not_sequential,
     num,
     print_rows,
@@ -35,6 +36,7 @@ def add_parser(sub) -> None:
     p.add_argument("model_file", metavar="MODEL_FILE")
     add_data_argument(p)
     add_sequence_column(p)
+    add_column_options(p)
     p.add_argument(
         "-o",
         "--output",
@@ -71,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         return _score_sequences(model, args)
     if args.sequence_column is not None:
         raise CommandError(not_sequential(type(model).__name__, "--sequence-column"))
-    X, _, _ = tables.load_data(args.data, target=label_column(model, args.data, None))
+    X, _ = model_rows(model, args.data, args)
     ll = np.asarray(model.score_samples(X), dtype=np.float64)
     if args.output:
         tables.save_table(args.output, ll.reshape(-1, 1), ["log_likelihood"])
@@ -88,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
 def _score_sequences(model: GenerativeModel, args: argparse.Namespace) -> int:
     """``score`` for a sequence model: one log-likelihood per sequence."""
     kind = model.capabilities.likelihood
-    seqs = load_model_sequences(model, args.data, args.sequence_column)
+    seqs = model_sequences(model, args.data, args)
     ll = np.asarray(model.score_samples(seqs.frames, seqs.lengths), dtype=np.float64)
     if args.output:
         if seqs.ids is None:

@@ -9,6 +9,7 @@ exception whose message names the file, and where it applies the column and row.
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from pathlib import Path
 from typing import NamedTuple
 
@@ -41,7 +42,9 @@ class SequenceData(NamedTuple):
     ids: np.ndarray | None  # (S,) the sequence ids of a CSV id column (text), else None
 
 
-def load_sequences(source: str | os.PathLike, sequence_column: str | None = None) -> SequenceData:
+def load_sequences(
+    source: str | os.PathLike, sequence_column: str | None = None, exclude: Collection[str] = ()
+) -> SequenceData:
     """Read a set of sequences (for hidden Markov models and other sequence models).
 
     * ``.npz``: an array ``X`` of frames ``(N, D)`` (or ``(N,)``: one feature) and an array
@@ -50,8 +53,8 @@ def load_sequences(source: str | os.PathLike, sequence_column: str | None = None
     * ``.npy``: an ``(S, T, D)`` array.
     * ``.csv``: a header row and one row per frame; ``sequence_column`` names the column of
       sequence ids (text allowed). Consecutive rows with the same id form one sequence, in
-      file order; an id that comes back after another id is an error. The other columns
-      are the features.
+      file order; an id that comes back after another id is an error. The other columns,
+      less those named in ``exclude`` (left out unread), are the features.
     """
     text = os.fspath(source)
     if isinstance(text, str) and text.lower().startswith(BUILTIN_PREFIX):
@@ -79,7 +82,7 @@ def load_sequences(source: str | os.PathLike, sequence_column: str | None = None
                 f"{path}: cannot tell where one sequence ends and the next begins; name the "
                 "column of sequence ids (on the command line: --sequence-column COLUMN)"
             )
-        return _csv_sequences(path, sequence_column)
+        return _csv_sequences(path, sequence_column, exclude)
     if suffix == ".npy":
         arr = open_numpy(path)
         if arr.ndim != 3:
@@ -153,8 +156,8 @@ def _check_lengths(lengths: np.ndarray, n_frames: int, path: Path) -> np.ndarray
     return lens.astype(np.int64)
 
 
-def _csv_sequences(path: Path, column: str) -> SequenceData:
-    X, columns, cells = split_csv_column(path, column, "the sequence ids")
+def _csv_sequences(path: Path, column: str, exclude: Collection[str] = ()) -> SequenceData:
+    X, columns, cells = split_csv_column(path, column, "the sequence ids", exclude)
     if not cells:
         raise ValueError(f"{path}: has a header row but no data rows")
     ids: list[str] = []

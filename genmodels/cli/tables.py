@@ -14,6 +14,7 @@ import io
 import math
 import os
 import warnings
+from collections.abc import Collection
 from pathlib import Path
 
 import numpy as np
@@ -74,19 +75,26 @@ def load_table(path: str | os.PathLike) -> tuple[np.ndarray, list[str] | None]:
 
 
 def load_data(
-    source: str | os.PathLike, target: str | None = None
+    source: str | os.PathLike, target: str | None = None, exclude: Collection[str] = ()
 ) -> tuple[np.ndarray, list[str] | None, np.ndarray | None]:
     """``(X, columns, y)`` from a file or from ``builtin:NAME`` (a data set shipped with
     scikit-learn, with its labels ``y``).
 
     For a file, ``y`` is ``None`` unless ``target`` names where the labels are: a CSV
     column (its cells may be text, e.g. ``spam``/``ham``; the other columns form ``X``) or
-    an array in an ``.npz`` archive.
+    an array in an ``.npz`` archive. ``exclude`` names CSV columns to leave out unread
+    (they may hold text).
     """
     text = os.fspath(source)
     if isinstance(text, str) and text.lower().startswith(BUILTIN_PREFIX):
         bunch = _builtin_bunch(text[len(BUILTIN_PREFIX) :])
         return _float_data(bunch), [str(c) for c in bunch.feature_names], bunch.target
+    exclude = [c for c in exclude if c != target]
+    if exclude and Path(source).suffix.lower() == ".csv" and Path(source).is_file():
+        X, columns, cells = split_csv_column(Path(source), target, "the target", exclude)
+        if X.shape[0] == 0:
+            raise ValueError(f"{source}: has a header row but no data rows")
+        return X, columns, None if target is None else _labels(Path(source), target, cells)
     if target is None:
         X, columns = load_table(source)
         return X, columns, None
@@ -108,6 +116,11 @@ def load_data(
 def _csv_with_target(path: Path, target: str):
     """Split the ``target`` column (labels, text allowed) off a CSV; parse the rest."""
     X, columns, cells = split_csv_column(path, target, "the target")
+    return X, columns, _labels(path, target, cells)
+
+
+def _labels(path: Path, target: str, cells: list[str]) -> np.ndarray:
+    """The label cells of column ``target``: integers, floats or text."""
     if any(v == "" for v in cells):
         raise ValueError(f"{path}: column {target!r} has empty labels")
     y = np.asarray(cells, dtype=object)
@@ -116,30 +129,35 @@ def _csv_with_target(path: Path, target: str):
         y = numeric.astype(np.int64) if np.all(numeric == np.round(numeric)) else numeric
     except ValueError:
         y = y.astype(str)
-    return X, columns, y
+    return y
 
 
-def split_csv_column(path: Path, column: str, role: str) -> tuple[np.ndarray, list[str], list]:
+def split_csv_column(
+    path: Path, column: str | None, role: str, exclude: Collection[str] = ()
+) -> tuple[np.ndarray, list[str], list]:
     """``(X, feature columns, cells of column)``: the named column (text allowed, cells
-    stripped) split off a CSV, the other columns parsed as numbers. ``role`` names the
-    column in errors (``"the target"``, ``"the sequence ids"``)."""
+    stripped) split off a CSV, the columns named in ``exclude`` left out unread (text
+    allowed), the others parsed as numbers. ``role`` names the column in errors (``"the
+    target"``, ``"the sequence ids"``); ``column=None`` splits nothing off."""
     rows = [r for r in csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))) if r]
     if not rows:
         raise ValueError(f"{path}: the file is empty; expected a header row and data rows")
     header = [c.strip() for c in rows[0]]
-    if column not in header:
+    if column is not None and column not in header:
         raise ValueError(
             f"{path}: no column named {column!r} for {role}; columns: {', '.join(header)}"
         )
-    j = header.index(column)
-    cells = [r[j].strip() if j < len(r) else "" for r in rows[1:]]
+    j = -1 if column is None else header.index(column)
+    cells = [] if column is None else [r[j].strip() if j < len(r) else "" for r in rows[1:]]
+    skip = {i for i, c in enumerate(header) if i == j or c in exclude}
     rest = io.StringIO()
     csv.writer(rest, lineterminator="\n").writerows(
-        [c for i, c in enumerate(r) if i != j] for r in rows
+        [c for i, c in enumerate(r) if i not in skip] for r in rows
     )
-    columns = [c for i, c in enumerate(header) if i != j]
+    columns = [c for i, c in enumerate(header) if i not in skip]
     if not columns:
-        raise ValueError(f"{path}: no feature columns besides {role} {column!r}")
+        what = "the chosen columns" if column is None else f"{role} {column!r}"
+        raise ValueError(f"{path}: no feature columns besides {what}")
     X = _fast_csv(rest.getvalue(), 0, len(columns))
     if X is None:
         X = _careful_csv(rest.getvalue(), 0, columns, path)
