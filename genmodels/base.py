@@ -74,7 +74,9 @@ class Capabilities:
     estimator : how a likelihood ``"estimate"`` is made, for models whose estimate has
         knobs: ``"importance"`` (importance-weighted samples of the posterior per row,
         IWAE), ``"ais"`` (annealed importance sampling of log Z when it cannot be
-        enumerated), or ``"none"``.
+        enumerated; such a model has ``scoring_log_partition()``, the log Z its scores use
+        with the method that gave it, exact when the smaller layer can be enumerated), or
+        ``"none"``.
     estimator_params : the hyper-parameters that set the estimate's cost and spread,
         first the one that counts samples: ``("n_importance",)`` for ``"importance"``,
         ``("ais_runs", "ais_betas")`` for ``"ais"``; empty for ``"none"``.

@@ -742,7 +742,9 @@ def test_boltzmann_fit_sample_score_predict(alias, name, kind, extra, tmp_path, 
     assert type(model).__name__ == name
     assert list(model.feature_names_in_) == columns
     assert model.capabilities.prediction == "hidden_units"
-    assert re.search(rf"train estimated log-likelihood +{re.escape(f'{model.score(X):.6g}')}", text)
+    # 4 hidden units: log Z is enumerated, so the summary names the likelihood exact
+    assert re.search(rf"train log-likelihood +{re.escape(f'{model.score(X):.6g}')}", text)
+    assert re.search(r"^log Z +\S+, exact \(enumerated\)$", text, re.M)
     assert f"saved to {model_path}" in text
 
     # sample: the training header, (n, D), values of the data's kind
@@ -767,7 +769,7 @@ def test_boltzmann_fit_sample_score_predict(alias, name, kind, extra, tmp_path, 
     np.testing.assert_allclose(ll[:, 0], expected, rtol=0, atol=1e-6)
     assert abs(ll.mean() - model.score(X)) < 1e-6
     assert re.search(rf"^mean +{re.escape(f'{expected.mean():.6g}')}$", text, re.M)
-    assert "(estimate)" in text
+    assert "(exact)" in text and "(estimate)" not in text
 
     # predict: p(h_j = 1 | x) per hidden unit, as transform gives it
     pred = tmp_path / "hidden.csv"

@@ -485,6 +485,18 @@ class BaseBoltzmann(GenerativeModel):
             entries["all"] = result
         return result
 
+    def scoring_log_partition(self, compute: bool = True) -> LogPartition | None:
+        """The log Z that ``score_samples`` uses for complete rows, with how it was got
+        (``method`` "exact" or "ais", and AIS's spread and runs): from the cache, else
+        computed as ``score_samples`` would ("auto", the model's ``ais_runs`` and
+        ``ais_betas``) and cached, or None when not cached and ``compute`` is False."""
+        self._check_fitted()
+        if not compute:
+            return self._cache().get("all")
+        dev, _ = self._setup()
+        self._cached_log_z(self._params(dev, torch.float64), None)
+        return self._cache()["all"]
+
     def _fitted_state(self) -> dict[str, Any]:
         """Fitted attributes, plus the cached log Z values (so a loaded model scores without
         re-running AIS; they are kept under a fingerprint of the parameters)."""

@@ -284,6 +284,32 @@ def class_label(model: GenerativeModel, text: str):
     return matches[0]
 
 
+def likelihood_method(model: GenerativeModel, compute: bool = True) -> tuple[str, str, str]:
+    """``(label, kind, note)`` for what ``score_samples`` gives: words for it ("log-likelihood",
+    "estimated log-likelihood", ...), its kind as it is for this fitted model ("exact" for a
+    Boltzmann machine whose log Z is enumerated, though its class declares "estimate"), and
+    how it is made (IWAE with k samples; for AIS models the log Z, exact or by AIS with
+    its spread), from the declared ``estimator``. With ``compute`` False, a log Z not yet
+    computed is not."""
+    caps = model.capabilities
+    kind, note = caps.likelihood, ""
+    if caps.estimator == "importance":
+        k = model.get_params(deep=False)[caps.estimator_params[0]]
+        note = f"IWAE, {k} samples per row"
+    elif caps.estimator == "ais":
+        lp = model.scoring_log_partition(compute=compute)
+        if lp is None:
+            note = "log Z not computed yet (exact when a layer can be enumerated, else AIS)"
+        elif lp.method == "exact":
+            kind, note = "exact", f"{num(lp.value)}, exact (enumerated)"
+        else:
+            note = (
+                f"{num(lp.value)} ± {num(lp.std)} by AIS ({lp.n_runs} runs x "
+                f"{lp.n_betas} temperatures; ±3 s.e. interval [{num(lp.lower)}, {num(lp.upper)}])"
+            )
+    return LIKELIHOOD_LABEL.get(kind, kind), kind, note
+
+
 def format_capabilities(caps: Capabilities) -> str:
     """``likelihood=exact, latent, missing values, input=continuous, predicts=component``:
     the declared ones."""

@@ -21,6 +21,7 @@ from .common import (
     add_verb,
     align_columns,
     feature_names,
+    likelihood_method,
     not_sequential,
     num,
     print_rows,
@@ -250,12 +251,7 @@ def fit_summary(
         rows.extend(training_summary(model))
     kind = caps.likelihood
     if kind != "none":
-        label = LIKELIHOOD_LABEL.get(kind, kind)
-        note = ""
-        if caps.estimator == "importance":
-            knob = caps.estimator_params[0]
-            note = f"; IWAE, {model.get_params(deep=False)[knob]} samples per row"
-        rows.append((f"train {label}", f"{num(model.score(X))} nats/sample (mean{note})"))
+        rows.extend(likelihood_rows(model, X))
     if caps.supervised and y is not None:
         rows.append(("classes", ", ".join(str(c) for c in model.classes_)))
         if caps.prediction == "class":
@@ -263,6 +259,17 @@ def fit_summary(
     if kind == "exact" and caps.information_criteria:
         rows.append(("BIC", num(model.bic(X))))
     return rows
+
+
+def likelihood_rows(model: GenerativeModel, X) -> list[tuple[str, str]]:
+    """The mean training log-likelihood, named for how it was made (see
+    :func:`~genmodels.cli.common.likelihood_method`); for AIS models the log Z too."""
+    mean = num(model.score(X))  # first: it computes (and caches) what the method reports
+    label, _, note = likelihood_method(model)
+    if model.capabilities.estimator == "ais":
+        return [(f"train {label}", f"{mean} nats/sample (mean)"), ("log Z", note)]
+    inline = f"; {note}" if note else ""
+    return [(f"train {label}", f"{mean} nats/sample (mean{inline})")]
 
 
 def feature_rows(model: GenerativeModel, X) -> list[tuple[str, str]]:

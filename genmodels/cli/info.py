@@ -12,7 +12,7 @@ import numpy as np
 from ..base import GenerativeModel
 from ..persistence import load as load_model
 from ..persistence import read_metadata
-from .common import add_verb, format_capabilities, num, print_rows
+from .common import add_verb, format_capabilities, likelihood_method, num, print_rows
 
 
 def add_parser(sub) -> None:
@@ -36,6 +36,10 @@ def run(args: argparse.Namespace) -> int:
         ("class", f"{cls.__module__.split('.')[0]}.{cls.__name__}"),
         ("capabilities", format_capabilities(model.capabilities)),
     ]
+    if model.capabilities.likelihood != "none":
+        label, kind, note = likelihood_method(model, compute=False)
+        what = "log Z" if model.capabilities.estimator == "ais" else "how"
+        rows.append(("likelihood", f"{label} ({kind})" + (f"; {what}: {note}" if note else "")))
     print_rows(rows)
     print("hyper-parameters:")
     print_rows([(k, repr(v)) for k, v in sorted(model.get_params(deep=False).items())], "  ")

@@ -17,6 +17,7 @@ from .common import (
     add_data_argument,
     add_sequence_column,
     add_verb,
+    likelihood_method,
     model_rows,
     model_sequences,
     not_sequential,
@@ -77,10 +78,13 @@ def run(args: argparse.Namespace) -> int:
     ll = np.asarray(model.score_samples(X), dtype=np.float64)
     if args.output:
         tables.save_table(args.output, ll.reshape(-1, 1), ["log_likelihood"])
-    print(f"{LIKELIHOOD_LABEL.get(kind, kind)} per sample, in nats ({kind})")
+    label, kind, note = likelihood_method(model)  # after scoring: log Z is known
+    print(f"{label} per sample, in nats ({kind})")
     rows = score_summary(ll, kind)
     if importance:
         rows.append(("estimator", importance_note(model)))
+    elif caps.estimator == "ais":
+        rows.append(("log Z", note))
     print_rows(rows)
     if args.output:
         print(f"wrote {ll.size} scores to {args.output}")

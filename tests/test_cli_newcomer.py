@@ -1,0 +1,34 @@
+"""What a newcomer's first hour found (issue 17) beyond columns: summaries that name how
+a likelihood was made, and the small things."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+import genmodels
+from genmodels.cli import main
+
+
+def test_rbm_summary_and_info_name_the_log_z_method(tmp_path, capsys):
+    X = (np.random.RandomState(0).rand(80, 24) < 0.3).astype(float)
+    data = tmp_path / "b.npy"
+    np.save(data, X)
+    small, big = tmp_path / "small.safetensors", tmp_path / "big.safetensors"
+    base = ["fit", "rbm", str(data), "--set", "n_iter=1", "--set", "random_state=0", "-q"]
+    assert main([*base, "--set", "n_components=8", "-o", str(small)]) == 0
+    text = capsys.readouterr().out
+    assert re.search(r"^train log-likelihood ", text, re.M)  # exact: not "estimated"
+    assert re.search(r"^log Z +\S+, exact \(enumerated\)$", text, re.M)
+    ais = ["--set", "n_components=22", "--set", "ais_runs=8", "--set", "ais_betas=50"]
+    assert main([*base, *ais, "-o", str(big)]) == 0
+    text = capsys.readouterr().out
+    assert re.search(r"^train estimated log-likelihood ", text, re.M)
+    lz = genmodels.load(big).scoring_log_partition(compute=False)
+    assert lz is not None and lz.method == "ais"
+    assert f"± {lz.std:.6g} by AIS (8 runs x 50 temperatures" in text
+    assert main(["info", str(small)]) == 0
+    assert "log-likelihood (exact); log Z:" in capsys.readouterr().out
+    assert main(["info", str(big)]) == 0
+    assert "(estimate); log Z:" in capsys.readouterr().out and "by AIS" in text
