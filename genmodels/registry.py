@@ -10,6 +10,7 @@ the file format and the command line can all depend on it without a cycle.
 
 from __future__ import annotations
 
+import difflib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -48,8 +49,23 @@ def model_class(name: str) -> type[GenerativeModel]:
     key = _ALIASES.get(name.lower(), name)
     if key in _REGISTRY:
         return _REGISTRY[key]
-    known = ", ".join(sorted(set(_ALIASES)))
-    raise ValueError(f"unknown model {name!r}; known models: {known}")
+    close = difflib.get_close_matches(name.lower(), list(_ALIASES), n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    known = ", ".join(sorted(a for names in shown_aliases().values() for a in names))
+    raise ValueError(f"unknown model {name!r}{hint}; known models: {known}")
+
+
+def shown_aliases() -> dict[str, list[str]]:
+    """Class name -> the aliases worth showing a user: all but the class name itself and
+    its lowercased form (which work too), unless that form is the only short name."""
+    out: dict[str, list[str]] = {name: [] for name in _REGISTRY}
+    for alias, target in sorted(_ALIASES.items()):
+        if alias != target:
+            out.setdefault(target, []).append(alias)
+    for name, names in out.items():
+        if len(names) > 1 and name.lower() in names:
+            names.remove(name.lower())
+    return out
 
 
 def model_aliases() -> dict[str, str]:

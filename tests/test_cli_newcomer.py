@@ -32,3 +32,18 @@ def test_rbm_summary_and_info_name_the_log_z_method(tmp_path, capsys):
     assert "log-likelihood (exact); log Z:" in capsys.readouterr().out
     assert main(["info", str(big)]) == 0
     assert "(estimate); log Z:" in capsys.readouterr().out and "by AIS" in text
+
+
+def test_models_lists_an_alias_for_every_model(capsys):
+    assert main(["models"]) == 0
+    rows = {line.split()[0]: line.split()[1] for line in capsys.readouterr().out.splitlines()[1:]}
+    assert rows["VAE"] == "vae" and rows["MultVAE"] == "multvae"
+    assert "-" not in rows.values()  # every model has a short name to type
+    assert "gaussianmixture" not in capsys.readouterr().out
+
+
+def test_an_unknown_model_suggests_the_closest(capsys):
+    rc = main(["fit", "gmx", "builtin:iris"])
+    line = capsys.readouterr().err.strip()
+    assert rc == 1 and "unknown model 'gmx' (did you mean 'gmm'?)" in line
+    assert "gaussianmixture," not in line and "vae" in line

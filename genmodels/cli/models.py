@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..registry import model_aliases, registered_models
+from ..registry import registered_models, shown_aliases
 from .common import add_verb, format_capabilities, print_table
 
 
@@ -13,10 +13,10 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    aliases = model_aliases()
-    rows = []
-    for name, cls in sorted(registered_models().items()):
-        names = sorted(a for a, target in aliases.items() if target == name and a != name.lower())
-        rows.append((name, ", ".join(names) or "-", format_capabilities(cls.capabilities)))
+    aliases = shown_aliases()
+    rows = [
+        (name, ", ".join(aliases[name]) or "-", format_capabilities(cls.capabilities))
+        for name, cls in sorted(registered_models().items())
+    ]
     print_table(("MODEL", "ALIASES", "CAPABILITIES"), rows)
     return 0
