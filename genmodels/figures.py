@@ -688,13 +688,13 @@ def save_image_grid(
     grid = tile(images, ncols)
     lo, hi = _grey_range(images, vmin, vmax)
 
-    width = min(12.0, max(2.5, 0.7 * ncols * max(1.0, w / 16)))
+    width = min(12.0, max(2.5, 0.7 * ncols * max(1.0, w / 16), 0.075 * len(title or "")))
     height = width * grid.shape[0] / grid.shape[1] + (0.4 if title else 0.0)
     fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    cmap = colormaps["gray"].with_extremes(bad="white")
-    ax.imshow(grid, cmap=cmap, vmin=lo, vmax=hi, interpolation="nearest")
+    # dark ink on light paper, as every other image figure here draws data
+    ax.imshow(grid, cmap=_cmap_with_background("gray_r"), vmin=lo, vmax=hi, interpolation="nearest")
     ax.set_axis_off()
     if title:
         ax.set_title(title, fontsize=10)

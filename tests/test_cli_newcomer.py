@@ -47,3 +47,50 @@ def test_an_unknown_model_suggests_the_closest(capsys):
     line = capsys.readouterr().err.strip()
     assert rc == 1 and "unknown model 'gmx' (did you mean 'gmm'?)" in line
     assert "gaussianmixture," not in line and "vae" in line
+
+
+def test_vae_image_grid_shows_decoder_means_and_draws_on_request(tmp_path, monkeypatch):
+    from sklearn.datasets import load_digits
+
+    import genmodels.figures
+
+    X = (load_digits().data[:300] / 16 > 0.5).astype(float)
+    data = tmp_path / "d.npy"
+    np.save(data, X)
+    path = tmp_path / "v.safetensors"
+    sets = ["latent_dim=2", "hidden_dims=32", "epochs=3", "random_state=0", "n_importance=2"]
+    argv = ["fit", "vae", str(data), *[a for s in sets for a in ("--set", s)], "-q"]
+    assert main([*argv, "-o", str(path)]) == 0
+    drawn = []
+    real = genmodels.figures.save_image_grid
+
+    def spy(images, out, **kw):
+        drawn.append(np.asarray(images))
+        return real(images, out, **kw)
+
+    monkeypatch.setattr(genmodels.figures, "save_image_grid", spy)
+    png = str(tmp_path / "s.png")
+    assert main(["sample", str(path), "-n", "16", "-o", png, "--seed", "0"]) == 0
+    assert main(["sample", str(path), "-n", "16", "-o", png, "--seed", "0", "--draws"]) == 0
+    model = genmodels.load(path)
+    _, Z = model.sample(16, random_state=0, return_latent=True)
+    np.testing.assert_allclose(drawn[0].reshape(16, -1), model.decode(Z))  # E[x | z]
+    assert len(np.unique(drawn[0])) > 100
+    assert set(np.unique(drawn[1])) <= {0.0, 1.0}  # --draws: the 0/1 pixels themselves
+    csv = tmp_path / "x.csv"
+    assert main(["sample", str(path), "-o", str(csv), "--seed", "0"]) == 0  # tables: draws
+    assert set(np.unique(np.loadtxt(csv, delimiter=",", skiprows=1))) <= {0.0, 1.0}
+
+
+def test_image_grids_draw_dark_ink_on_light_paper(tmp_path):
+    import matplotlib.image as mpimg
+
+    from genmodels.figures import save_image_grid
+
+    images = np.zeros((2, 8, 8))
+    images[1] = 1.0  # all ink
+    path = save_image_grid(images, tmp_path / "g.png", ncols=2, vmin=0.0, vmax=1.0)
+    img = mpimg.imread(path)[..., :3].mean(-1)
+    h, w = img.shape
+    left, right = img[h // 2, w // 4], img[h // 2, 3 * w // 4]
+    assert left > 0.9 and right < 0.1  # zeros light, ones dark, as in interpolation strips

@@ -49,6 +49,13 @@ def add_parser(sub) -> None:
         help=f"frames per sequence, for sequence models (default {DEFAULT_LENGTH})",
     )
     p.add_argument(
+        "--draws",
+        action="store_true",
+        help="models with a decoder (VAEs): draw the pixels x ~ p(x | z) into a .png too; by "
+        "default an image grid shows each sample's mean E[x | z], which is what a digit "
+        "looks like (a 0/1 draw of it is speckled)",
+    )
+    p.add_argument(
         "--class",
         dest="label",
         metavar="LABEL",
@@ -75,23 +82,33 @@ def run(args: argparse.Namespace) -> int:
             f"cannot write samples of {type(model).__name__} to {out}: .npz is for "
             "sequences; use .csv, .npy or .png (image grid)"
         )
+    name = type(model).__name__
     extra = {}
     if args.label is not None:
         if not model.capabilities.conditional_sampling:
-            raise CommandError(f"{type(model).__name__} cannot sample from a given class")
+            raise CommandError(f"{name} cannot sample from a given class")
         extra["y"] = class_label(model, args.label)
-    X = np.asarray(model.sample(args.n_samples, random_state=args.seed, **extra), dtype=np.float64)
+    decodes = model.capabilities.prediction == "embedding"  # it decodes codes: E[x | z]
+    if args.draws and not decodes:
+        raise CommandError(f"--draws is for models with a decoder (e.g. vae); {name} has none")
+    if suffix == ".png" and decodes and not args.draws:
+        _, Z = model.sample(args.n_samples, random_state=args.seed, return_latent=True, **extra)
+        labels = {"y": np.full(len(Z), extra["y"])} if "y" in extra else {}
+        X = np.asarray(model.decode(Z, **labels), dtype=np.float64)
+    else:
+        X = model.sample(args.n_samples, random_state=args.seed, **extra)
+        X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2:
         X = X.reshape(X.shape[0], -1)
     if suffix == ".png":
-        _image_grid(model, X, out, args.label)
+        _image_grid(model, X, out, args.label, means=decodes and not args.draws)
     else:
         tables.save_table(out, X, feature_names(model))
     print(f"wrote {X.shape[0]} samples x {X.shape[1]} features to {out}")
     return 0
 
 
-def _image_grid(model: GenerativeModel, X: np.ndarray, out: Path, label: str | None) -> None:
+def _image_grid(model: GenerativeModel, X: np.ndarray, out: Path, label, means: bool) -> None:
     shape = tables.image_shape_for(X.shape[1])
     if shape is None:
         raise CommandError(
@@ -101,7 +118,7 @@ def _image_grid(model: GenerativeModel, X: np.ndarray, out: Path, label: str | N
         )
     from ..figures import save_image_grid
 
-    title = f"{X.shape[0]} samples from {type(model).__name__}"
+    title = f"{X.shape[0]} samples from {type(model).__name__}" + (" (E[x | z])" if means else "")
     if label is not None:
         title += f", class {label}"
     save_image_grid(X.reshape(-1, *shape), out, title=title)
