@@ -94,3 +94,26 @@ def test_image_grids_draw_dark_ink_on_light_paper(tmp_path):
     h, w = img.shape
     left, right = img[h // 2, w // 4], img[h // 2, 3 * w // 4]
     assert left > 0.9 and right < 0.1  # zeros light, ones dark, as in interpolation strips
+
+
+def test_vae_summary_reports_its_terms_and_warns_on_posterior_collapse(tmp_path, capsys):
+    from sklearn.datasets import load_digits
+
+    X = (load_digits().data[:400] / 16 > 0.5).astype(float)
+    data = tmp_path / "d.npy"
+    np.save(data, X)
+    base = ["fit", "vae", str(data), "--set", "latent_dim=4", "--set", "hidden_dims=32"]
+    base += ["--set", "random_state=0", "--set", "n_importance=2", "-q"]
+    # a heavy KL weight and one epoch: every code collapses onto the prior
+    argv = [*base, "--set", "epochs=1", "--set", "beta=50", "-o", str(tmp_path / "a.st")]
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    assert re.search(r"^active latent dimensions +0 of 4", out, re.M)
+    assert re.search(r"^reconstruction -log p\(x\|z\) \(last epoch\) +\d", out, re.M)
+    assert re.search(r"^KL to the prior \(last epoch\) +\S+", out, re.M)
+    assert "warning" in err and "no latent dimension of VAE is active" in err
+    argv = [*base, "--set", "epochs=30", "-o", str(tmp_path / "b.st")]
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    active = re.search(r"^active latent dimensions +(\d) of 4", out, re.M)
+    assert active and int(active.group(1)) >= 1 and "no latent dimension" not in err

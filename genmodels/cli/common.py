@@ -32,6 +32,10 @@ PREDICTS = {
     "embedding": "latent codes",
 }
 
+#: A latent dimension whose posterior means vary less than this over the rows is unused
+#: (an "inactive unit", Burda et al. 2016): its posterior is the prior.
+ACTIVE_VARIANCE = 0.01
+
 Handler = Callable[[argparse.Namespace], int]
 
 

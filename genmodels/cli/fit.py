@@ -4,6 +4,7 @@ summarise the fit."""
 from __future__ import annotations
 
 import argparse
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from ..nn import checkpoint_path
 from ..registry import model_class
 from . import tables
 from .common import (
+    ACTIVE_VARIANCE,
     LIKELIHOOD_LABEL,
     CommandError,
     add_column_options,
@@ -249,6 +251,8 @@ def fit_summary(
     ]
     if caps.neural:
         rows.extend(training_summary(model))
+    if caps.prediction == "embedding":
+        rows.extend(active_dimension_rows(model, X, y))
     kind = caps.likelihood
     if kind != "none":
         rows.extend(likelihood_rows(model, X))
@@ -259,6 +263,29 @@ def fit_summary(
     if kind == "exact" and caps.information_criteria:
         rows.append(("BIC", num(model.bic(X))))
     return rows
+
+
+def active_dimension_rows(model: GenerativeModel, X, y) -> list[tuple[str, str]]:
+    """How many latent dimensions the encoder uses on the training data (the variance of
+    E[z | x] over the rows above ``ACTIVE_VARIANCE``), with a warning when none is: the
+    posterior has collapsed onto the prior and every decoded code looks the same."""
+    codes = model.transform(X, y) if model.capabilities.supervised else model.transform(X)
+    codes = np.asarray(codes, dtype=np.float64)
+    active = int(np.sum(codes.var(0) > ACTIVE_VARIANCE))
+    dims = codes.shape[1]
+    if active == 0:
+        kl = model.fitted_attributes().get("history_", {}).get("kl", [])
+        at = f" (KL {num(kl[-1])} nats in the last epoch)" if kl else ""
+        warnings.warn(
+            f"no latent dimension of {type(model).__name__} is active{at}: the posterior has "
+            "collapsed onto the prior, so samples and interpolations ignore the data's "
+            "variety; train longer (--set epochs=...), or anneal the KL term "
+            "(--set kl_anneal_steps=...)",
+            UserWarning,
+            stacklevel=2,
+        )
+    note = f"variance of E[z | x] over the rows > {ACTIVE_VARIANCE:g}"
+    return [("active latent dimensions", f"{active} of {dims} ({note})")]
 
 
 def likelihood_rows(model: GenerativeModel, X) -> list[tuple[str, str]]:
@@ -304,7 +331,13 @@ def training_summary(model: GenerativeModel) -> list[tuple[str, str]]:
         epochs += f" (stopped early; weights of epoch {state.get('best_epoch_')})"
     rows = [("epochs", epochs)]
     n = len(history.get("epoch_time", []))
-    for key, label in (("loss", "training loss"), ("val_loss", "validation loss")):
+    terms = (
+        ("loss", "training loss"),
+        ("recon", "reconstruction -log p(x|z)"),
+        ("kl", "KL to the prior"),
+        ("val_loss", "validation loss"),
+    )
+    for key, label in terms:
         values = history.get(key, [])
         if values and len(values) == n:  # scored every epoch, the last one included
             rows.append((f"{label} (last epoch)", num(values[-1])))

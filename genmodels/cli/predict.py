@@ -14,6 +14,7 @@ from ..base import GenerativeModel
 from ..persistence import load as load_model
 from . import tables
 from .common import (
+    ACTIVE_VARIANCE,
     CommandError,
     add_column_options,
     add_data_argument,
@@ -22,10 +23,6 @@ from .common import (
     num,
     print_rows,
 )
-
-#: A latent dimension whose posterior means vary less than this over the rows is unused
-#: (an "inactive unit", Burda et al. 2016): its posterior is the prior.
-ACTIVE_VARIANCE = 0.01
 
 
 def add_parser(sub) -> None:
