@@ -117,3 +117,56 @@ def test_vae_summary_reports_its_terms_and_warns_on_posterior_collapse(tmp_path,
     out, err = capsys.readouterr()
     active = re.search(r"^active latent dimensions +(\d) of 4", out, re.M)
     assert active and int(active.group(1)) >= 1 and "no latent dimension" not in err
+
+
+def _blob_csv(path, seed: int, n: int = 100):
+    rng = np.random.RandomState(seed)
+    centres = np.array([[-6.0, 0.0], [0.0, 6.0], [6.0, 0.0]])
+    X = np.vstack([c + rng.randn(n, 2) for c in centres])
+    from genmodels.cli import tables
+
+    tables.save_table(path, X, ["a", "b"])
+    return X
+
+
+def test_fit_sweeps_a_range_and_keeps_the_best_by_bic(tmp_path, capsys):
+    X = _blob_csv(tmp_path / "t.csv", 0)
+    out = tmp_path / "g.safetensors"
+    argv = ["fit", "gmm", str(tmp_path / "t.csv"), "--set", "n_components=1..5"]
+    assert main([*argv, "--set", "random_state=0", "--select", "bic", "-o", str(out), "-q"]) == 0
+    text = capsys.readouterr().out
+    bics = [
+        genmodels.GaussianMixture(n_components=k, random_state=0).fit(X).bic(X) for k in range(1, 6)
+    ]
+    assert genmodels.load(out).n_components == int(np.argmin(bics)) + 1 == 3
+    for k, b in enumerate(bics, start=1):  # the table shows every candidate's BIC
+        assert re.search(rf"^{k} +{re.escape(f'{b:.6g}')}", text, re.M)
+    assert (tmp_path / "g.selection.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_fit_sweep_by_held_out_log_likelihood(tmp_path, capsys):
+    _blob_csv(tmp_path / "t.csv", 0)
+    Xv = _blob_csv(tmp_path / "v.csv", 1)
+    out = tmp_path / "g.safetensors"
+    argv = ["fit", "gmm", str(tmp_path / "t.csv"), "--set", "n_components=1..4"]
+    argv += ["--select", "val", "--validation", str(tmp_path / "v.csv"), "-o", str(out), "-q"]
+    assert main([*argv, "--set", "random_state=0"]) == 0
+    model = genmodels.load(out)
+    assert model.n_components >= 3  # three clusters: fewer components score worse held out
+    assert f"{model.score(Xv):.6g}" in capsys.readouterr().out
+
+
+def test_fit_sweeps_an_hmm_and_refuses_what_cannot_be_chosen(tmp_path, capsys):
+    rng = np.random.RandomState(0)
+    states = np.repeat(rng.randint(0, 2, 40), 10)
+    frames = np.where(states[:, None] == 0, -3.0, 3.0) + rng.randn(400, 1)
+    np.savez(tmp_path / "s.npz", X=frames, lengths=[100] * 4)
+    out = tmp_path / "h.safetensors"
+    argv = ["fit", "ghmm", str(tmp_path / "s.npz"), "--set", "n_components=1..3"]
+    assert main([*argv, "--set", "random_state=0", "-o", str(out), "-q"]) == 0
+    assert genmodels.load(out).n_components == 2
+    assert "chosen by BIC" in capsys.readouterr().out
+    rc = main(["fit", "gnb", "builtin:iris", "--set", "var_smoothing=1..3", "-q"])
+    assert rc == 1 and "--select val --validation FILE" in capsys.readouterr().err
+    rc = main(["fit", "gmm", "builtin:iris", "--select", "bic", "-q"])
+    assert rc == 1 and "A..B" in capsys.readouterr().err

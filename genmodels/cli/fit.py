@@ -31,6 +31,15 @@ from .common import (
     select_columns,
     unread_columns,
 )
+from .select import (
+    CRITERIA,
+    best_index,
+    check_criterion,
+    criterion_value,
+    default_criterion,
+    report,
+    sweep_setting,
+)
 from .settings import check_param_names, match_tuple_settings, parse_settings
 
 
@@ -64,6 +73,14 @@ def add_parser(sub) -> None:
     add_column_options(p)
     p.add_argument("-o", "--output", help="model file to write (default: MODEL.safetensors)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--select",
+        choices=CRITERIA,
+        help="with one setting given as a range (--set n_components=1..10): fit each value "
+        "and keep the best by BIC, AIC or the held-out log-likelihood of --validation "
+        "(val); prints the table and writes MODEL.selection.png (default: bic where the "
+        "model has it, else val)",
+    )
     neural = p.add_argument_group("neural models (e.g. vae), trained by epochs")
     neural.add_argument(
         "--checkpoint-dir",
@@ -91,28 +108,34 @@ def run(args: argparse.Namespace) -> int:
     defaults = cls().get_params(deep=False)
     check_param_names(cls.__name__, defaults, params)
     params = match_tuple_settings(defaults, params)
-    params, training = training_options(cls, args, params)
+    sweep = sweep_setting(params)
+    if args.select is not None and sweep is None:
+        raise CommandError(
+            "--select chooses among the values of a swept setting: give one as A..B, "
+            "e.g. --set n_components=1..10"
+        )
+    params, training = training_options(cls, args, params, sweeping=sweep is not None)
     restore: dict[str, Any] = {}  # what the CLI chose for display only, not saved
     caps = cls.capabilities
     if (caps.iterative or caps.neural) and "verbose" not in params:  # both take `verbose`
         params["verbose"] = 0 if args.quiet else 1
         restore["verbose"] = defaults["verbose"]
     X, columns, y, lengths = _training_data(cls, args)
+    held_out = None
     if args.validation is not None:
-        training["validation_data"] = validation_data(cls, args, columns)
+        held_out = validation_data(cls, args, columns)
+        if caps.neural:
+            training["validation_data"] = held_out
     if training.get("resume"):
         print(resume_message(params["checkpoint_dir"]), flush=True)
-    model = cls(**params)
-    if caps.sequential:
-        model.fit(X, lengths)
-    elif caps.supervised:
-        model.fit(X, y, **training)
+    if sweep is None:
+        model = fit_one(cls, params, X, y, lengths, training)
     else:
-        model.fit(X, **training)
+        model = _fit_sweep(cls, params, sweep, (X, y, lengths), held_out, training, args)
     model.set_params(**restore)
     if columns is not None and "feature_names_in_" not in model.fitted_attributes():
         model.feature_names_in_ = np.asarray(columns, dtype=object)
-    out = Path(args.output or f"{args.model}.safetensors")
+    out = _output(args)
     out.parent.mkdir(parents=True, exist_ok=True)
     # Save after the summary: scoring the training data may compute what the model caches
     # in its file (a Boltzmann machine's log Z, by AIS for large ones), so that a later
@@ -124,6 +147,39 @@ def run(args: argparse.Namespace) -> int:
     print_rows(rows)
     print(f"saved to {out}")
     return 0
+
+
+def fit_one(cls: type[GenerativeModel], params, X, y, lengths, training) -> GenerativeModel:
+    """A new ``cls(**params)`` fitted to the rows ``X`` (labels ``y``) or the sequences of
+    ``lengths``, with the fit keywords ``training``."""
+    model = cls(**params)
+    if cls.capabilities.sequential:
+        return model.fit(X, lengths)
+    if cls.capabilities.supervised:
+        return model.fit(X, y, **training)
+    return model.fit(X, **training)
+
+
+def _fit_sweep(cls, params, sweep, data, held_out, training, args) -> GenerativeModel:
+    """One fit per value of the swept hyper-parameter; the best by ``--select``."""
+    key, grid = sweep
+    criterion = args.select or default_criterion(cls, held_out is not None)
+    check_criterion(cls, criterion, held_out is not None)
+    if held_out is not None and not cls.capabilities.sequential:
+        held_out = (held_out[0] if isinstance(held_out, tuple) else held_out, None)
+    X, y, lengths = data
+    models, values = [], []
+    for value in grid:
+        model = fit_one(cls, {**params, key: value}, X, y, lengths, training)
+        models.append(model)
+        values.append(criterion_value(model, criterion, (X, lengths), held_out))
+    best = best_index(values, criterion)
+    report(key, grid, values, criterion, best, _output(args))
+    return models[best]
+
+
+def _output(args: argparse.Namespace) -> Path:
+    return Path(args.output or f"{args.model}.safetensors")
 
 
 def _training_data(cls: type[GenerativeModel], args: argparse.Namespace):
@@ -159,7 +215,11 @@ def _training_data(cls: type[GenerativeModel], args: argparse.Namespace):
 
 
 def training_options(
-    cls: type[GenerativeModel], args: argparse.Namespace, params: dict[str, Any]
+    cls: type[GenerativeModel],
+    args: argparse.Namespace,
+    params: dict[str, Any],
+    *,
+    sweeping: bool = False,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(params, fit keywords)`` for ``fit``'s training options: ``--checkpoint-dir`` sets
     the ``checkpoint_dir`` hyper-parameter and ``--resume`` becomes ``resume=True`` for a
@@ -169,7 +229,7 @@ def training_options(
     flags = {
         "--checkpoint-dir": (args.checkpoint_dir is not None, caps.resumable),
         "--resume": (args.resume, caps.resumable),
-        "--validation": (args.validation is not None, caps.neural),
+        "--validation": (args.validation is not None, caps.neural or sweeping),
     }
     for flag, (given, allowed) in flags.items():
         if given and not allowed:
@@ -210,9 +270,12 @@ def validation_data(cls: type[GenerativeModel], args: argparse.Namespace, names)
     """``--validation`` data for ``fit(..., validation_data=...)``: ``X``, or ``(X, y)``
     for a supervised model (labels from the same ``--target`` column, or a builtin's), its
     columns chosen as the training data's (``--columns``, ``--drop``) and matched to the
-    training ``names`` by name."""
+    training ``names`` by name; for a sequence model ``(frames, lengths)``."""
     supervised = cls.capabilities.supervised
     source = str(args.validation)
+    if cls.capabilities.sequential:  # held-out sequences, for --select val
+        seqs = read_sequences(source, args.sequence_column, args)
+        return align_columns(seqs.frames, seqs.columns, names, source, cls.__name__), seqs.lengths
     target = args.target if supervised else None
     unread = unread_columns(source, args, () if target is None else (target,))
     X, columns, y = tables.load_data(source, target=target, exclude=unread)
