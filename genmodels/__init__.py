@@ -6,16 +6,69 @@
 >>> genmodels.load("gmm.safetensors")                            # doctest: +SKIP
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ._version import __version__
-from .base import Capabilities, GenerativeModel
-from .boltzmann import BernoulliRBM, BoltzmannMachine, CategoricalRBM, GaussianBernoulliRBM
-from .exceptions import ComponentReseededWarning, ModelFileError, NotFittedError
-from .hmm import GMMHMM, CategoricalHMM, GaussianHMM, MultinomialHMM, PoissonHMM
-from .mixture import GaussianMixture
-from .naive_bayes import BernoulliNB, CategoricalNB, ComplementNB, GaussianNB, MultinomialNB
-from .persistence import load
-from .registry import model_class, register, registered_models
-from .vae import VAE, ConditionalVAE, MultVAE
+
+# Imported on first use (PEP 562), so that `import genmodels` and `genmodels --help` do
+# not pay for torch and scikit-learn; `genmodels.GaussianMixture` works as it always did.
+_WHERE = {
+    "Capabilities": "base",
+    "GenerativeModel": "base",
+    "BernoulliRBM": "boltzmann",
+    "BoltzmannMachine": "boltzmann",
+    "CategoricalRBM": "boltzmann",
+    "GaussianBernoulliRBM": "boltzmann",
+    "ComponentReseededWarning": "exceptions",
+    "ModelFileError": "exceptions",
+    "NotFittedError": "exceptions",
+    "GMMHMM": "hmm",
+    "CategoricalHMM": "hmm",
+    "GaussianHMM": "hmm",
+    "MultinomialHMM": "hmm",
+    "PoissonHMM": "hmm",
+    "GaussianMixture": "mixture",
+    "BernoulliNB": "naive_bayes",
+    "CategoricalNB": "naive_bayes",
+    "ComplementNB": "naive_bayes",
+    "GaussianNB": "naive_bayes",
+    "MultinomialNB": "naive_bayes",
+    "load": "persistence",
+    "model_class": "registry",
+    "register": "registry",
+    "registered_models": "registry",
+    "VAE": "vae",
+    "ConditionalVAE": "vae",
+    "MultVAE": "vae",
+}
+
+if TYPE_CHECKING:
+    from .base import Capabilities, GenerativeModel
+    from .boltzmann import BernoulliRBM, BoltzmannMachine, CategoricalRBM, GaussianBernoulliRBM
+    from .exceptions import ComponentReseededWarning, ModelFileError, NotFittedError
+    from .hmm import GMMHMM, CategoricalHMM, GaussianHMM, MultinomialHMM, PoissonHMM
+    from .mixture import GaussianMixture
+    from .naive_bayes import BernoulliNB, CategoricalNB, ComplementNB, GaussianNB, MultinomialNB
+    from .persistence import load
+    from .registry import model_class, register, registered_models
+    from .vae import VAE, ConditionalVAE, MultVAE
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'genmodels' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # once found, an ordinary attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "BernoulliNB",

@@ -11,6 +11,7 @@ the file format and the command line can all depend on it without a cycle.
 from __future__ import annotations
 
 import difflib
+import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -18,6 +19,26 @@ if TYPE_CHECKING:
 
 _REGISTRY: dict[str, type[GenerativeModel]] = {}
 _ALIASES: dict[str, str] = {}
+
+#: The packages whose models register themselves when imported. ``import genmodels`` is
+#: lazy (the command line's ``--help`` needs no torch), so the lookups below import these
+#: the first time they are asked; a new family adds its package here.
+FAMILIES = (
+    "genmodels.mixture",
+    "genmodels.naive_bayes",
+    "genmodels.hmm",
+    "genmodels.boltzmann",
+    "genmodels.vae",
+)
+_loaded = False
+
+
+def _load_families() -> None:
+    global _loaded
+    if not _loaded:
+        for name in FAMILIES:
+            importlib.import_module(name)
+        _loaded = True
 
 
 def register(*aliases: str):
@@ -41,11 +62,13 @@ def register(*aliases: str):
 
 def registered_models() -> dict[str, type[GenerativeModel]]:
     """All registered model classes, by class name."""
+    _load_families()
     return dict(_REGISTRY)
 
 
 def model_class(name: str) -> type[GenerativeModel]:
     """The model class for a class name or CLI alias (case-insensitive), or a clear error."""
+    _load_families()
     key = _ALIASES.get(name.lower(), name)
     if key in _REGISTRY:
         return _REGISTRY[key]
@@ -58,6 +81,7 @@ def model_class(name: str) -> type[GenerativeModel]:
 def shown_aliases() -> dict[str, list[str]]:
     """Class name -> the aliases worth showing a user: all but the class name itself and
     its lowercased form (which work too), unless that form is the only short name."""
+    _load_families()
     out: dict[str, list[str]] = {name: [] for name in _REGISTRY}
     for alias, target in sorted(_ALIASES.items()):
         if alias != target:
@@ -70,4 +94,5 @@ def shown_aliases() -> dict[str, list[str]]:
 
 def model_aliases() -> dict[str, str]:
     """CLI alias -> class name."""
+    _load_families()
     return dict(_ALIASES)

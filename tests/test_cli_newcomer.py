@@ -170,3 +170,46 @@ def test_fit_sweeps_an_hmm_and_refuses_what_cannot_be_chosen(tmp_path, capsys):
     assert rc == 1 and "--select val --validation FILE" in capsys.readouterr().err
     rc = main(["fit", "gmm", "builtin:iris", "--select", "bic", "-q"])
     assert rc == 1 and "A..B" in capsys.readouterr().err
+
+
+def test_help_imports_neither_torch_nor_scikit_learn():
+    """``genmodels --help`` (and every verb's) loads only what a parser needs: the
+    families, torch and scikit-learn are imported when a verb runs."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from genmodels.cli import main\n"
+        "for argv in (['--help'], ['fit', '--help'], ['score', '--help'], ['models']):\n"
+        "    if argv == ['models']:\n"
+        "        heavy = [m for m in ('torch', 'sklearn') if m in sys.modules]\n"
+        "        print('HEAVY', heavy)\n"
+        "    try:\n"
+        "        main(argv)\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "print('AFTER', 'torch' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert "HEAVY []" in out  # after three --help: nothing heavy
+    assert "AFTER True" in out  # `models` lists the families, which need torch
+
+
+def test_the_package_is_lazy_but_complete():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, genmodels\n"
+        "print('torch' in sys.modules)\n"
+        "print(sorted(genmodels.registered_models()) == sorted(set(genmodels.__all__) & "
+        "set(genmodels.registered_models())))\n"
+        "print(genmodels.GaussianMixture.__module__, 'GaussianMixture' in dir(genmodels))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out == ["False", "True", "genmodels.mixture.gaussian_mixture", "True"]

@@ -8,12 +8,14 @@ import argparse
 import dataclasses
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..base import Capabilities, GenerativeModel
 from . import sequences, tables
+
+if TYPE_CHECKING:
+    from ..base import Capabilities, GenerativeModel
 
 PROG = "genmodels"
 
@@ -80,6 +82,13 @@ def not_sequential(name: str, option: str) -> str:
         f"{option} is for sequence models (e.g. gaussian-hmm); {name} takes independent "
         "rows of data"
     )
+
+
+def load_model(path) -> GenerativeModel:
+    """:func:`genmodels.load`, imported when a verb needs it (``--help`` needs no torch)."""
+    from ..persistence import load
+
+    return load(path)
 
 
 # -- choosing and matching columns ---------------------------------------------------------

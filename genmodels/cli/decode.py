@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..persistence import load as load_model
 from . import tables
 from .common import (
     PREDICTS,
@@ -16,6 +15,7 @@ from .common import (
     add_column_options,
     add_sequence_column,
     add_verb,
+    load_model,
     model_sequences,
     num,
     print_rows,

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..base import GenerativeModel
-from ..nn import checkpoint_path
 from ..registry import model_class
 from . import tables
 from .common import (
@@ -36,6 +34,9 @@ from .select import (
 )
 from .settings import check_param_names, match_tuple_settings, parse_settings
 from .summary import fit_summary
+
+if TYPE_CHECKING:
+    from ..base import GenerativeModel
 
 
 def add_parser(sub) -> None:
@@ -255,6 +256,8 @@ def training_options(
 
 def resume_message(checkpoint_dir: str) -> str:
     """What ``fit --resume`` is about to do: continue from the checkpoint, or start."""
+    from ..nn import checkpoint_path
+
     path = checkpoint_path(checkpoint_dir)
     if path.is_file():
         return f"resuming from {path}"

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..base import GenerativeModel
-from ..persistence import load as load_model
-from ..persistence import read_metadata
-from .common import add_verb, format_capabilities, likelihood_method, num, print_rows
+from .common import add_verb, format_capabilities, likelihood_method, load_model, num, print_rows
+
+if TYPE_CHECKING:
+    from ..base import GenerativeModel
 
 
 def add_parser(sub) -> None:
@@ -22,6 +22,8 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the file's metadata, then the model's hyper-parameters and fitted state."""
+    from ..persistence import read_metadata
+
     path = Path(args.model_file)
     meta = read_metadata(path)
     model = load_model(path)

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..base import GenerativeModel
-from ..persistence import load as load_model
 from . import tables
 from .common import (
     CommandError,
@@ -18,8 +16,12 @@ from .common import (
     add_verb,
     class_label,
     feature_names,
+    load_model,
     model_rows,
 )
+
+if TYPE_CHECKING:
+    from ..base import GenerativeModel
 
 
 def add_parser(sub) -> None:

@@ -18,22 +18,27 @@ import warnings
 from collections.abc import Sequence
 
 from .._version import __version__
-from ..exceptions import ModelFileError, NotFittedError
 from . import decode, demo, fit, info, interpolate, models, predict, sample, score
 from .common import PROG, CommandError, error, exit_code, one_line, show_warning
 
 #: The verbs, in the order ``genmodels --help`` lists them.
 VERBS = (fit, sample, score, predict, decode, interpolate, info, demo, models)
 
-#: Exceptions a user can cause; reported as one line (``GENMODELS_DEBUG=1``: traceback).
-USER_ERRORS = (
-    ValueError,
-    TypeError,
-    OSError,  # FileNotFoundError, PermissionError, IsADirectoryError ...
-    ModelFileError,
-    NotFittedError,
-    CommandError,
-)
+
+def user_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions a user can cause; reported as one line (``GENMODELS_DEBUG=1``: traceback).
+    Imported when an error is being handled, so that ``--help`` loads no scikit-learn."""
+    from ..exceptions import ModelFileError, NotFittedError
+
+    return (
+        ValueError,
+        TypeError,
+        OSError,  # FileNotFoundError, PermissionError, IsADirectoryError ...
+        ModelFileError,
+        NotFittedError,
+        CommandError,
+    )
+
 
 EXAMPLES = """\
 Examples:
@@ -108,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise
             error("interrupted")
             return 130
-        except USER_ERRORS as exc:
+        except user_errors() as exc:
             if debug:
                 raise
             error(one_line(exc))

@@ -7,11 +7,10 @@ from __future__ import annotations
 import argparse
 import csv
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..base import GenerativeModel
-from ..persistence import load as load_model
 from . import tables
 from .common import (
     ACTIVE_VARIANCE,
@@ -19,10 +18,14 @@ from .common import (
     add_column_options,
     add_data_argument,
     add_verb,
+    load_model,
     model_rows,
     num,
     print_rows,
 )
+
+if TYPE_CHECKING:
+    from ..base import GenerativeModel
 
 
 def add_parser(sub) -> None:

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..base import GenerativeModel
-from ..persistence import load as load_model
 from . import sequences, tables
-from .common import CommandError, add_verb, class_label, feature_names, not_sequential
+from .common import CommandError, add_verb, class_label, feature_names, load_model, not_sequential
+
+if TYPE_CHECKING:
+    from ..base import GenerativeModel
 
 DEFAULT_LENGTH = 100  # frames per sequence drawn from a sequence model
 

@@ -4,11 +4,10 @@ optionally to CSV, and their summary."""
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..base import GenerativeModel
-from ..persistence import load as load_model
 from . import tables
 from .common import (
     LIKELIHOOD_LABEL,
@@ -18,12 +17,16 @@ from .common import (
     add_sequence_column,
     add_verb,
     likelihood_method,
+    load_model,
     model_rows,
     model_sequences,
     not_sequential,
     num,
     print_rows,
 )
+
+if TYPE_CHECKING:
+    from ..base import GenerativeModel
 
 
 def add_parser(sub) -> None:

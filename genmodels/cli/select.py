@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..base import GenerativeModel
 from .common import CommandError, num, print_table
+
+if TYPE_CHECKING:
+    from ..base import GenerativeModel
 
 #: ``A..B``: every integer from A to B, both included.
 _RANGE = re.compile(r"^\s*(-?\d+)\s*\.\.\s*(-?\d+)\s*$")

@@ -5,12 +5,14 @@ training log-likelihood named for how it was made, and its BIC."""
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..base import GenerativeModel
-from ..nn import checkpoint_path
 from .common import ACTIVE_VARIANCE, LIKELIHOOD_LABEL, feature_names, likelihood_method, num
+
+if TYPE_CHECKING:
+    from ..base import GenerativeModel
 
 
 def fit_summary(
@@ -128,6 +130,8 @@ def training_summary(model: GenerativeModel) -> list[tuple[str, str]]:
             rows.append((f"{label} (last scored epoch)", num(values[-1])))
     folder = model.checkpoint_dir  # a neural model is resumable: it has checkpoint_dir
     if folder is not None:
+        from ..nn import checkpoint_path
+
         rows.append(("checkpoint", str(checkpoint_path(folder))))
     return rows
 
