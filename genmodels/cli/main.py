@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import warnings
 from collections.abc import Sequence
 
@@ -108,6 +109,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             warnings.showwarning = show_warning
         try:
             return args.handler(args)
+        except BrokenPipeError:  # `genmodels info m | head`: the reader has gone; no error
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            return 141
         except KeyboardInterrupt:
             if debug:
                 raise
