@@ -213,3 +213,39 @@ def test_the_package_is_lazy_but_complete():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.split()
     assert out == ["False", "True", "genmodels.mixture.gaussian_mixture", "True"]
+
+
+def test_a_sparse_npz_of_counts_takes_labels_from_a_file(tmp_path, capsys):
+    import scipy.sparse as sp
+
+    rng = np.random.RandomState(0)
+    y = np.array(["spam", "ham"])[rng.randint(0, 2, 200)]
+    rate = np.where(
+        y[:, None] == "spam", np.r_[[2.0] * 10, [0.1] * 40], np.r_[[0.1] * 10, [0.5] * 40]
+    )
+    X = sp.csr_matrix(rng.poisson(rate).astype(float))
+    sp.save_npz(tmp_path / "counts.npz", X)
+    (tmp_path / "labels.txt").write_text("\n".join(y) + "\n")
+    np.save(tmp_path / "labels.npy", y.astype(str))
+    out = tmp_path / "nb.safetensors"
+    argv = ["fit", "mnb", str(tmp_path / "counts.npz"), "--labels", str(tmp_path / "labels.txt")]
+    assert main([*argv, "-o", str(out), "-q"]) == 0
+    model = genmodels.load(out)
+    ref = genmodels.MultinomialNB().fit(X, y)  # the same fit in Python, on the CSR matrix
+    np.testing.assert_allclose(model.feature_log_prob_, ref.feature_log_prob_)
+    assert list(model.classes_) == ["ham", "spam"]
+    capsys.readouterr()
+    argv = [
+        "predict",
+        str(out),
+        str(tmp_path / "counts.npz"),
+        "--labels",
+        str(tmp_path / "labels.npy"),
+    ]
+    assert main(argv) == 0
+    acc = float(re.search(r"^accuracy +(\S+)", capsys.readouterr().out, re.M).group(1))
+    assert acc == np.mean(ref.predict(X) == y)
+    (tmp_path / "short.txt").write_text("spam\nham\n")
+    argv = ["fit", "mnb", str(tmp_path / "counts.npz"), "--labels", str(tmp_path / "short.txt")]
+    assert main([*argv, "-q"]) == 1
+    assert "2 labels for 200 rows" in capsys.readouterr().err

@@ -65,6 +65,12 @@ def add_parser(sub) -> None:
         help="the CSV column (or .npz array) holding class labels, for supervised models "
         "(classifiers, cvae)",
     )
+    p.add_argument(
+        "--labels",
+        metavar="FILE",
+        help="class labels from a file beside DATA, one per row (.npy, .txt, or a one-column "
+        ".csv): for data that has no column to hold them, e.g. a sparse .npz of counts",
+    )
     add_sequence_column(p, saved_model=False)
     add_column_options(p)
     p.add_argument("-o", "--output", help="model file to write (default: MODEL.safetensors)")
@@ -185,14 +191,19 @@ def _training_data(cls: type[GenerativeModel], args: argparse.Namespace):
     builtin = str(args.data).lower().startswith(tables.BUILTIN_PREFIX)
     if args.sequence_column is not None and not caps.sequential:
         raise CommandError(not_sequential(name, "--sequence-column"))
-    if caps.supervised and args.target is None and not builtin:
+    if args.labels is not None and args.target is not None:
+        raise CommandError("give the labels once: --target COLUMN or --labels FILE")
+    given = args.target is not None or args.labels is not None
+    option = "--target" if args.target is not None else "--labels"
+    if caps.supervised and not given and not builtin:
         raise CommandError(
             f"{name} is supervised and needs class labels to fit: name their "
-            "column with --target COLUMN (or use a builtin: data set)"
+            "column with --target COLUMN, give a file of them with --labels FILE (or use a "
+            "builtin: data set)"
         )
-    if caps.sequential and args.target is not None:
+    if caps.sequential and given:
         raise CommandError(
-            f"{name} is a sequence model, fitted without labels: it takes no --target"
+            f"{name} is a sequence model, fitted without labels: it takes no {option}"
         )
     if caps.sequential:
         seqs = read_sequences(args.data, args.sequence_column, args)
@@ -200,13 +211,15 @@ def _training_data(cls: type[GenerativeModel], args: argparse.Namespace):
     unread = unread_columns(args.data, args, () if args.target is None else (args.target,))
     X, columns, y = tables.load_data(args.data, target=args.target, exclude=unread)
     X, columns = select_columns(X, columns, args, str(args.data))
+    if args.labels is not None:
+        y = tables.load_labels(args.labels, X.shape[0])
     if caps.supervised and y is None:
         raise CommandError(
             f"{name} needs class labels to fit: name their column with "
             "--target COLUMN (or use a builtin: data set)"
         )
-    if not caps.supervised and args.target is not None:
-        raise CommandError(f"{name} is unsupervised: it takes no --target labels")
+    if not caps.supervised and given:
+        raise CommandError(f"{name} is unsupervised: it takes no {option} labels")
     return X, columns, y, None
 
 

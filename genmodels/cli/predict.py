@@ -44,6 +44,11 @@ def add_parser(sub) -> None:
         metavar="COLUMN",
         help="a column of true labels in DATA: left out of the features, used for accuracy",
     )
+    p.add_argument(
+        "--labels",
+        metavar="FILE",
+        help="true labels from a file beside DATA, one per row (.npy, .txt, one-column .csv)",
+    )
     add_column_options(p)
     p.add_argument(
         "-o",
@@ -69,7 +74,11 @@ def run(args: argparse.Namespace) -> int:
             f"{name} has nothing to predict: it declares no classes, mixture components, "
             "hidden units or latent codes"
         )
+    if args.labels is not None and args.target is not None:
+        raise CommandError("give the true labels once: --target COLUMN or --labels FILE")
     X, y = model_rows(model, args.data, args, args.target)
+    if args.labels is not None:
+        y = tables.load_labels(args.labels, X.shape[0])
     if caps.prediction == "hidden_units":
         return _predict_hidden_units(model, X, args)
     if caps.prediction == "embedding":

@@ -24,6 +24,7 @@ __all__ = [
     "BUILTIN_PREFIX",
     "builtin_dataset",
     "image_shape_for",
+    "load_labels",
     "load_data",
     "load_table",
     "save_records",
@@ -71,7 +72,67 @@ def load_table(path: str | os.PathLike) -> tuple[np.ndarray, list[str] | None]:
         return _read_csv(path)
     if suffix == ".npy":
         return as_table(open_numpy(path), path), None
+    sparse = sparse_npz(path)
+    if sparse is not None:
+        return sparse, None
     return as_table(npz_array(path), path), None
+
+
+#: The arrays ``scipy.sparse.save_npz`` writes.
+_SPARSE_KEYS = frozenset({"data", "indices", "indptr", "shape", "format"})
+
+
+def sparse_npz(path: Path):
+    """The scipy sparse matrix an ``.npz`` from ``scipy.sparse.save_npz`` holds, as float64
+    CSR (never densified; naive Bayes takes it as it is), or None for another archive.
+    Other arrays in the archive (e.g. labels, for ``target``) are left alone."""
+    with open_numpy(path) as archive:
+        if not _SPARSE_KEYS <= set(archive.files) or "X" in archive.files:
+            return None
+        fmt = archive["format"].item()
+        fmt = fmt.decode() if isinstance(fmt, bytes) else str(fmt)
+        shape = tuple(int(v) for v in archive["shape"])
+        arrays = (archive["data"], archive["indices"], archive["indptr"])
+    import scipy.sparse as sp
+
+    if fmt not in ("csr", "csc"):
+        raise ValueError(f"{path}: a sparse {fmt!r} matrix; save it as CSR (X.tocsr())")
+    make = sp.csr_matrix if fmt == "csr" else sp.csc_matrix
+    try:
+        X = make(arrays, shape=shape).tocsr().astype(np.float64)
+    except ValueError as exc:
+        raise ValueError(f"{path}: not a readable sparse matrix ({exc})") from None
+    if X.shape[0] == 0:
+        raise ValueError(f"{path}: the sparse matrix has no rows")
+    return X
+
+
+def load_labels(path: str | os.PathLike, n_rows: int) -> np.ndarray:
+    """One class label per row from a file beside the data (for a sparse ``.npz``, which
+    has no column to hold them): a ``.npy`` vector, a ``.txt`` of one label per line, or a
+    one-column ``.csv`` with a header. Integers stay integers, the rest is text."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no labels file at {path}")
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        y = np.asarray(open_numpy(path))
+        if y.ndim != 1 and not (y.ndim == 2 and 1 in y.shape):
+            raise ValueError(f"{path}: labels must be a vector, got shape {y.shape}")
+        y = y.ravel()
+    elif suffix in (".txt", ".csv"):
+        lines = [line.strip() for line in path.read_text(encoding="utf-8-sig").splitlines()]
+        lines = [line for line in lines if line]
+        if suffix == ".csv":
+            if not lines or "," in lines[0]:
+                raise ValueError(f"{path}: a labels CSV has one column, under a header row")
+            lines = lines[1:]
+        y = _labels(path, "labels", lines)
+    else:
+        raise ValueError(f"{path}: labels are read from .npy, .txt or .csv files")
+    if y.shape[0] != n_rows:
+        raise ValueError(f"{path}: {y.shape[0]} labels for {n_rows} rows of data")
+    return y
 
 
 def load_data(
