@@ -15,16 +15,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .tables import (
-    BUILTIN_PREFIX,
-    READ_SUFFIXES,
-    as_table,
-    column_names,
-    npz_array,
-    open_numpy,
-    save_records,
-    split_csv_column,
-)
+from .npfiles import as_table, npz_array, open_numpy
+from .tables import BUILTIN_PREFIX, READ_SUFFIXES, column_names, save_records, split_csv_column
 
 __all__ = ["SEQUENCE_WRITE_SUFFIXES", "SequenceData", "load_sequences", "save_sequences"]
 
