@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import pytest
 
 import genmodels
 from genmodels.cli import main
@@ -249,3 +250,26 @@ def test_a_sparse_npz_of_counts_takes_labels_from_a_file(tmp_path, capsys):
     argv = ["fit", "mnb", str(tmp_path / "counts.npz"), "--labels", str(tmp_path / "short.txt")]
     assert main([*argv, "-q"]) == 1
     assert "2 labels for 200 rows" in capsys.readouterr().err
+
+
+def test_resume_at_or_past_the_requested_epochs_says_so(tmp_path, capsys):
+    from sklearn.datasets import load_digits
+
+    X = (load_digits().data[:200] / 16 > 0.5).astype(float)
+    data = tmp_path / "d.npy"
+    np.save(data, X)
+    ckpt = tmp_path / "ckpt"
+    sets = ["latent_dim=2", "hidden_dims=16", "random_state=0", "n_importance=2"]
+    base = ["fit", "vae", str(data), *[a for s in sets for a in ("--set", s)], "-q"]
+    base += ["--checkpoint-dir", str(ckpt), "-o", str(tmp_path / "v.st")]
+    assert main([*base, "--set", "epochs=3"]) == 0
+    capsys.readouterr()
+    assert main([*base, "--set", "epochs=2", "--resume"]) == 0
+    err = capsys.readouterr().err
+    assert "already at epoch 3 and epochs=2: nothing to train" in err and "--set epochs" in err
+    assert main([*base, "--set", "epochs=4", "--resume"]) == 0
+    assert "nothing to train" not in capsys.readouterr().err
+    rbm = genmodels.BernoulliRBM(n_components=4, n_iter=2, random_state=0)
+    rbm.set_params(checkpoint_dir=str(tmp_path / "r")).fit(X)
+    with pytest.warns(UserWarning, match="BernoulliRBM: the checkpoint .* already at epoch 2"):
+        rbm.fit(X, resume=True)

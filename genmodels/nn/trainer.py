@@ -66,6 +66,7 @@ import contextlib
 import math
 import os
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -578,6 +579,22 @@ class _Run:
         if self.hooks.load_extra_state is not None:
             self.hooks.load_extra_state(saved["extra"])
         logger.info("%s: resumed after epoch %d", t.desc, self.state.epoch)
+        done, name = self.state.epoch, t.owner.get("class", "the model")
+        if self.state.stopped:
+            warnings.warn(
+                f"{name}: the checkpoint in {t.checkpoint_dir} is of a run that stopped early "
+                f"at epoch {done}; resuming trains nothing more",
+                UserWarning,
+                stacklevel=2,
+            )
+        elif done >= t.epochs:
+            warnings.warn(
+                f"{name}: the checkpoint in {t.checkpoint_dir} is already at epoch {done} and "
+                f"epochs={t.epochs}: nothing to train; raise epochs (--set epochs=N on the "
+                "command line) to train on",
+                UserWarning,
+                stacklevel=2,
+            )
 
     def checkpoint(self) -> None:
         """Write the run's checkpoint (rank 0), if one is due after this epoch."""
