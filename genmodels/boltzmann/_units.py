@@ -127,7 +127,8 @@ class CategoricalUnits:
         return v @ self.b
 
     def _items(self, a: torch.Tensor) -> torch.Tensor:
-        return a.reshape(*a.shape[:-1], -1, self.n_categories)  # (N, D, K)
+        k = self.n_categories
+        return a.reshape(*a.shape[:-1], a.shape[-1] // k, k)  # (N, D, K), N may be 0
 
     def log_norm(self, a: torch.Tensor) -> torch.Tensor:
         return torch.logsumexp(self._items(a), -1)
