@@ -4,11 +4,17 @@ against the exact distribution, scikit-learn agreement, training improves the li
 from __future__ import annotations
 
 import itertools
+import pickle
+import subprocess
+import sys
+import textwrap
 import warnings
 
 import numpy as np
 import pytest
 import torch
+from _killable import kill_mid_run
+from safetensors.torch import save as st_save
 from scipy import stats
 from sklearn.datasets import load_digits
 from sklearn.neural_network import BernoulliRBM as SkRBM
@@ -16,7 +22,8 @@ from sklearn.neural_network import BernoulliRBM as SkRBM
 import genmodels
 from genmodels import BernoulliRBM
 from genmodels.boltzmann import _partition as P
-from genmodels.exceptions import NotFittedError
+from genmodels.exceptions import ModelFileError, NotFittedError
+from genmodels.nn import checkpoint_path, load_checkpoint
 
 
 def _rbm(n_visible, n_hidden, scale=1.0, seed=0) -> BernoulliRBM:
@@ -488,3 +495,279 @@ def test_gibbs_streams_and_partial_fit_reproduce(digits):
         runs.append(p.components_)
     np.testing.assert_array_equal(runs[0], runs[1])
     assert p.n_iter_ == 4
+
+
+# ----------------------------------------------------------------------------------------
+# Training through the shared trainer: the old numbers, checkpoints, resumption
+
+
+def test_same_seed_gives_the_parameters_of_the_loop_before_the_trainer(digits):
+    """Numbers written down from the Boltzmann machines' own CD loop (commit 4f65b8d),
+    before they trained through the shared Trainer: PCD-2 with momentum, weight decay, a
+    linear schedule and early stopping; learnt Gaussian variances; categorical units with
+    missing entries; exact gradients of the general machine. On the machine they were
+    recorded on every parameter, chain and momentum is bit-identical (18 settings were
+    compared in all); the tolerance allows only another BLAS's rounding."""
+    rng = np.random.RandomState(0)
+    X = rng.randn(200, 5)
+    cats = rng.randint(0, 3, size=(200, 6)).astype(float)
+    cats[rng.rand(200, 6) < 0.2] = np.nan
+    small = (rng.rand(200, 7) < 0.4).astype(float)
+    rbm = BernoulliRBM(
+        10,
+        n_gibbs_steps=2,
+        momentum=0.5,
+        weight_decay=1e-4,
+        learning_rate_schedule="linear",
+        learning_rate=0.05,
+        n_iter=8,
+        validation_fraction=0.2,
+        n_iter_no_change=2,
+        random_state=0,
+    ).fit(digits)
+    close = {"rtol": 1e-9, "atol": 1e-12}
+    assert (rbm.n_iter_, rbm.n_updates_, float(rbm.h_samples_.sum())) == (8, 1152, 67.0)
+    np.testing.assert_allclose(
+        rbm.components_.ravel()[:3],
+        [-0.6274420306592864, -0.6356325488812862, 0.7590596079785525],
+        **close,
+    )
+    np.testing.assert_allclose(
+        rbm.history_["validation_score"],
+        [-25.3974543776878, -25.20384243987687, -24.94250120140111, -23.945449158256782]
+        + [-23.42889763315313, -22.637087984854357, -22.26724388659784, -22.158970777600917],
+        **close,
+    )
+    grbm = genmodels.GaussianBernoulliRBM(3, n_iter=4, momentum=0.3, random_state=0).fit(X)
+    np.testing.assert_allclose(
+        grbm.components_.ravel()[:3],
+        [0.01739976969633688, 0.03821961899800886, -0.006055107922982119],
+        **close,
+    )
+    np.testing.assert_allclose(grbm.variances_.sum(), 4.951457930988404, **close)
+    cat = genmodels.CategoricalRBM(3, n_iter=4, random_state=0).fit(cats)
+    np.testing.assert_allclose(
+        cat.components_.ravel()[:3],
+        [-0.0391908982173058, -0.001731149735784204, 0.03604269778557955],
+        **close,
+    )
+    np.testing.assert_allclose(
+        cat.history_["reconstruction_error"][-1], 3.1918888446128637, **close
+    )
+    bm = genmodels.BoltzmannMachine(
+        2, n_iter=4, momentum=0.4, weight_decay=1e-3, random_state=0
+    ).fit(small)
+    np.testing.assert_allclose(
+        bm.components_.ravel()[:3],
+        [0.006661191628937154, 0.06630594336809927, 0.009340355293835773],
+        **close,
+    )
+    np.testing.assert_allclose(bm.lateral_.sum(), -1.5641332996595787, **close)
+    assert bm.n_updates_ == 80
+
+
+def _fitted_state(model) -> dict:
+    """Everything a fit leaves on a Boltzmann machine: parameters, chains, momentum,
+    history, counters."""
+    state = {k: v for k, v in vars(model).items() if k.endswith("_") and not k.startswith("_")}
+    for k, t in (vars(model).get("_velocity") or {}).items():
+        state[f"velocity/{k}"] = t.cpu().numpy()
+    return state
+
+
+def _assert_same_fit(a, b) -> None:
+    sa, sb = _fitted_state(a), _fitted_state(b)
+    assert sa.keys() == sb.keys()
+    for k in sa:
+        if isinstance(sa[k], np.ndarray):
+            np.testing.assert_array_equal(sa[k], sb[k], err_msg=k)
+        else:
+            assert sa[k] == sb[k], k
+
+
+_RESUMABLE = {
+    "rbm-pcd": lambda **kw: BernoulliRBM(
+        6,
+        momentum=0.5,
+        validation_fraction=0.2,
+        n_iter_no_change=20,
+        batch_size=20,
+        **kw,
+    ),
+    "gaussian": lambda **kw: genmodels.GaussianBernoulliRBM(3, momentum=0.3, batch_size=20, **kw),
+    "categorical-cd": lambda **kw: genmodels.CategoricalRBM(3, batch_size=20, **kw),
+    "bm-pcd": lambda **kw: genmodels.BoltzmannMachine(
+        2, method="pcd", momentum=0.2, batch_size=20, **kw
+    ),
+}
+
+
+def _resumable_data(name: str) -> np.ndarray:
+    rng = np.random.RandomState(0)
+    if name == "gaussian":
+        return rng.randn(150, 4)
+    if name == "categorical-cd":
+        X = rng.randint(0, 3, size=(150, 5)).astype(float)
+        X[rng.rand(150, 5) < 0.2] = np.nan
+        return X
+    return (rng.rand(150, 9) < 0.3).astype(float)
+
+
+@pytest.mark.parametrize("name", list(_RESUMABLE))
+def test_resume_in_process_gives_the_uninterrupted_fit(tmp_path, name):
+    """3 epochs, then resumed up to 6, equal 6 epochs (with a constant rate: a linear
+    schedule spans n_iter, so it is tested where the killed run had the same n_iter)."""
+    X, make = _resumable_data(name), _RESUMABLE[name]
+    full = make(n_iter=6, random_state=0).fit(X)
+    first = make(n_iter=3, random_state=0, checkpoint_dir=str(tmp_path)).fit(X)
+    assert first.n_iter_ == 3
+    saved = load_checkpoint(tmp_path, owner=first._checkpoint_owner())
+    assert saved["progress"]["epoch"] == 3 and "seed" in saved["extra"]
+    resumed = make(n_iter=6, random_state=0, checkpoint_dir=str(tmp_path))
+    resumed.fit(X, resume=True)
+    _assert_same_fit(full, resumed)
+    assert resumed.n_iter_ == 6 and resumed.n_updates_ == full.n_updates_
+    # Resuming a finished run trains no further; an empty folder starts afresh.
+    again = make(n_iter=6, random_state=0, checkpoint_dir=str(tmp_path)).fit(X, resume=True)
+    _assert_same_fit(full, again)
+    fresh = make(n_iter=6, random_state=0, checkpoint_dir=str(tmp_path / "new"))
+    _assert_same_fit(full, fresh.fit(X, resume=True))
+
+
+def test_the_checkpoint_holds_chains_momentum_random_stream_and_history(tmp_path):
+    X = _resumable_data("rbm-pcd")
+    m = _RESUMABLE["rbm-pcd"](
+        n_iter=2, learning_rate_schedule="linear", random_state=0, checkpoint_dir=str(tmp_path)
+    ).fit(X)
+    saved = load_checkpoint(tmp_path, owner=m._checkpoint_owner())
+    np.testing.assert_array_equal(saved["module"]["chains"].numpy(), m.h_samples_)
+    np.testing.assert_array_equal(saved["module"]["W"].numpy(), m.components_)
+    for k, t in m._velocity.items():
+        assert torch.equal(saved["extra"][f"velocity/{k}"], t)
+    assert saved["extra"]["random_kind"] == "numpy"
+    assert saved["extra"]["random"]["bit_generator"] == "PCG64"
+    history = saved["progress"]["history"]
+    assert history["reconstruction_error"] == m.history_["reconstruction_error"]
+    assert history["lr"] == pytest.approx([0.1, 0.05])  # the linear schedule, per epoch
+    assert saved["best"] is not None and "chains" in saved["best"]  # early stopping's
+
+
+def test_resume_without_a_random_state_continues_the_killed_runs_stream(tmp_path, monkeypatch):
+    """With random_state=None every fit draws a new seed (from the OS), so a resumed run
+    must take the checkpointed one: its validation split and monitor rows come from it.
+    The reference is an uninterrupted fit made to draw that same seed."""
+    X = _resumable_data("rbm-pcd")
+    make = _RESUMABLE["rbm-pcd"]
+    make(n_iter=2, checkpoint_dir=str(tmp_path)).fit(X)
+    resumed = make(n_iter=4, checkpoint_dir=str(tmp_path)).fit(X, resume=True)
+    seed = load_checkpoint(tmp_path, owner=resumed._checkpoint_owner())["extra"]["seed"]
+    monkeypatch.setattr(BernoulliRBM, "_run_seed", lambda self, resume: seed)
+    _assert_same_fit(make(n_iter=4).fit(X), resumed)
+
+
+def test_resume_refuses_another_model_and_corrupt_checkpoints(tmp_path):
+    X = _resumable_data("rbm-pcd")
+    folder = str(tmp_path)
+    BernoulliRBM(4, n_iter=1, random_state=0, checkpoint_dir=folder).fit(X)
+    with pytest.raises(ModelFileError, match="different model") as info:
+        BernoulliRBM(4, n_iter=2, learning_rate=0.05, random_state=0, checkpoint_dir=folder).fit(
+            X, resume=True
+        )
+    assert "learning_rate=0.1 in the checkpoint, 0.05 now" in str(info.value)
+    assert "n_iter" not in str(info.value)  # n_iter may be raised
+    with pytest.raises(ModelFileError, match="class 'BernoulliRBM', not 'BoltzmannMachine'"):
+        genmodels.BoltzmannMachine(4, n_iter=2, checkpoint_dir=folder).fit(X, resume=True)
+    # Run-only settings may change: n_iter, verbose, checkpoint_every.
+    more = BernoulliRBM(4, n_iter=2, random_state=0, checkpoint_dir=folder, checkpoint_every=5)
+    assert more.fit(X, resume=True).n_iter_ == 2
+    with pytest.raises(ValueError, match="resume=True needs checkpoint_dir"):
+        BernoulliRBM(4, n_iter=1).fit(X, resume=True)
+    path = checkpoint_path(folder)
+    good = path.read_bytes()
+    for content, message in [
+        (good[: len(good) // 2], "truncated"),
+        (np.random.RandomState(0).bytes(4096), "no valid safetensors header"),
+        (pickle.dumps({"module": 1}), "a pickle, not a genmodels training checkpoint"),
+        (st_save({"w": torch.zeros(3)}), "not a genmodels training checkpoint"),
+    ]:
+        path.write_bytes(content)
+        for random_state in (0, None):  # None reads the checkpoint's seed first
+            model = BernoulliRBM(4, n_iter=2, random_state=random_state, checkpoint_dir=folder)
+            with pytest.raises(ModelFileError, match=message) as info:
+                model.fit(X, resume=True)
+            assert str(path) in str(info.value)
+
+
+_KILLABLE = """
+import json
+import sys
+import time
+
+import numpy as np
+import torch
+
+from genmodels import BernoulliRBM
+
+torch.set_num_threads(1)
+
+
+class SlowRBM(BernoulliRBM):
+    \"\"\"An RBM that sleeps before every update, so it can be killed mid-run.\"\"\"
+
+    delay = 0.0
+
+    def _gradient(self, *args):
+        time.sleep(self.delay)
+        return super()._gradient(*args)
+
+
+def fit(checkpoint_dir, resume):
+    rng = np.random.RandomState(0)
+    X = (rng.rand(300, 16) < 0.3).astype(float)
+    model = SlowRBM(
+        8, n_iter=10, batch_size=10, momentum=0.5, learning_rate_schedule="linear",
+        validation_fraction=0.1, n_iter_no_change=50, random_state=0,
+        checkpoint_dir=checkpoint_dir,
+    )
+    return model.fit(X, resume=resume)
+
+
+def dump(model, path):
+    arrays = {k: v for k, v in vars(model).items() if k.endswith("_") and isinstance(v, np.ndarray)}
+    arrays.update({"velocity/" + k: t.numpy() for k, t in model._velocity.items()})
+    np.savez(path, **arrays)
+    with open(path + ".json", "w") as f:
+        json.dump({"history": model.history_, "n_iter": model.n_iter_,
+                   "n_updates": model.n_updates_}, f)
+
+
+mode, folder, out = sys.argv[1], sys.argv[2], sys.argv[3]
+if mode == "killed":
+    SlowRBM.delay = float(sys.argv[4])
+    fit(folder, resume=False)
+else:
+    dump(fit(folder, resume=True), out + "/resumed.npz")
+    dump(fit(None, resume=False), out + "/uninterrupted.npz")
+"""
+
+
+def test_a_fit_killed_with_sigkill_resumes_to_the_same_parameters(tmp_path):
+    """The killed process checkpoints every epoch (27 updates of 10 ms each); it is
+    SIGKILLed in the middle of its third epoch or later, and a new process resumes it:
+    parameters, chains, momentum and history equal an uninterrupted fit's."""
+    script = tmp_path / "killable.py"
+    script.write_text(textwrap.dedent(_KILLABLE))
+    folder = tmp_path / "ckpt"
+    cmd = [sys.executable, str(script), "killed", str(folder), str(tmp_path), "0.01"]
+    killed_at = kill_mid_run(cmd, folder, tmp_path / "killed.log", epochs=2, into=0.12)
+    assert 2 <= killed_at < 10, killed_at
+    cmd = [sys.executable, str(script), "resume", str(folder), str(tmp_path)]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    resumed, reference = np.load(tmp_path / "resumed.npz"), np.load(tmp_path / "uninterrupted.npz")
+    assert sorted(resumed.files) == sorted(reference.files)
+    assert {"components_", "h_samples_", "velocity/W"} <= set(reference.files)
+    for k in reference.files:
+        np.testing.assert_array_equal(resumed[k], reference[k], err_msg=k)
+    resumed_log = (tmp_path / "resumed.npz.json").read_text()
+    assert resumed_log == (tmp_path / "uninterrupted.npz.json").read_text()

@@ -14,6 +14,9 @@ set-ups, chosen so that the awkward cases are exercised:
 Every process saves its weights and history; the test checks that both processes end
 with identical weights and that they match a single-process fit with the same seed to
 float rounding (the sums are taken in a different order).
+
+A second launch fits the four Boltzmann machines (PCD with uneven chain shares, CD with
+an empty share of the last batch, exact gradients, a resumed run) the same way.
 """
 
 from __future__ import annotations
@@ -148,3 +151,131 @@ def test_only_rank_zero_wrote_the_checkpoint(torchrun):
     assert state["progress"]["epoch"] == PARAMS["epochs"]
     # Both processes' step generators are saved, so each resumes its own noise.
     assert {"global", "shuffle", "step0", "step1"} <= set(state["rng"])
+
+
+# ----------------------------------------------------------------------------------------
+# Boltzmann machines: each process takes its slice of the batch and of the persistent
+# chains, draws every noise array whole (one random stream, the same on every process) and
+# keeps its rows; the CD statistics are summed. So two processes fit what one does.
+
+
+def _bm_cases():
+    from genmodels import BernoulliRBM, BoltzmannMachine, CategoricalRBM, GaussianBernoulliRBM
+
+    rng = np.random.RandomState(0)
+    binary = (rng.rand(197, 12) < 0.3).astype(float)  # last batch of 5: 3 / 2
+    cats = rng.randint(0, 3, size=(193, 5)).astype(float)  # last batch of 1: 1 / 0
+    cats[rng.rand(193, 5) < 0.2] = np.nan
+    gauss = rng.randn(197, 4)
+    small = (rng.rand(197, 6) < 0.4).astype(float)
+    common = {"batch_size": 64, "n_iter": 3, "random_state": 0}
+    return {
+        "rbm_pcd": (
+            BernoulliRBM,
+            {**common, "n_components": 5, "n_chains": 7, "momentum": 0.5},
+            {"validation_fraction": 0.1},
+            binary,
+        ),
+        "rbm_cd": (BernoulliRBM, {**common, "n_components": 5, "method": "cd"}, {}, binary),
+        "categorical_cd": (CategoricalRBM, {**common, "n_components": 3}, {}, cats),
+        "gaussian_pcd2": (
+            GaussianBernoulliRBM,
+            {**common, "n_components": 3, "n_gibbs_steps": 2},
+            {},
+            gauss,
+        ),
+        "bm_exact": (BoltzmannMachine, {**common, "n_components": 2}, {}, small),
+        "bm_pcd": (
+            BoltzmannMachine,
+            {**common, "n_components": 2, "method": "pcd", "n_chains": 5},
+            {},
+            small,
+        ),
+    }
+
+
+_BM_SCRIPT = """
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.distributed as tdist
+
+torch.set_num_threads(1)
+sys.path.insert(0, sys.argv[1])
+from test_distributed import _bm_cases  # noqa: E402
+
+out = sys.argv[2]
+rank = int(os.environ["RANK"])
+
+
+def dump(name, model):
+    arrays = {k: v for k, v in vars(model).items() if k.endswith("_") and isinstance(v, np.ndarray)}
+    np.savez(f"{out}/{name}_rank{rank}.npz", **arrays)
+    with open(f"{out}/{name}_rank{rank}.json", "w") as f:
+        json.dump({"history": model.history_, "n_updates": model.n_updates_,
+                   "world": tdist.get_world_size()}, f)
+
+
+for name, (cls, params, extra, X) in _bm_cases().items():
+    dump(name, cls(**params, **extra).fit(X))
+cls, params, extra, X = _bm_cases()["rbm_pcd"]
+folder = f"{out}/rbm_ckpt"
+cls(**{**params, "n_iter": 2}, checkpoint_dir=folder).fit(X)
+dump("rbm_resumed", cls(**params, checkpoint_dir=folder).fit(X, resume=True))
+tdist.destroy_process_group()
+"""
+
+
+@pytest.fixture(scope="module")
+def torchrun_bm(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ddp_bm")
+    script = out / "ddp_bm_script.py"
+    script.write_text(textwrap.dedent(_BM_SCRIPT))
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node=2",
+        "--standalone",
+        str(script),
+        str(TESTS),
+        str(out),
+    ]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return out
+
+
+@pytest.mark.parametrize("name", [*_bm_cases(), "rbm_resumed"])
+def test_two_processes_fit_the_boltzmann_machine_one_process_fits(torchrun_bm, name, tmp_path):
+    w0, log0 = _load(torchrun_bm, name, 0)
+    w1, log1 = _load(torchrun_bm, name, 1)
+    assert log0["world"] == log1["world"] == 2
+    for k in w0:  # every process applied the same summed statistics
+        np.testing.assert_array_equal(w0[k], w1[k], err_msg=k)
+    assert log0["history"] == log1["history"]
+
+    cls, params, extra, X = _bm_cases()["rbm_pcd" if name == "rbm_resumed" else name]
+    if name == "rbm_resumed":
+        folder = str(tmp_path / "ckpt")
+        cls(**{**params, "n_iter": 2}, checkpoint_dir=folder).fit(X)
+        single = cls(**params, checkpoint_dir=folder).fit(X, resume=True)
+    else:
+        single = cls(**params, **extra).fit(X)
+    arrays = {
+        k: v for k, v in vars(single).items() if k.endswith("_") and isinstance(v, np.ndarray)
+    }
+    assert arrays.keys() == w0.keys()
+    for k, w in arrays.items():
+        if k in ("h_samples_", "v_samples_"):  # the chains are states: equal, not close
+            np.testing.assert_array_equal(w0[k], w, err_msg=k)
+        else:
+            np.testing.assert_allclose(w0[k], w, rtol=1e-10, atol=1e-12, err_msg=k)
+    assert log0["n_updates"] == single.n_updates_
+    assert log0["history"].keys() == single.history_.keys()
+    for k, values in log0["history"].items():
+        np.testing.assert_allclose(values, single.history_[k], rtol=1e-10, err_msg=k)
