@@ -336,7 +336,8 @@ def test_resume_in_process_gives_the_uninterrupted_run(tmp_path):
     assert resumed.n_epochs_ == 6 and _checkpoint_epoch(tmp_path) == 6
     # Resuming a finished run trains no further; an empty folder starts afresh.
     again = _vae(epochs=6, checkpoint_dir=str(tmp_path), **params)
-    again.fit(X, validation_data=Xv, resume=True)
+    with pytest.warns(UserWarning, match="already at epoch 6 and epochs=6: nothing to train"):
+        again.fit(X, validation_data=Xv, resume=True)
     _assert_same_weights(full, again)
     fresh = _vae(epochs=6, checkpoint_dir=str(tmp_path / "new"), **params)
     fresh.fit(X, validation_data=Xv, resume=True)
