@@ -1,0 +1,244 @@
+"""The README runs as written (issue 17).
+
+Every fenced ``python`` and ``bash`` block of README.md is executed here, in a fresh
+temporary folder holding the small files a reader of the README is assumed to have
+(:func:`write_user_files`: ``data.csv`` with empty cells, ``ticks.csv`` of sequences,
+...). A Python block runs in a namespace of its own, so it must import and build what it
+uses; a shell block runs line by line (``\\`` continues a line) and every line must exit 0.
+``genmodels`` lines run through :func:`genmodels.cli.main`, the function the console script
+calls, in this process (a new process per line would cost ~3 s of imports each); the slow
+test runs them through the installed console script itself. Lines that are not
+``genmodels`` commands are refused unless :data:`SKIPPED` lists them with the reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from genmodels.cli import main
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+#: Shell lines of the README that are not run, and why.
+SKIPPED = {
+    "make demo": "creates .venv and installs the package; these tests already run inside it",
+    "make test": "creates .venv and runs the whole test suite, this file included",
+    "genmodels demo": (
+        "fits every family on the full built-in data (minutes); the same report on less data "
+        "(`genmodels demo --quick`) is tested in test_demo.py"
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Block:
+    lang: str  # "python" or "bash"
+    line: int  # line of README.md where the code starts
+    code: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.lang}-line{self.line}"
+
+
+def readme_blocks(text: str | None = None) -> list[Block]:
+    """The fenced ``python`` and ``bash`` blocks of the README, in order."""
+    text = README.read_text(encoding="utf-8") if text is None else text
+    blocks = []
+    for m in re.finditer(r"^```(python|bash)[ \t]*\n(.*?)^```[ \t]*$", text, re.M | re.S):
+        line = text.count("\n", 0, m.start(2)) + 1
+        blocks.append(Block(m.group(1), line, m.group(2)))
+    return blocks
+
+
+def shell_lines(block: Block) -> list[tuple[int, str]]:
+    """``(README line, command)`` for each command of a shell block: ``\\`` at the end of
+    a line continues it; blank lines and comment-only lines are left out."""
+    commands: list[tuple[int, str]] = []
+    pending, start = "", 0
+    for i, raw in enumerate(block.code.splitlines()):
+        if not pending:
+            start = block.line + i
+        stripped = raw.rstrip()
+        if stripped.endswith("\\"):
+            pending += stripped[:-1] + " "
+            continue
+        command, pending = (pending + stripped).strip(), ""
+        if command and not command.startswith("#"):
+            commands.append((start, command))
+    return commands
+
+
+def argv_of(command: str) -> list[str]:
+    return shlex.split(command, comments=True)
+
+
+# -- the reader's files -------------------------------------------------------------------
+
+
+def write_user_files(folder: Path) -> None:
+    """Small versions of the files the README's examples read."""
+    rng = np.random.default_rng(0)
+
+    # data.csv: three clusters in three columns, with empty cells and an NA.
+    centres = np.array([[0.0, 0.0, 0.0], [4.0, 4.0, 0.0], [0.0, 4.0, 4.0]])
+    X = centres[rng.integers(0, 3, 150)] + rng.normal(size=(150, 3))
+    cells = [[f"{v:.4f}" for v in row] for row in X]
+    for r, c in [(3, 1), (10, 0), (40, 2), (77, 1)]:
+        cells[r][c] = ""
+    cells[90][2] = "NA"
+    _write_csv(folder / "data.csv", ["height", "width", "depth"], cells)
+
+    # seqs.npz and ticks.csv: sequences whose regime (mean) switches rarely.
+    def regimes(n_frames: int, d: int) -> np.ndarray:
+        means = np.array([-3.0, 0.0, 3.0])
+        z = np.empty(n_frames, dtype=int)
+        z[0] = rng.integers(3)
+        for t in range(1, n_frames):
+            z[t] = z[t - 1] if rng.random() < 0.95 else rng.integers(3)
+        return means[z][:, None] + rng.normal(size=(n_frames, d))
+
+    lengths = rng.integers(40, 80, size=8)
+    np.savez(folder / "seqs.npz", X=regimes(int(lengths.sum()), 2), lengths=lengths)
+    rows = []
+    for day in range(5):
+        for frame in regimes(60, 2):
+            rows.append([f"2024-01-0{day + 2}", f"{frame[0]:.5f}", f"{abs(frame[1]):.5f}"])
+    _write_csv(folder / "ticks.csv", ["day", "ret", "vol"], rows)
+
+    # train.csv / test.csv: word counts with a text label column.
+    words = ["win", "cash", "free", "lunch", "noon", "meeting"]
+    rates = {"spam": [3.0, 2.0, 2.0, 0.2, 0.2, 0.2], "ham": [0.2, 0.2, 0.3, 2.0, 1.5, 2.0]}
+    for name, n in (("train.csv", 80), ("test.csv", 40)):
+        labels = rng.choice(["spam", "ham"], size=n)
+        rows = [[*map(str, rng.poisson(rates[lab])), lab] for lab in labels]
+        _write_csv(folder / name, [*words, "label"], rows)
+
+    # binary.csv: 0/1 rows near one of two patterns.
+    patterns = rng.random((2, 12)) < 0.5
+    B = patterns[rng.integers(0, 2, 100)] ^ (rng.random((100, 12)) < 0.1)
+    _write_csv(folder / "binary.csv", [f"b{j}" for j in range(12)], B.astype(int).astype(str))
+
+    # ratings.csv: ratings coded 0..4, an empty cell where a user did not rate the item.
+    taste = rng.integers(0, 5, size=(60, 1))
+    R = np.clip(taste + rng.integers(-1, 2, size=(60, 8)), 0, 4).astype(str)
+    R[rng.random(R.shape) < 0.3] = ""
+    _write_csv(folder / "ratings.csv", [f"item{j}" for j in range(8)], R)
+
+    # 0/1 digits (8 x 8 pixels): training, validation and test rows, labelled rows, and
+    # single rows a.csv / b.csv.
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    X01 = (digits.data > 7).astype(np.float64)
+    np.save(folder / "digits01.npy", X01[:300])
+    np.save(folder / "val01.npy", X01[300:400])
+    np.save(folder / "test01.npy", X01[400:500])
+    pixels = [f"p{j}" for j in range(64)]
+    labelled = [
+        [*(f"{v:g}" for v in row), str(t)]
+        for row, t in zip(X01[:300], digits.target[:300], strict=True)
+    ]
+    _write_csv(folder / "labelled.csv", [*pixels, "label"], labelled)
+    for name, row in (("a.csv", X01[0]), ("b.csv", X01[7])):
+        _write_csv(folder / name, pixels, [[f"{v:g}" for v in row]])
+
+
+def _write_csv(path: Path, header: list[str], rows) -> None:
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+@pytest.fixture(scope="module")
+def user_files(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("user_files")
+    write_user_files(folder)
+    return folder
+
+
+@pytest.fixture
+def workdir(tmp_path, user_files, monkeypatch) -> Path:
+    """A fresh folder holding the reader's files, made the working directory."""
+    for f in user_files.iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    return tmp_path
+
+
+# -- the blocks ---------------------------------------------------------------------------
+
+BLOCKS = readme_blocks()
+PYTHON = [b for b in BLOCKS if b.lang == "python"]
+SHELL = [b for b in BLOCKS if b.lang == "bash"]
+
+
+def test_the_readme_has_python_and_shell_blocks():
+    assert len(PYTHON) >= 5 and len(SHELL) >= 4
+
+
+def test_every_skipped_line_is_in_the_readme_and_nothing_else_is_skipped_silently():
+    commands = {command for b in SHELL for _, command in shell_lines(b)}
+    plain = {" ".join(argv_of(c)) for c in commands}
+    assert set(SKIPPED) <= plain, "SKIPPED names lines no longer in the README"
+    for command in plain - set(SKIPPED):
+        assert argv_of(command)[0] == "genmodels", f"no way to run {command!r}; see SKIPPED"
+
+
+@pytest.mark.parametrize("block", PYTHON, ids=[b.id for b in PYTHON])
+def test_python_block_runs(block, workdir):
+    code = compile(block.code, f"README.md, block at line {block.line}", "exec")
+    exec(code, {"__name__": "__readme__"})
+
+
+@pytest.mark.parametrize("block", SHELL, ids=[b.id for b in SHELL])
+def test_shell_block_runs(block, workdir, capsys):
+    for line, command in shell_lines(block):
+        argv = argv_of(command)
+        if " ".join(argv) in SKIPPED:
+            continue
+        rc = main(argv[1:])
+        out = capsys.readouterr()
+        assert rc == 0, f"README.md line {line}: `{command}` exited {rc}:\n{out.err}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("block", SHELL, ids=[b.id for b in SHELL])
+def test_shell_block_runs_through_the_console_script(block, workdir):
+    script = Path(sys.executable).with_name("genmodels")
+    assert script.is_file(), f"no console script beside {sys.executable}"
+    for line, command in shell_lines(block):
+        argv = argv_of(command)
+        if " ".join(argv) in SKIPPED:
+            continue
+        done = subprocess.run([str(script), *argv[1:]], capture_output=True, text=True)
+        assert done.returncode == 0, (
+            f"README.md line {line}: `{command}` exited {done.returncode}:\n{done.stderr}"
+        )
+
+
+def test_the_console_script_answers_help():
+    script = Path(sys.executable).with_name("genmodels")
+    done = subprocess.run([str(script), "--help"], capture_output=True, text=True)
+    assert done.returncode == 0 and "usage: genmodels" in done.stdout
+
+
+def test_the_capabilities_shown_are_the_real_ones():
+    import genmodels
+
+    block = next(b for b in PYTHON if "GaussianMixture.capabilities\n#" in b.code)
+    shown = block.code.split("GaussianMixture.capabilities\n", 1)[1]
+    shown = " ".join(line.lstrip("# ").strip() for line in shown.splitlines())
+    assert shown == repr(genmodels.GaussianMixture.capabilities)
