@@ -242,3 +242,53 @@ def test_the_capabilities_shown_are_the_real_ones():
     shown = block.code.split("GaussianMixture.capabilities\n", 1)[1]
     shown = " ".join(line.lstrip("# ").strip() for line in shown.splitlines())
     assert shown == repr(genmodels.GaussianMixture.capabilities)
+
+
+# -- what "Loading data in Python" says ---------------------------------------------------
+
+
+def test_load_table_reads_the_missing_markers_np_loadtxt_refuses(tmp_path):
+    from genmodels.cli.tables import load_table
+
+    path = tmp_path / "m.csv"
+    path.write_text("a,b\n1,\n,2\nNA,3\nnan,N/A\nNULL,none\n5,6\n", encoding="utf-8")
+    with pytest.raises(ValueError):
+        np.loadtxt(path, delimiter=",", skiprows=1)  # what the README used to show
+    X, columns = load_table(path)
+    assert columns == ["a", "b"]
+    expected = [[1, np.nan], [np.nan, 2], [np.nan, 3], [np.nan, np.nan], [np.nan, np.nan], [5, 6]]
+    np.testing.assert_array_equal(X, expected)
+    path.write_text("a,b\n1,x\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"column 'b', data row 1"):
+        load_table(path)
+
+
+def test_load_table_numpy_files_as_documented(tmp_path):
+    import scipy.sparse as sp
+
+    from genmodels.cli.tables import load_table
+
+    np.save(tmp_path / "v.npy", np.arange(3.0))
+    np.save(tmp_path / "img.npy", np.zeros((4, 2, 3)))
+    sp.save_npz(tmp_path / "s.npz", sp.csr_matrix(np.eye(3)))
+    assert load_table(tmp_path / "v.npy")[0].shape == (3, 1)  # a 1-D array: one column
+    assert load_table(tmp_path / "img.npy")[0].shape == (4, 6)  # images flattened
+    X, columns = load_table(tmp_path / "s.npz")
+    assert sp.issparse(X) and X.format == "csr" and columns is None
+
+
+def test_load_data_and_load_sequences_on_the_readme_files(user_files):
+    from genmodels.cli.sequences import load_sequences
+    from genmodels.cli.tables import load_data
+
+    X, columns, y = load_data(user_files / "train.csv", target="label")
+    assert columns == ["win", "cash", "free", "lunch", "noon", "meeting"]
+    assert set(y) == {"spam", "ham"} and len(y) == len(X) == 80
+    X, columns, y = load_data("builtin:digits")
+    assert X.shape == (1797, 64) and y.shape == (1797,)
+    X, columns, y = load_data(user_files / "ticks.csv", exclude=["day"])
+    assert columns == ["ret", "vol"] and y is None and X.shape == (300, 2)
+    seq = load_sequences(user_files / "ticks.csv", sequence_column="day")
+    assert seq.columns == ["ret", "vol"] and seq.frames.shape == (300, 2)
+    assert seq.lengths.tolist() == [60] * 5
+    assert seq.ids.tolist() == [f"2024-01-0{d}" for d in range(2, 7)]
