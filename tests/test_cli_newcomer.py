@@ -271,5 +271,8 @@ def test_resume_at_or_past_the_requested_epochs_says_so(tmp_path, capsys):
     assert "nothing to train" not in capsys.readouterr().err
     rbm = genmodels.BernoulliRBM(n_components=4, n_iter=2, random_state=0)
     rbm.set_params(checkpoint_dir=str(tmp_path / "r")).fit(X)
-    with pytest.warns(UserWarning, match="BernoulliRBM: the checkpoint .* already at epoch 2"):
+    with pytest.warns(
+        UserWarning,
+        match="BernoulliRBM: the checkpoint .* already at epoch 2 and n_iter=2: .* raise n_iter",
+    ):
         rbm.fit(X, resume=True)

@@ -298,6 +298,7 @@ class BaseBoltzmann(GenerativeModel):
             epochs=n_epochs,
             batch_size=self.batch_size,
             optimizer="manual",
+            epochs_name="n_iter",
             lr=float(self.learning_rate),
             lr_schedule="linear" if linear else "constant",
             schedule_by="epoch",

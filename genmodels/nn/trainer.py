@@ -204,6 +204,7 @@ class Trainer:
     seed: int = 0
     verbose: int = 0
     desc: str = "training"
+    epochs_name: str = "epochs"  # the model's name for `epochs`, in messages (n_iter for BMs)
     drop_last: bool = False
     owner: dict[str, Any] = field(default_factory=dict)  # identifies the model in checkpoints
     on_epoch_end: Callable[[int, dict[str, float]], None] | None = None
@@ -590,8 +591,8 @@ class _Run:
         elif done >= t.epochs:
             warnings.warn(
                 f"{name}: the checkpoint in {t.checkpoint_dir} is already at epoch {done} and "
-                f"epochs={t.epochs}: nothing to train; raise epochs (--set epochs=N on the "
-                "command line) to train on",
+                f"{t.epochs_name}={t.epochs}: nothing to train; raise {t.epochs_name} "
+                f"(--set {t.epochs_name}=N on the command line) to train on",
                 UserWarning,
                 stacklevel=2,
             )
