@@ -292,3 +292,89 @@ def test_load_data_and_load_sequences_on_the_readme_files(user_files):
     assert seq.columns == ["ret", "vol"] and seq.frames.shape == (300, 2)
     assert seq.lengths.tolist() == [60] * 5
     assert seq.ids.tolist() == [f"2024-01-0{d}" for d in range(2, 7)]
+
+
+# -- "Coming from hmmlearn": each difference, against hmmlearn itself ----------------------
+
+
+@pytest.fixture(scope="module")
+def hmm_pair():
+    """Our GaussianHMM with the parameters of an hmmlearn fit, the fit, and its data."""
+    import warnings
+
+    hmmlearn = pytest.importorskip("hmmlearn.hmm")
+    import genmodels
+
+    rng = np.random.RandomState(0)
+    lengths = [50, 80, 30, 120]
+    X = rng.randn(sum(lengths), 2) + np.repeat(rng.randn(len(lengths), 2) * 3, lengths, axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = hmmlearn.GaussianHMM(3, covariance_type="diag", random_state=0, n_iter=5)
+        ref.fit(X, lengths)
+    ours = genmodels.GaussianHMM(3, covariance_type="diag")
+    ours.startprob_, ours.transmat_ = ref.startprob_, ref.transmat_
+    ours.means_, ours.covars_ = ref.means_, ref._covars_  # diag: (K, D) in both
+    return ours, ref, X, lengths
+
+
+def test_score_is_the_mean_per_sequence_hmmlearns_the_sum(hmm_pair):
+    ours, ref, X, lengths = hmm_pair
+    per_sequence = ours.score_samples(X, lengths)
+    assert ours.score(X, lengths) == pytest.approx(per_sequence.mean(), rel=1e-12)
+    assert ref.score(X, lengths) == pytest.approx(per_sequence.sum(), rel=1e-10)
+    assert ours.score(X, lengths) == pytest.approx(ref.score(X, lengths) / len(lengths), rel=1e-10)
+    one = X[: lengths[0]]
+    assert ours.score(one) == pytest.approx(ref.score(one), rel=1e-10)  # one sequence: agree
+
+
+def test_score_samples_gives_one_value_per_sequence_hmmlearn_a_pair(hmm_pair):
+    ours, ref, X, lengths = hmm_pair
+    values = ours.score_samples(X, lengths)
+    assert isinstance(values, np.ndarray) and values.shape == (len(lengths),)
+    logprob, posteriors = ref.score_samples(X, lengths)
+    assert logprob == pytest.approx(values.sum(), rel=1e-10)
+    assert posteriors.shape == (len(X), 3)
+    np.testing.assert_allclose(ours.predict_proba(X, lengths), posteriors, atol=1e-8)
+    logp, states = ours.decode(X, lengths)  # decode: as hmmlearn's
+    ref_logp, ref_states = ref.decode(X, lengths)
+    assert logp == pytest.approx(ref_logp, rel=1e-10)
+    np.testing.assert_array_equal(states, ref_states)
+    np.testing.assert_array_equal(ours.predict(X, lengths), ref.predict(X, lengths))
+
+
+def test_sample_n_gives_n_sequences_hmmlearn_n_frames(hmm_pair):
+    ours, ref, X, lengths = hmm_pair
+    X_ref, Z_ref = ref.sample(50, random_state=0)  # one sequence of 50 frames
+    assert X_ref.shape == (50, 2) and Z_ref.shape == (50,)
+    seqs = ours.sample(50, random_state=0)  # fifty sequences of the default 100 frames
+    assert isinstance(seqs, np.ndarray) and seqs.shape == (50, 100, 2)
+    assert ours.sample(5, length=200, random_state=0).shape == (5, 200, 2)
+    Xs, Zs = ours.sample(1, length=50, random_state=0, return_latent=True)
+    assert Xs.shape == (1, 50, 2) and Zs.shape == (1, 50)
+    assert set(np.unique(Zs[0])) <= {0, 1, 2}
+
+
+def test_learn_and_init_params_by_name_fit_as_hmmlearns_letters(hmm_pair):
+    import warnings
+
+    import genmodels
+
+    hmmlearn = pytest.importorskip("hmmlearn.hmm")
+    start, ref, X, lengths = hmm_pair
+    ref2 = hmmlearn.GaussianHMM(3, "diag", params="tm", init_params="", n_iter=4, tol=0)
+    ours = genmodels.GaussianHMM(
+        3, covariance_type="diag", learn=("transmat", "means"), init_params=(), n_iter=4, tol=0.0
+    )
+    for model in (ref2, ours):
+        model.startprob_, model.transmat_ = start.startprob_.copy(), start.transmat_.copy()
+        model.means_, model.covars_ = start.means_.copy(), start.covars_.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # both: "did not converge" in 4 iterations, tol 0
+        ref2.fit(X, lengths)
+        ours.fit(X, lengths)
+    np.testing.assert_allclose(ours.transmat_, ref2.transmat_, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(ours.means_, ref2.means_, rtol=1e-12, atol=1e-12)
+    assert not np.allclose(ours.means_, start.means_)  # learned
+    np.testing.assert_array_equal(ours.covars_, start.covars_)  # neither initialised nor learned
+    np.testing.assert_array_equal(ours.startprob_, start.startprob_)
