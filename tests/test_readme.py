@@ -129,6 +129,14 @@ def write_user_files(folder: Path) -> None:
     B = patterns[rng.integers(0, 2, 100)] ^ (rng.random((100, 12)) < 0.1)
     _write_csv(folder / "binary.csv", [f"b{j}" for j in range(12)], B.astype(int).astype(str))
 
+    # counts.npz (scipy.sparse.save_npz) and labels.txt: sparse word counts and their labels.
+    import scipy.sparse as sp
+
+    spam = rng.random(120) < 0.5
+    counts = rng.poisson(np.where(spam[:, None], [3.0, 2.0, 0.2, 0.2], [0.2, 0.3, 2.0, 1.5]))
+    sp.save_npz(folder / "counts.npz", sp.csr_matrix(counts.astype(float)))
+    (folder / "labels.txt").write_text("\n".join(np.where(spam, "spam", "ham")) + "\n")
+
     # ratings.csv: ratings coded 0..4, an empty cell where a user did not rate the item.
     taste = rng.integers(0, 5, size=(60, 1))
     R = np.clip(taste + rng.integers(-1, 2, size=(60, 8)), 0, 4).astype(str)
