@@ -162,6 +162,24 @@ def feature_names(X: Any) -> np.ndarray | None:
     return None
 
 
+def check_observed(X: np.ndarray, owner: str, name: str = "X") -> None:
+    """Refuse data to learn from that has nothing observed: every value missing (NaN), or a
+    column with no observed value (there is nothing to estimate its parameters from)."""
+    observed = ~np.isnan(X)
+    if not observed.any():
+        raise ValueError(
+            f"{owner}: every value of {name} is missing (NaN or None); there is nothing to "
+            "learn from"
+        )
+    empty = np.flatnonzero(~observed.any(axis=0))
+    if empty.size:
+        cols = ", ".join(str(int(c)) for c in empty[:10]) + (", ..." if empty.size > 10 else "")
+        raise ValueError(
+            f"{owner}: column(s) {cols} of {name} have no observed value (all NaN or None); "
+            "drop them or give at least one value"
+        )
+
+
 def check_n_features(X: np.ndarray, expected: int, owner: str, name: str = "X") -> None:
     if X.shape[1] != expected:
         raise ValueError(

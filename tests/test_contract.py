@@ -245,3 +245,20 @@ def test_bad_input_gives_clear_errors(model_cls):
         fitted.score_samples(X[..., :-1])
     with pytest.raises(ValueError, match="n_samples"):
         fitted.sample(0)
+
+
+def test_data_with_nothing_observed_is_refused(model_cls):
+    """Issue 12: a model that reads NaN as missing must still refuse to learn from data with
+    no observed value at all, or with a column that is never observed (it used to fit, sample
+    ~0 and score 0.0)."""
+    if not model_cls.capabilities.missing_values:
+        pytest.skip("refuses every NaN already (test_bad_input_gives_clear_errors)")
+    X = _example(model_cls)
+    y = _labels(len(X))
+    nothing = np.array(np.full(X.shape, None), dtype=object)
+    column = X.astype(object)
+    column[..., 1] = None
+    for data, match in ((nothing, "every value of X is missing"), (column, "column.s. 1 of X")):
+        with pytest.raises(ValueError, match=match):
+            model = _make(model_cls)
+            model.fit(data, y) if model_cls.capabilities.supervised else model.fit(data)

@@ -296,6 +296,20 @@ def test_collapsing_component_is_reseeded_not_a_crash():
 
 
 @pytest.mark.parametrize("ct", TYPES)
+def test_collapse_in_one_coordinate_is_reseeded_for_every_covariance_type(ct):
+    """Issue 12: a diagonal covariance that collapses in one coordinate only (the first
+    component's x is constant) used to crash in the re-seeding with a torch shape mismatch,
+    its failure mask being (K, D) instead of (K,)."""
+    X = [[0, 0], [0, 1], [5, 5], [5, 5]]
+    gm = GaussianMixture(2, covariance_type=ct, reg_covar=0, random_state=0)
+    with pytest.warns(ComponentReseededWarning):
+        quiet_fit(gm, X)
+    assert np.isfinite(gm.score_samples(X)).all()
+    assert np.isfinite(gm.covariances_).all() and (gm.precisions_cholesky_ != 0).any()
+    np.testing.assert_allclose(gm.weights_.sum(), 1.0)
+
+
+@pytest.mark.parametrize("ct", TYPES)
 def test_float32_agrees_with_float64(ct):
     X, _ = blobs(n=400, d=3, seed=11)
     kw = dict(covariance_type=ct, random_state=0, tol=1e-6)

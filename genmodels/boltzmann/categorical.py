@@ -13,7 +13,7 @@ from torch.nn import functional as F
 from ..backend import to_numpy
 from ..base import Capabilities
 from ..registry import register
-from ..validation import NONE, Interval, check_array, check_n_features
+from ..validation import NONE, Interval, check_array, check_n_features, check_observed
 from ._base import COMMON_SPEC
 from ._partition import categorical_states
 from ._rbm import BaseRBM
@@ -141,6 +141,7 @@ class CategoricalRBM(BaseRBM):
                 f"found {bad:g}. Encode categories first (sklearn.preprocessing.OrdinalEncoder)"
             )
         if fitting:
+            check_observed(arr, name)
             top = int(vals.max()) + 1 if vals.size else 1
             k = self.n_categories if self.n_categories is not None else max(top, 2)
             if top > k:

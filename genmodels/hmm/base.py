@@ -44,6 +44,7 @@ from ..validation import (
     Satisfies,
     check_is_fitted,
     check_n_features,
+    check_observed,
     check_random_state,
     check_sample_weight,
     validate_params,
@@ -150,7 +151,9 @@ class BaseHMM(GenerativeModel):
     def _sequences(self, X, lengths, *, fitting: bool) -> tuple[np.ndarray, np.ndarray]:
         name = type(self).__name__
         frames, lens = check_sequences(X, lengths, owner=name, allow_nan=True)
-        if not fitting:
+        if fitting:
+            check_observed(frames, name)
+        else:
             check_n_features(frames, self.n_features_in_, name)
         return self._check_frames(frames, fitting=fitting), lens
 

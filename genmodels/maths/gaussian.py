@@ -48,7 +48,8 @@ def row_chunks(n: int, width: int):
 def precision_cholesky(
     cov: torch.Tensor, covariance_type: str
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Precision Cholesky factors from covariances, and a (K,) or () mask of failed factors."""
+    """Precision Cholesky factors from covariances, and a (K,) mask of failed components
+    (() for a tied covariance)."""
     if covariance_type in ("full", "tied"):
         chol, info = torch.linalg.cholesky_ex(cov)  # lower L, cov = L Lᵀ
         eye = torch.eye(cov.shape[-1], dtype=cov.dtype, device=cov.device).expand_as(cov)
@@ -57,7 +58,9 @@ def precision_cholesky(
         inv = torch.linalg.solve_triangular(safe, eye, upper=False)  # L⁻¹
         return inv.transpose(-1, -2), ~ok  # P = L⁻ᵀ, upper
     bad = ~(cov > 0)
-    return torch.rsqrt(torch.where(bad, torch.ones_like(cov), cov)), bad
+    pc = torch.rsqrt(torch.where(bad, torch.ones_like(cov), cov))
+    # one flag per component: a diagonal covariance fails when any of its variances does
+    return pc, (bad.any(-1) if covariance_type == "diag" else bad)
 
 
 def covariance_from_precision_cholesky(pc: torch.Tensor, covariance_type: str) -> torch.Tensor:

@@ -33,6 +33,7 @@ from ..validation import (
     check_array,
     check_is_fitted,
     check_n_features,
+    check_observed,
     check_random_state,
     check_sample_weight,
     validate_params,
@@ -404,6 +405,7 @@ class GaussianMixture(GenerativeModel):
     def _fit(self, X, sample_weight) -> None:
         name = type(self).__name__
         Xn = check_array(X, owner=name, allow_nan=True, min_samples=2)
+        check_observed(Xn, name)
         self._check_params(Xn.shape[1])
         if Xn.shape[0] < self.n_components:
             raise ValueError(
@@ -476,6 +478,8 @@ class GaussianMixture(GenerativeModel):
         Xn = check_array(
             X, owner=name, allow_nan=True, min_samples=self.n_components if first else 1
         )
+        if first:
+            check_observed(Xn, name)
         self._check_params(Xn.shape[1])
         wn = check_sample_weight(sample_weight, Xn.shape[0], name)
         dev, dt = self._setup()
