@@ -162,6 +162,18 @@ def feature_names(X: Any) -> np.ndarray | None:
     return None
 
 
+def check_float32_range(X: np.ndarray, owner: str, name: str = "X") -> None:
+    """Refuse finite values that a float32 model cannot hold (they would become infinity)."""
+    limit = float(np.finfo(np.float32).max)
+    big = np.abs(X) > limit
+    if big.any():
+        r = np.argwhere(big)[0]
+        raise ValueError(
+            f"{owner}: {name} holds {X[tuple(r)]:g} at {tuple(int(i) for i in r)}, beyond the "
+            f"float32 range (|x| <= {limit:.3g}) this model computes in; rescale the data"
+        )
+
+
 def check_observed(X: np.ndarray, owner: str, name: str = "X") -> None:
     """Refuse data to learn from that has nothing observed: every value missing (NaN), or a
     column with no observed value (there is nothing to estimate its parameters from)."""
@@ -214,7 +226,11 @@ def check_is_fitted(model: Any, attribute: str) -> None:
 
 def check_random_state(seed: Any) -> np.random.RandomState:
     """A ``numpy.random.RandomState`` from None, an int or an existing RandomState."""
+    if isinstance(seed, bool):
+        raise ValueError(f"random_state must be None, an int or a numpy RandomState, got {seed!r}")
     if seed is None or isinstance(seed, numbers.Integral):
+        if seed is not None and not 0 <= int(seed) < 2**32:
+            raise ValueError(f"random_state must be an int in [0, 2**32 - 1], got {seed}")
         return np.random.RandomState(seed)
     if isinstance(seed, np.random.RandomState):
         return seed

@@ -4,6 +4,7 @@ unpickled) and the sparse matrices ``scipy.sparse.save_npz`` writes, each proble
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,23 @@ import numpy as np
 __all__ = ["as_table", "npz_array", "open_numpy", "sparse_npz"]
 
 
+#: How a ``.npy`` file (numpy's magic string) and an ``.npz`` (a zip archive) begin.
+_NPY_MAGIC = b"\x93NUMPY"
+_ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
+
+
 def open_numpy(path: Path):
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(6)
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if not (head.startswith(_NPY_MAGIC) or head[:4] in _ZIP_MAGICS):
+        kind = ".npz (a zip archive)" if path.suffix.lower() == ".npz" else ".npy"
+        raise ValueError(
+            f"{path}: not a numpy {kind} file (it does not start like one"
+            + ("; the file is empty)" if not head else ")")
+        )
     try:
         return np.load(path, allow_pickle=False)
     except ValueError as exc:
@@ -21,7 +38,7 @@ def open_numpy(path: Path):
                 "numeric array instead"
             ) from None
         raise ValueError(f"{path}: not a readable numpy file ({exc})") from None
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:
         raise ValueError(f"{path}: not a readable numpy file ({exc})") from None
 
 

@@ -51,6 +51,33 @@ _IMAGE_SHAPES = {64: (8, 8), 784: (28, 28)}
 # Reading
 
 
+def read_text(path: Path) -> str:
+    """The text of a CSV or labels file (UTF-8, a byte-order mark allowed), or a
+    ``ValueError`` naming the file when it is binary or in another encoding."""
+    data = path.read_bytes()
+    if b"\x00" in data[:65536]:
+        raise ValueError(
+            f"{path}: is a binary file, not a text {path.suffix or 'CSV'} file (it holds "
+            "NUL bytes); pass a UTF-8 CSV, or a .npy/.npz array"
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ValueError(
+            f"{path}: is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line} cannot "
+            "be decoded); save the file as UTF-8, or pass a .npy/.npz array"
+        ) from None
+
+
+def csv_rows(text: str, path: Path) -> list[list[str]]:
+    """The rows of CSV ``text``, or a ``ValueError`` naming the file when it is not CSV."""
+    try:
+        return list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise ValueError(f"{path}: not a readable CSV file ({exc})") from None
+
+
 def load_table(path: str | os.PathLike) -> tuple[np.ndarray, list[str] | None]:
     """Read a 2-D float64 table and its column names (``None`` where the file has none).
 
@@ -94,7 +121,7 @@ def load_labels(path: str | os.PathLike, n_rows: int) -> np.ndarray:
             raise ValueError(f"{path}: labels must be a vector, got shape {y.shape}")
         y = y.ravel()
     elif suffix in (".txt", ".csv"):
-        lines = [line.strip() for line in path.read_text(encoding="utf-8-sig").splitlines()]
+        lines = [line.strip() for line in read_text(path).splitlines()]
         lines = [line for line in lines if line]
         if suffix == ".csv":
             if not lines or "," in lines[0]:
@@ -173,7 +200,7 @@ def split_csv_column(
     stripped) split off a CSV, the columns named in ``exclude`` left out unread (text
     allowed), the others parsed as numbers. ``role`` names the column in errors (``"the
     target"``, ``"the sequence ids"``); ``column=None`` splits nothing off."""
-    rows = [r for r in csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))) if r]
+    rows = [r for r in csv_rows(read_text(path), path) if r]
     if not rows:
         raise ValueError(f"{path}: the file is empty; expected a header row and data rows")
     header = [c.strip() for c in rows[0]]
@@ -203,8 +230,7 @@ def csv_header(path: str | os.PathLike) -> list[str] | None:
     path = Path(path)
     if path.suffix.lower() != ".csv" or not path.is_file():
         return None
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        first = next(csv.reader(fh), None)
+    first = next(iter(csv_rows(read_text(path), path)), None)
     return None if first is None else [c.strip() for c in first]
 
 
@@ -241,12 +267,12 @@ def _float_data(bunch) -> np.ndarray:
 
 
 def _read_csv(path: Path) -> tuple[np.ndarray, list[str]]:
-    text = path.read_text(encoding="utf-8-sig")
+    text = read_text(path)
     lines = text.splitlines()
     if not any(line.strip() for line in lines):
         raise ValueError(f"{path}: the file is empty; expected a header row and data rows")
     header_line = next(i for i, line in enumerate(lines) if line.strip())
-    header = next(csv.reader([lines[header_line]]))
+    header = csv_rows(lines[header_line], path)[0]
     columns = [c.strip() or f"x{j}" for j, c in enumerate(header)]
     _check_header(columns, path)
     X = _fast_csv(text, header_line, len(columns))
@@ -300,7 +326,7 @@ def _fast_csv(text: str, header_line: int, n_columns: int) -> np.ndarray | None:
 
 def _careful_csv(text: str, header_line: int, columns: list[str], path: Path) -> np.ndarray:
     """Cell-by-cell reader that turns missing markers into NaN and names the first bad cell."""
-    reader = csv.reader(io.StringIO(text))
+    reader = csv_rows(text, path)
     rows: list[list[float]] = []
     for line_no, cells in enumerate(reader, start=1):
         if line_no <= header_line + 1 or not any(c.strip() for c in cells):

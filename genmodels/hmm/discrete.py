@@ -48,6 +48,10 @@ def _check_integers(frames: np.ndarray, owner: str, what: str) -> np.ndarray:
             f"{owner}: X has negative {what} (smallest {vals.min():g}); {what} must be "
             "non-negative integers"
         )
+    if vals.size and vals.max() >= 2**31:
+        raise ValueError(
+            f"{owner}: X holds {what} up to {vals.max():g}, too large (at most 2**31 - 1)"
+        )
     bad = vals != np.floor(vals)
     if bad.any():
         raise ValueError(

@@ -20,6 +20,7 @@ from ..base import Capabilities, GenerativeModel
 from ..exceptions import ComponentReseededWarning, ConvergenceWarning
 from ..maths import gaussian as G
 from ..maths.kmeans import initial_resp
+from ..maths.posterior import log_posterior
 from ..progress import Progress
 from ..registry import register
 from ..validation import (
@@ -538,7 +539,7 @@ class GaussianMixture(GenerativeModel):
         """(N, K) posterior probability of each component given each row."""
         Xt, p = self._checked(X)
         wlp, _ = self._weighted_log_prob(Xt, p)
-        return to_numpy(torch.softmax(wlp, 1))
+        return to_numpy(log_posterior(wlp, type(self).__name__, "component").exp())
 
     def predict(self, X) -> np.ndarray:
         """Most probable component of each row."""

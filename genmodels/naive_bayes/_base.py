@@ -20,6 +20,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 
 from ..backend import resolve_device, to_numpy, to_tensor, torch_generator
 from ..base import GenerativeModel
+from ..maths.posterior import log_posterior
 from ..validation import (
     check_is_fitted,
     check_matrix,
@@ -193,7 +194,7 @@ class BaseNB(GenerativeModel):
     def predict_log_proba(self, X) -> np.ndarray:
         """log p(c | x), columns in the order of ``classes_``."""
         jll = self._joint_log_likelihood(self._checked(X))
-        return to_numpy(jll - torch.logsumexp(jll, dim=1, keepdim=True))
+        return to_numpy(log_posterior(jll, type(self).__name__, "class"))
 
     def predict_proba(self, X) -> np.ndarray:
         """p(c | x), columns in the order of ``classes_``."""
@@ -203,7 +204,7 @@ class BaseNB(GenerativeModel):
     def predict(self, X) -> np.ndarray:
         """The most probable class of each row."""
         jll = self._joint_log_likelihood(self._checked(X))
-        return self.classes_[to_numpy(jll.argmax(dim=1))]
+        return self.classes_[to_numpy(log_posterior(jll, type(self).__name__, "class").argmax(1))]
 
     # -- the generative model -----------------------------------------------------------------
 

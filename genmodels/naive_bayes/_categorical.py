@@ -16,6 +16,9 @@ from ..validation import ARRAY_LIKE, BOOL, DEVICE, NONE, Interval, check_matrix,
 from ._base import DTYPE
 from ._discrete import DiscreteNB
 
+#: Category codes must fit the int32 range (a code is an index into a per-feature table).
+_MAX_CODE = 2**31
+
 
 @register("categorical-nb", "catnb")
 class CategoricalNB(DiscreteNB):
@@ -77,6 +80,12 @@ class CategoricalNB(DiscreteNB):
             raise ValueError(
                 f"Negative values in data passed to {name}: X must hold category codes "
                 f"0, 1, 2, ..., not negative values (found {Xc.min():g})"
+            )
+        if Xc.size and Xc.max() >= _MAX_CODE:
+            raise ValueError(
+                f"{name}: X holds category code {Xc.max():g}, too large for a category code "
+                f"(at most {_MAX_CODE - 1}); encode categories as 0, 1, 2, ... first, e.g. "
+                "with sklearn.preprocessing.OrdinalEncoder"
             )
         if not np.array_equal(Xc, np.floor(Xc)):
             bad = Xc[Xc != np.floor(Xc)][0]

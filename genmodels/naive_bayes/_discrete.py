@@ -89,10 +89,18 @@ def row_sums(X) -> np.ndarray:
 # documents (a weighted histogram), or given.
 
 
-def add_lengths(length_count: np.ndarray, X, yi: np.ndarray, w: np.ndarray) -> np.ndarray:
+def add_lengths(
+    length_count: np.ndarray, X, yi: np.ndarray, w: np.ndarray, owner: str = ""
+) -> np.ndarray:
     """The histogram of totals ``length_count`` (C, max total + 1) with the rows of ``X``
     (classes ``yi``, weights ``w``) added, widened to their largest total."""
-    lengths = np.rint(row_sums(X)).astype(np.int64)
+    totals = row_sums(X)
+    if totals.size and totals.max() >= 2**31:
+        raise ValueError(
+            f"{owner}: a row's counts total {totals.max():g}, too large for a count "
+            "vector (at most 2**31 - 1 in all)"
+        )
+    lengths = np.rint(totals).astype(np.int64)
     width = max(length_count.shape[1], int(lengths.max()) + 1)
     lc = np.zeros((length_count.shape[0], width))
     lc[:, : length_count.shape[1]] = length_count
@@ -317,7 +325,7 @@ class MultinomialNB(DiscreteNB):
 
     def _accumulate(self, X, yi, w) -> None:
         super()._accumulate(X, yi, w)
-        self.length_count_ = add_lengths(self.length_count_, X, yi, w)
+        self.length_count_ = add_lengths(self.length_count_, X, yi, w, type(self).__name__)
 
     def _log_base_measure(self, X) -> torch.Tensor:
         return multinomial_log_coefficient(X, self._device)
@@ -400,7 +408,7 @@ class ComplementNB(DiscreteNB):
 
     def _accumulate(self, X, yi, w) -> None:
         super()._accumulate(X, yi, w)
-        self.length_count_ = add_lengths(self.length_count_, X, yi, w)
+        self.length_count_ = add_lengths(self.length_count_, X, yi, w, type(self).__name__)
 
     def _log_base_measure(self, X) -> torch.Tensor:
         return multinomial_log_coefficient(X, self._device)

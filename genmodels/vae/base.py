@@ -35,6 +35,7 @@ from ..validation import (
     OneOf,
     Satisfies,
     check_array,
+    check_float32_range,
     check_n_features,
     check_random_state,
 )
@@ -137,6 +138,7 @@ class BaseVAE(NeuralModel):
             self._remember_features(X, arr)
         else:  # validation data in fit, or a fitted model's input
             check_n_features(arr, self.n_features_in_, owner, name)
+        check_float32_range(arr, owner, name)
         self._check_values(arr, name)
         return arr
 
