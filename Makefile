@@ -7,7 +7,7 @@ PIP    := $(PY) -m pip --disable-pip-version-check -q
 # asks for a range that this version satisfies, so installing the package downloads no torch.
 TORCH  := torch==2.13.0
 
-.PHONY: demo test test-slow bench lint clean venv
+.PHONY: demo test test-slow bench bench-busy lint clean venv
 
 $(VENV)/.torch:
 	$(PYTHON) -m venv $(VENV)
@@ -41,12 +41,17 @@ test: $(VENV)/.dev
 test-slow: $(VENV)/.audio
 	$(PY) -m pytest -m slow
 
+# BENCH_ARGS passes options to every benchmark (e.g. BENCH_ARGS=--quick);
+# bench-busy runs them beside three 2-thread torch jobs (benchmarks/_busy.py).
 bench: $(VENV)/.bench
-	$(PY) benchmarks/gmm.py
-	$(PY) benchmarks/naive_bayes.py
-	$(PY) benchmarks/hmm.py
-	$(PY) benchmarks/rbm.py
-	$(PY) benchmarks/trainer_overhead.py
+	$(PY) benchmarks/gmm.py $(BENCH_ARGS)
+	$(PY) benchmarks/naive_bayes.py $(BENCH_ARGS)
+	$(PY) benchmarks/hmm.py $(BENCH_ARGS)
+	$(PY) benchmarks/rbm.py $(BENCH_ARGS)
+	$(PY) benchmarks/trainer_overhead.py $(filter-out --busy,$(BENCH_ARGS))
+
+bench-busy: $(VENV)/.bench
+	$(MAKE) bench BENCH_ARGS="--busy $(BENCH_ARGS)"
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check genmodels tests benchmarks examples

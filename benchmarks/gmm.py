@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from _busy import add_busy_argument, busy_machine
 from threadpoolctl import threadpool_limits
 
 from genmodels import GaussianMixture
@@ -199,6 +200,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="small sizes, one repeat")
     ap.add_argument("--no-sweep", action="store_true")
+    add_busy_argument(ap)
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -218,7 +220,8 @@ def main() -> None:
         Case(10_000 // scale, 16, 16),
         Case(200_000 // scale, 16, 16),
     ]
-    with threadpool_limits(limits=args.threads):
+    with busy_machine(args.busy) as machine, threadpool_limits(limits=args.threads):
+        print(f"# {machine}\n")
         print(f"\n## Headline (50 EM iterations, best of {repeats})\n")
         print_rows([bench_case(c, repeats, libs) for c in headline], libs)
         if not args.no_sweep:

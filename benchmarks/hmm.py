@@ -25,6 +25,7 @@ from functools import partial
 
 import numpy as np
 import torch
+from _busy import add_busy_argument, busy_machine
 from threadpoolctl import threadpool_limits
 
 from genmodels import GaussianHMM
@@ -215,6 +216,7 @@ def main() -> None:
         action="store_true",
         help="also run pomegranate on the long sequence (slow: it loops over frames)",
     )
+    add_busy_argument(parser)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.quick:
@@ -225,7 +227,8 @@ def main() -> None:
         f"# HMM benchmark: {platform.processor() or platform.machine()}, "
         f"{args.threads} thread(s), torch {torch.__version__}, best of {args.repeats}\n"
     )
-    with threadpool_limits(args.threads):
+    with busy_machine(args.busy) as machine, threadpool_limits(args.threads):
+        print(f"# {machine}\n")
         for i, case in enumerate(cases):
             pomegranate = i == 0 or args.pomegranate_long
             print(f"## {case.label()}\n")

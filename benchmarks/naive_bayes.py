@@ -32,6 +32,7 @@ import scipy.sparse as sp
 import sklearn
 import sklearn.naive_bayes as skn
 import torch
+from _busy import add_busy_argument, busy_machine
 from threadpoolctl import threadpool_limits
 
 import genmodels
@@ -205,6 +206,7 @@ def main() -> None:
         help="and more runs (up to 50) until each library has run this many seconds",
     )
     ap.add_argument("--quick", action="store_true", help="small sizes, one run")
+    add_busy_argument(ap)
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -221,7 +223,8 @@ def main() -> None:
         Case("dense", 1_000_000 // scale, 50, 10),
         Case("categorical", 200_000 // scale, 20, 10),
     ]
-    with threadpool_limits(limits=args.threads):
+    with busy_machine(args.busy) as machine, threadpool_limits(limits=args.threads):
+        print(f"# {machine}\n")
         rows = [row for case in cases for row in bench_case(case, repeats, min_time)]
     print(
         "\n## fit + predict_proba on held-out data of the same size "

@@ -24,6 +24,7 @@ import time
 
 import numpy as np
 import torch
+from _busy import add_busy_argument, busy_machine
 from sklearn.neural_network import BernoulliRBM as SkRBM
 from threadpoolctl import threadpool_limits
 
@@ -44,6 +45,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--quick", action="store_true")
+    add_busy_argument(parser)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     X, what = load(2000 if args.quick else 20000)
@@ -56,7 +58,8 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|")
     ours = None
     X32 = X.astype(np.float32)
-    with threadpool_limits(args.threads):
+    with busy_machine(args.busy) as machine, threadpool_limits(args.threads):
+        print(f"# {machine}\n")
         for bs in (10, 100):
             times = {"sk": np.inf, "gm": np.inf, "gm32": np.inf, "sk32": np.inf}
             for _ in range(args.repeats):

@@ -6,6 +6,11 @@ here, on the device and in the precision the user asked for.
 
 from __future__ import annotations
 
+import functools
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -47,3 +52,113 @@ def torch_generator(rng: np.random.RandomState, device: torch.device) -> torch.G
     g = torch.Generator(device=device)
     g.manual_seed(int(rng.randint(0, 2**31 - 1)))
     return g
+
+
+# ----------------------------------------------------------------------------------------
+# Threads
+
+#: Elements a step must touch before a second CPU thread pays for itself. A loop of
+#: smaller steps (an HMM's forward pass over K states, say) waits on a barrier per step;
+#: beside other busy processes that wait is a lost time slice, so such loops run on one
+#: thread (measured in docs/benchmarks.md, "busy machine").
+SMALL_STEP = 1 << 16
+
+#: How long one look at the run queue is trusted, in seconds.
+_BUSY_TTL = 0.5
+_busy_seen: list[float] = [-1.0, 0.0]  # [time of the last look, whether it was busy]
+
+
+def machine_is_busy() -> bool:
+    """Whether more threads want to run than there are cores, right now: Linux's count of
+    runnable threads (``procs_running`` in /proc/stat, which includes this one) above the
+    cores this process may use. Looked at most every half second; False where the count
+    cannot be read (other systems)."""
+    now = time.monotonic()
+    if now - _busy_seen[0] < _BUSY_TTL:
+        return bool(_busy_seen[1])
+    busy = False
+    try:
+        with open("/proc/stat", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"procs_running"):
+                    busy = int(line.split()[1]) > _usable_cores()
+                    break
+    except (OSError, ValueError, IndexError):
+        busy = False
+    _busy_seen[0], _busy_seen[1] = now, float(busy)
+    return busy
+
+
+def _usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def threads_for(work: int) -> int:
+    """The CPU threads for a kernel that touches ``work`` elements per step (or per call,
+    for a call of one big step): one for small work, or when the machine is oversubscribed
+    (a second thread would wait for a core and stall the first at every barrier); else the
+    current limit. The limit is ``torch.get_num_threads()``, which ``torch.set_num_threads``,
+    ``OMP_NUM_THREADS`` and ``threadpoolctl.threadpool_limits`` all set; genmodels never
+    goes above it."""
+    limit = torch.get_num_threads()
+    if limit == 1 or work < SMALL_STEP or machine_is_busy():
+        return 1
+    return limit
+
+
+@contextmanager
+def cpu_threads(n: int) -> Iterator[None]:
+    """Run the block with at most ``n`` torch CPU threads (never more than the current
+    limit), restoring the limit after. A no-op when the limit is already ``n`` or less.
+    Like ``torch.set_num_threads`` it is process-wide: do not share a model between Python
+    threads that compute at once (use processes, as joblib does by default)."""
+    old = torch.get_num_threads()
+    if n >= old:
+        yield
+        return
+    torch.set_num_threads(max(1, n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def threaded(per_value: Callable[[Any], int] | None = None):
+    """Decorate a public method ``method(self, X, ...)`` to run with the CPU threads its
+    input earns: ``threads_for(values in X * per_value(self))``. Small inputs and an
+    oversubscribed machine get one thread, so that the many small torch kernels of one call
+    do not each wait at a barrier for a thread that has no core."""
+
+    def wrap(method):
+        @functools.wraps(method)
+        def run(self, X=None, *args, **kwargs):
+            work = n_values(X) * (per_value(self) if per_value is not None else 1)
+            with cpu_threads(threads_for(work)):
+                return method(self, X, *args, **kwargs)
+
+        return run
+
+    return wrap
+
+
+def n_values(X: Any) -> int:
+    """The number of values in ``X`` (an array, a sparse matrix's stored values, or a list
+    of sequences), without converting it."""
+    if X is None:
+        return 0
+    if isinstance(X, list | tuple):
+        return sum(
+            n_values(x) if hasattr(x, "shape") else len(x) if hasattr(x, "__len__") else 1
+            for x in X
+        )
+    nnz = getattr(X, "nnz", None)
+    if nnz is not None:
+        return int(nnz)
+    return int(np.size(X)) if hasattr(X, "shape") else 0
+
+
+def _sized(x: Any) -> bool:
+    return hasattr(x, "__len__")

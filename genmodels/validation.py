@@ -174,9 +174,11 @@ def check_float32_range(X: np.ndarray, owner: str, name: str = "X") -> None:
         )
 
 
-def check_observed(X: np.ndarray, owner: str, name: str = "X") -> None:
-    """Refuse data to learn from that has nothing observed: every value missing (NaN), or a
-    column with no observed value (there is nothing to estimate its parameters from)."""
+def check_observed(X: np.ndarray, owner: str, name: str = "X", *, columns: bool = True) -> None:
+    """Refuse data to learn from that has nothing observed: every value missing (NaN), or
+    (with ``columns``) a column with no observed value (nothing to estimate its parameters
+    from). A model whose unobserved columns keep well-defined initial parameters (an RBM
+    recommender's items nobody rated) passes ``columns=False``."""
     observed = ~np.isnan(X)
     if not observed.any():
         raise ValueError(
@@ -184,7 +186,7 @@ def check_observed(X: np.ndarray, owner: str, name: str = "X") -> None:
             "learn from"
         )
     empty = np.flatnonzero(~observed.any(axis=0))
-    if empty.size:
+    if columns and empty.size:
         cols = ", ".join(str(int(c)) for c in empty[:10]) + (", ..." if empty.size > 10 else "")
         raise ValueError(
             f"{owner}: column(s) {cols} of {name} have no observed value (all NaN or None); "
@@ -350,3 +352,17 @@ def validate_params(model: Any, spec: dict[str, Sequence[Any]]) -> None:
         raise ValueError(
             f"{type(model).__name__}: invalid hyper-parameter {name}={value!r}; expected {allowed}"
         )
+
+
+def user_stacklevel() -> int:
+    """The ``stacklevel`` that makes a warning point at the first frame outside genmodels
+    (the user's line), however deep in the library it is raised: for ``warnings.warn(...,
+    stacklevel=user_stacklevel())`` called directly from library code."""
+    import os
+    import sys
+
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level

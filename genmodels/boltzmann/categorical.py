@@ -141,7 +141,8 @@ class CategoricalRBM(BaseRBM):
                 f"found {bad:g}. Encode categories first (sklearn.preprocessing.OrdinalEncoder)"
             )
         if fitting:
-            check_observed(arr, name)
+            # an item nobody rated keeps its initial parameters (no gradient reaches them)
+            check_observed(arr, name, columns=False)
             top = int(vals.max()) + 1 if vals.size else 1
             k = self.n_categories if self.n_categories is not None else max(top, 2)
             if top > k:

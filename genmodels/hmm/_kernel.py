@@ -34,6 +34,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..backend import cpu_threads, threads_for
+
 # Segments shorter than this are not worth a second level.
 _MIN_SEGMENT = 256
 _TINY = 1e-300  # a scale this small means an impossible observation (log-likelihood -inf)
@@ -296,6 +298,11 @@ def forward_backward(
     out impossible in float32 is therefore run again in float64 (the log-emissions
     themselves are fine in float32), and the posteriors cast back.
     """
+    with cpu_threads(threads_for(layout.n_batch * log_trans.shape[0] ** 2)):
+        return _forward_backward_checked(layout, log_b, log_start, log_trans, weights, posteriors)
+
+
+def _forward_backward_checked(layout, log_b, log_start, log_trans, weights, posteriors):
     post = _forward_backward(layout, log_b, log_start, log_trans, weights, posteriors)
     if log_b.dtype == torch.float64 or bool(torch.isfinite(post.log_likelihood).all()):
         return post
@@ -537,6 +544,11 @@ def viterbi(
     from each sequence's end. In a dtype narrower than float64, the log-probabilities are
     the path's own (``path_log_prob``), in float64.
     """
+    with cpu_threads(threads_for(layout.n_batch * log_trans.shape[0] ** 2)):
+        return _viterbi(layout, log_b, log_start, log_trans)
+
+
+def _viterbi(layout: Layout, log_b, log_start, log_trans):
     B, L, K = layout.n_batch, layout.seg_len, log_trans.shape[0]
     dev = log_b.device
     lb = _pad_tm(layout, log_b, 0.0)  # (L, B, K) time-major sorted

@@ -31,7 +31,14 @@ import numpy as np
 import torch
 from sklearn.exceptions import ConvergenceWarning
 
-from ..backend import resolve_device, resolve_dtype, to_numpy, to_tensor, torch_generator
+from ..backend import (
+    resolve_device,
+    resolve_dtype,
+    threaded,
+    to_numpy,
+    to_tensor,
+    torch_generator,
+)
 from ..base import GenerativeModel
 from ..progress import Progress
 from ..validation import (
@@ -47,6 +54,7 @@ from ..validation import (
     check_observed,
     check_random_state,
     check_sample_weight,
+    user_stacklevel,
     validate_params,
 )
 from . import _kernel as K
@@ -214,6 +222,7 @@ class BaseHMM(GenerativeModel):
     def _prepare(self, ft: torch.Tensor):
         return ft
 
+    @threaded(lambda self: int(self.n_components))
     def score_samples(self, X, lengths=None) -> np.ndarray:
         """Log-likelihood log p(x_1..T) of every sequence, in nats: (n_sequences,)."""
         self._ready()
@@ -226,12 +235,14 @@ class BaseHMM(GenerativeModel):
         """Mean log-likelihood per sequence (nats); hmmlearn's ``score`` is the sum."""
         return float(np.mean(self.score_samples(X, lengths)))
 
+    @threaded(lambda self: int(self.n_components))
     def predict_proba(self, X, lengths=None) -> np.ndarray:
         """Posterior state probabilities p(z_t | x_1..T) of every frame: (N, n_components)."""
         self._ready()
         frames, lens = self._sequences(X, lengths, fitting=False)
         return to_numpy(self._e_step(self._frames_tensor(frames), lens).gamma)
 
+    @threaded(lambda self: int(self.n_components))
     def decode(self, X, lengths=None, algorithm: str | None = None):
         """``(log_prob, states)``: the most probable state path (``"viterbi"``: jointly;
         ``"map"``: each frame's most probable state) and its log-probability summed over the
@@ -351,6 +362,7 @@ class BaseHMM(GenerativeModel):
         if emission:
             self._emission_m_step(stats, emission)
 
+    @threaded(lambda self: int(self.n_components))
     def fit(self, X, lengths=None, sample_weight=None):
         """Baum-Welch EM from ``n_init`` starts (the best kept).
 
@@ -394,7 +406,7 @@ class BaseHMM(GenerativeModel):
                 f"{name} did not converge in n_iter={self.n_iter} iterations (tol={self.tol}); "
                 "increase n_iter or tol",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=user_stacklevel(),
             )
         return self
 
@@ -432,6 +444,7 @@ class BaseHMM(GenerativeModel):
         history.append(float((final * wt).sum()))
         return history
 
+    @threaded(lambda self: int(self.n_components))
     def partial_fit(self, X, lengths=None, sample_weight=None):
         """Online (stepwise) EM: update the parameters from one batch of sequences.
 

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
-from ..backend import resolve_device, to_numpy, to_tensor, torch_generator
+from ..backend import resolve_device, threaded, to_numpy, to_tensor, torch_generator
 from ..base import GenerativeModel
 from ..maths.posterior import log_posterior
 from ..validation import (
@@ -27,6 +27,7 @@ from ..validation import (
     check_n_features,
     check_random_state,
     check_sample_weight,
+    user_stacklevel,
     validate_params,
 )
 
@@ -78,6 +79,7 @@ class BaseNB(GenerativeModel):
     def _device(self) -> torch.device:
         return resolve_device(getattr(self, "device", "cpu"))
 
+    @threaded()
     def fit(self, X, y=None, sample_weight=None):
         """Fit the class priors and class-conditional feature distributions to ``(X, y)``."""
         validate_params(self, self._param_spec)
@@ -94,6 +96,7 @@ class BaseNB(GenerativeModel):
         self._finalise()
         return self
 
+    @threaded()
     def partial_fit(self, X, y=None, classes=None, sample_weight=None):
         """Update the model with one more batch; ``classes`` (all labels that will ever
         appear) is required on the first call. Batches give exactly the model ``fit`` gives
@@ -158,7 +161,7 @@ class BaseNB(GenerativeModel):
                 "A column-vector y was passed when a 1d array was expected. Please change "
                 "the shape of y to (n_samples, ), for example using ravel().",
                 DataConversionWarning,
-                stacklevel=3,
+                stacklevel=user_stacklevel(),
             )
             arr = arr.ravel()
         if arr.ndim != 1:
@@ -186,21 +189,25 @@ class BaseNB(GenerativeModel):
         check_n_features(Xc, self.n_features_in_, type(self).__name__)
         return Xc
 
+    @threaded()
     def predict_joint_log_proba(self, X) -> np.ndarray:
         """log p(x, c) for each class (columns in the order of ``classes_``), as
         scikit-learn defines it for this model."""
         return to_numpy(self._joint_log_likelihood(self._checked(X)))
 
+    @threaded()
     def predict_log_proba(self, X) -> np.ndarray:
         """log p(c | x), columns in the order of ``classes_``."""
         jll = self._joint_log_likelihood(self._checked(X))
         return to_numpy(log_posterior(jll, type(self).__name__, "class"))
 
+    @threaded()
     def predict_proba(self, X) -> np.ndarray:
         """p(c | x), columns in the order of ``classes_``."""
         proba = self.predict_log_proba(X)  # a fresh array: exponentiated in place
         return np.exp(proba, out=proba)
 
+    @threaded()
     def predict(self, X) -> np.ndarray:
         """The most probable class of each row."""
         jll = self._joint_log_likelihood(self._checked(X))
@@ -213,6 +220,7 @@ class BaseNB(GenerativeModel):
         base = self._log_base_measure(Xc)
         return jll if base is None else jll + base[:, None]
 
+    @threaded()
     def score_samples(self, X) -> np.ndarray:
         """log p(x) of each row in nats, the class marginalised: logsumexp_c log p(x, c)."""
         return to_numpy(torch.logsumexp(self._log_px_c(self._checked(X)), dim=1))

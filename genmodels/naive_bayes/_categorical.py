@@ -12,7 +12,16 @@ from sklearn.exceptions import DataConversionWarning
 
 from ..base import Capabilities
 from ..registry import register
-from ..validation import ARRAY_LIKE, BOOL, DEVICE, NONE, Interval, check_matrix, check_n_features
+from ..validation import (
+    ARRAY_LIKE,
+    BOOL,
+    DEVICE,
+    NONE,
+    Interval,
+    check_matrix,
+    check_n_features,
+    user_stacklevel,
+)
 from ._base import DTYPE
 from ._discrete import DiscreteNB
 
@@ -94,7 +103,7 @@ class CategoricalNB(DiscreteNB):
                 "integer category codes, as scikit-learn does. Encode categories first, "
                 "e.g. with sklearn.preprocessing.OrdinalEncoder",
                 DataConversionWarning,
-                stacklevel=4,
+                stacklevel=user_stacklevel(),
             )
         Xi = Xc.astype(np.int64)
         if not fitting:

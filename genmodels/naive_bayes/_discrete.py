@@ -17,7 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from ..backend import to_tensor
+from ..backend import cpu_threads, threads_for, to_tensor
 from ..base import Capabilities
 from ..registry import register
 from ..validation import (
@@ -28,6 +28,7 @@ from ..validation import (
     Interval,
     check_matrix,
     check_non_negative,
+    user_stacklevel,
 )
 from ._base import DTYPE, BaseNB, labels_onehot
 
@@ -56,7 +57,9 @@ def matmul(X, W: torch.Tensor, device) -> torch.Tensor:
     """``X @ W`` for a dense or CSR ``X`` (N, D) and a dense (D, C) ``W``."""
     Xt = as_torch(X, device)
     if Xt.layout == torch.sparse_csr:
-        with warnings.catch_warnings():
+        # torch's CSR product is memory-bound and stalls when a second thread waits for a
+        # core: one thread unless the work is large and the machine has cores to spare
+        with warnings.catch_warnings(), cpu_threads(threads_for(X.nnz * W.shape[1])):
             warnings.simplefilter("ignore", UserWarning)
             return Xt @ W
     return Xt @ W
@@ -222,7 +225,7 @@ class DiscreteNB(BaseNB):
             warnings.warn(
                 f"alpha too small will result in numeric errors, setting alpha = "
                 f"{_ALPHA_MIN:.1e}. Use `force_alpha=True` to keep alpha unchanged.",
-                stacklevel=4,
+                stacklevel=user_stacklevel(),
             )
             return np.maximum(alpha, _ALPHA_MIN)
         return alpha

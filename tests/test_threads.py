@@ -1,0 +1,98 @@
+"""CPU threads (issue 12): genmodels never uses more threads than the user's limit
+(torch.set_num_threads, threadpoolctl), and small work or an oversubscribed machine runs on
+one thread. Speed itself is shown by ``make bench`` and ``make bench-busy``, not timed here."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+from threadpoolctl import threadpool_limits
+
+from genmodels import GaussianHMM, MultinomialNB, backend
+
+
+@pytest.fixture
+def two_threads():
+    old = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(old)
+
+
+def _spy(monkeypatch, obj, name):
+    seen = []
+    original = getattr(obj, name)
+
+    def spy(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(obj, name, spy)
+    return seen
+
+
+def test_threads_for_follows_the_limit_and_the_work(two_threads, monkeypatch):
+    monkeypatch.setattr(backend, "machine_is_busy", lambda: False)
+    assert backend.threads_for(10) == 1
+    assert backend.threads_for(10**7) == 2
+    with threadpool_limits(1):
+        assert backend.threads_for(10**7) == 1
+    torch.set_num_threads(1)
+    assert backend.threads_for(10**7) == 1
+    torch.set_num_threads(2)
+    monkeypatch.setattr(backend, "machine_is_busy", lambda: True)
+    assert backend.threads_for(10**7) == 1
+
+
+def test_cpu_threads_restores_the_limit_and_never_raises_it(two_threads):
+    with backend.cpu_threads(1):
+        assert torch.get_num_threads() == 1
+        with backend.cpu_threads(4):
+            assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == 2
+    with pytest.raises(RuntimeError), backend.cpu_threads(1):
+        raise RuntimeError("boom")
+    assert torch.get_num_threads() == 2
+
+
+def test_machine_is_busy_reads_the_run_queue():
+    backend._busy_seen[0] = -1.0
+    busy = backend.machine_is_busy()
+    assert isinstance(busy, bool)
+    try:
+        with open("/proc/stat") as fh:
+            running = next(int(line.split()[1]) for line in fh if line.startswith("procs_running"))
+    except OSError:
+        pytest.skip("no /proc/stat here")
+    # the answer is the run queue against the usable cores (give or take a moment's change)
+    if abs(running - backend._usable_cores()) > 2:
+        assert busy == (running > backend._usable_cores())
+
+
+@pytest.mark.parametrize("busy", [False, True])
+def test_hmm_runs_big_inputs_threaded_unless_the_machine_is_busy(two_threads, monkeypatch, busy):
+    monkeypatch.setattr(backend, "machine_is_busy", lambda: busy)
+    rng = np.random.RandomState(0)
+    model = GaussianHMM(4, n_iter=2, random_state=0).fit(rng.randn(500, 3))
+    emission = _spy(monkeypatch, type(model), "_log_emission")
+    model.score(rng.randn(50_000, 3))  # 600k values x 4 states: earns both threads
+    assert emission == [1 if busy else 2]
+    emission.clear()
+    model.score(rng.randn(20, 3))  # small: one thread
+    assert emission == [1]
+    assert torch.get_num_threads() == 2
+
+
+def test_sparse_naive_bayes_products_are_single_threaded_when_busy(two_threads, monkeypatch):
+    X = sp.random(400, 300, density=0.2, random_state=0, format="csr") * 5
+    X.data = np.ceil(X.data)
+    y = np.arange(400) % 3
+    model = MultinomialNB().fit(X, y)
+    for busy, expected in ((False, 2), (True, 1)):
+        monkeypatch.setattr(backend, "machine_is_busy", lambda busy=busy: busy)
+        seen = _spy(monkeypatch, type(model), "_joint_log_likelihood")
+        model.predict_proba(sp.vstack([X] * 10).tocsr())  # 240k stored values
+        assert seen == [expected]
+        monkeypatch.undo()
