@@ -103,6 +103,15 @@ def _log_z_cache_ok(v, ctx) -> bool:
     return True
 
 
+def _one_chain_each(v, ctx) -> bool:
+    n = ctx.get("n_chains")
+    return len(v) == (ctx.get("batch_size") if n is None else n)
+
+
+#: The persistent chains (PCD): one per n_chains (batch_size when None), 0/1 states.
+CHAINS = A.Check(_one_chain_each, "one chain per n_chains (batch_size when it is None)")
+
+
 class BaseBoltzmann(GenerativeModel):
     """Shared machinery of the Boltzmann machines (not registered itself).
 

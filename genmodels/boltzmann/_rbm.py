@@ -18,7 +18,7 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from .. import attributes as A
 from ..validation import check_random_state
 from . import _partition as part
-from ._base import BaseBoltzmann, Grad, _numpy, positive_int
+from ._base import CHAINS, BaseBoltzmann, Grad, _numpy, positive_int
 from ._random import Random
 from ._training import Share
 from ._units import Units, bernoulli, free_energy, hidden_input
@@ -37,7 +37,7 @@ class BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseBoltzmann):
         "components_": A.Attr(("n_components", "n_features_in_"), constraints=(A.FINITE,)),
         "intercept_hidden_": A.Attr(("n_components",), constraints=(A.FINITE,)),
         "intercept_visible_": A.Attr(("n_features_in_",), constraints=(A.FINITE,)),
-        "h_samples_": A.Attr(("n_chains", "n_components"), constraints=(A.BINARY,), optional=True),
+        "h_samples_": A.Attr((None, "n_components"), constraints=(A.BINARY, CHAINS), optional=True),
     }
 
     # -- hooks of the visible units ---------------------------------------------------------

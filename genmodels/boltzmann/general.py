@@ -15,7 +15,7 @@ from ..base import Capabilities
 from ..registry import register
 from ..validation import NONE, Interval, OneOf, check_array, check_random_state
 from . import _bm
-from ._base import COMMON_SPEC, BaseBoltzmann, _numpy, positive_int
+from ._base import CHAINS, COMMON_SPEC, BaseBoltzmann, _numpy, positive_int
 from ._partition import MAX_ENUMERATE, LogPartition
 from ._random import Random
 from ._training import Share, mean_rows
@@ -94,7 +94,7 @@ class BoltzmannMachine(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseBo
             ),
         ),
         "v_samples_": A.Attr(
-            ("n_chains", "n_features_in_"), constraints=(A.BINARY,), optional=True
+            (None, "n_features_in_"), constraints=(A.BINARY, CHAINS), optional=True
         ),
     }
     _chains_attr = "v_samples_"
