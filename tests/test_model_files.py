@@ -628,3 +628,62 @@ def test_what_each_parameter_is_is_enforced(saved, cid, tmp_path):
             else:
                 failures.append(f"{name} ({what}): loaded")
     assert not failures, "\n".join(failures)
+
+
+# ----------------------------------------------------------------------------------------
+# The vocabulary itself, on a throwaway model (constraints no registered model uses yet)
+
+
+class _Toy:
+    def __init__(self, **params):
+        self.params = params
+
+    def get_params(self, deep=False):
+        return dict(self.params)
+
+
+def _problem(spec, state, **params):
+    model = _Toy(**params)
+    type(model)._fitted_spec = spec
+    try:
+        A.check_fitted_state(model, state, "toy.safetensors")
+    except ModelFileError as exc:
+        return str(exc)
+    finally:
+        del type(model)._fitted_spec
+    return None
+
+
+def test_vocabulary_integer_lower_cholesky_and_nullable():
+    counts = {"c_": A.Attr(("k",), constraints=(A.INTEGER,))}
+    assert _problem(counts, {"c_": np.array([1.0, 2.0])}, k=2) is None
+    assert "c_ must hold whole numbers (holds 2.5 at index 1)" in _problem(
+        counts, {"c_": np.array([1.0, 2.5])}, k=2
+    )
+    chol = {"L_": A.Attr((2, 2), constraints=(A.LOWER_CHOLESKY,))}
+    assert _problem(chol, {"L_": np.array([[1.0, 0.0], [0.3, 2.0]])}) is None
+    assert "upper" not in _problem(chol, {"L_": np.array([[1.0, 0.1], [0.3, 2.0]])})
+    assert "lower-triangular" in _problem(chol, {"L_": np.array([[1.0, 0.1], [0.3, 2.0]])})
+    assert "positive diagonal" in _problem(chol, {"L_": np.array([[1.0, 0.0], [0.3, -2.0]])})
+    maybe = {"e_": A.Attr((), kind="int", nullable=True)}
+    assert _problem(maybe, {"e_": None}) is None
+    assert "e_ is None" in _problem({"e_": A.Attr((), kind="int")}, {"e_": None})
+
+
+def test_vocabulary_switch_sizes_and_simplex_axis():
+    spec = {"v_": A.Switch("kind", {"a": A.Attr((2,)), "b": A.Attr((3,))})}
+    assert _problem(spec, {"v_": np.zeros(3)}, kind="b") is None
+    assert "v_ has shape (3,), expected (2,)" in _problem(spec, {"v_": np.zeros(3)}, kind="a")
+    assert "kind='c' is not one of 'a', 'b'" in _problem(spec, {"v_": np.zeros(3)}, kind="c")
+    cols = {"p_": A.Attr((None, "m"), constraints=(A.Simplex(axis=0),))}
+    ok = np.array([[0.5, 1.0], [0.5, 0.0]])
+    assert _problem(cols, {"p_": ok}, m=None) is None
+    assert "along axis 0 (the slice at 1 sums to 2" in _problem(cols, {"p_": ok * [1, 2]}, m=None)
+    tied = {"a_": A.Attr(("n",)), "b_": A.Attr(("n", "n"))}
+    assert "b_ has shape (2, 3), expected (n=2, n=2) (n from a_)" in _problem(
+        tied, {"a_": np.zeros(2), "b_": np.zeros((2, 3))}
+    )
+    assert "no fitted attribute 'z_'" in _problem(
+        tied, {"a_": np.zeros(2), "b_": np.zeros((2, 2)), "z_": 1}
+    )
+    assert "b_ is missing" in _problem(tied, {"a_": np.zeros(2)})
