@@ -24,6 +24,7 @@ _WHERE = {
     "GaussianBernoulliRBM": "boltzmann",
     "ComponentReseededWarning": "exceptions",
     "ModelFileError": "exceptions",
+    "ModelVersionWarning": "exceptions",
     "NotFittedError": "exceptions",
     "GMMHMM": "hmm",
     "CategoricalHMM": "hmm",
@@ -48,7 +49,12 @@ _WHERE = {
 if TYPE_CHECKING:
     from .base import Capabilities, GenerativeModel
     from .boltzmann import BernoulliRBM, BoltzmannMachine, CategoricalRBM, GaussianBernoulliRBM
-    from .exceptions import ComponentReseededWarning, ModelFileError, NotFittedError
+    from .exceptions import (
+        ComponentReseededWarning,
+        ModelFileError,
+        ModelVersionWarning,
+        NotFittedError,
+    )
     from .hmm import GMMHMM, CategoricalHMM, GaussianHMM, MultinomialHMM, PoissonHMM
     from .mixture import GaussianMixture
     from .naive_bayes import BernoulliNB, CategoricalNB, ComplementNB, GaussianNB, MultinomialNB
@@ -88,6 +94,7 @@ __all__ = [
     "GaussianNB",
     "GenerativeModel",
     "ModelFileError",
+    "ModelVersionWarning",
     "MultinomialHMM",
     "MultinomialNB",
     "MultVAE",

@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Literal, get_args
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from .attributes import FEATURE_NAMES_IN, N_FEATURES_IN
 from .persistence import save_model
 from .validation import feature_names
 
@@ -129,6 +130,12 @@ class GenerativeModel(BaseEstimator, ABC):
     """
 
     capabilities: ClassVar[Capabilities]
+    #: The fitted attributes a model file holds, declared (see :mod:`genmodels.attributes`);
+    #: each class adds its own, and ``load`` checks them all.
+    _fitted_spec: ClassVar[dict] = {
+        "n_features_in_": N_FEATURES_IN,
+        "feature_names_in_": FEATURE_NAMES_IN,
+    }
 
     @abstractmethod
     def fit(self, X, y=None, **fit_params) -> GenerativeModel:

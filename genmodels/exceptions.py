@@ -10,12 +10,25 @@ __all__ = [
     "ComponentReseededWarning",
     "ConvergenceWarning",
     "ModelFileError",
+    "ModelVersionWarning",
     "NotFittedError",
 ]
 
 
 class ModelFileError(ValueError):
     """A model file that genmodels refuses to load (truncated, corrupt, foreign, too new...)."""
+
+
+class ModelVersionWarning(UserWarning):
+    """A model file written by a newer genmodels than the one loading it (as scikit-learn's
+    ``InconsistentVersionWarning``): it loads, and its attributes are checked, but what the
+    newer version meant by them may differ. ``file_version`` and ``current_version`` say
+    which versions."""
+
+    def __init__(self, message: str, file_version: str = "", current_version: str = ""):
+        super().__init__(message)
+        self.file_version = file_version
+        self.current_version = current_version
 
 
 class ComponentReseededWarning(UserWarning):

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import struct
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +29,8 @@ from safetensors.numpy import load as st_load
 from safetensors.numpy import save as st_save
 
 from ._version import __version__
-from .exceptions import ModelFileError
+from .attributes import check_fitted_state
+from .exceptions import ModelFileError, ModelVersionWarning
 from .registry import registered_models
 from .validation import check_is_fitted
 
@@ -226,7 +228,10 @@ def load(path: str | os.PathLike) -> GenerativeModel:
 
     Never unpickles and never runs code from the file. Raises
     :class:`~genmodels.exceptions.ModelFileError` for a truncated, corrupt, foreign,
-    newer-format or unknown-class file, and ``FileNotFoundError`` for a missing one.
+    newer-format or unknown-class file, for fitted attributes that are not what the class
+    declares (shape, dtype, constraints: see :mod:`genmodels.attributes`), and
+    ``FileNotFoundError`` for a missing one. A file written by a newer genmodels (same file
+    format) loads with a :class:`~genmodels.exceptions.ModelVersionWarning`.
     """
     path = Path(path)
     if not path.is_file():
@@ -262,8 +267,47 @@ def load(path: str | os.PathLike) -> GenerativeModel:
         model = cls(**params)
     except TypeError as exc:
         raise ModelFileError(f"{path}: hyper-parameters do not fit {name}: {exc}") from None
+    newer = _warn_if_newer(meta, path, name)
+    check_fitted_state(model, attributes, path, strict=not newer)
     model._restore_state(attributes)
     return model
+
+
+def _version_key(text: str) -> tuple[int, ...] | None:
+    """``"1.2.3"`` (a release; anything after the numbers, as in "1.3.0rc1", ignored) as a
+    tuple for comparing, or None when the text does not start with one."""
+    parts = []
+    for piece in text.split("."):
+        digits = ""
+        for ch in piece:
+            if not ch.isdigit():
+                break
+            digits += ch
+        if not digits:
+            break
+        parts.append(int(digits))
+        if digits != piece:
+            break
+    return tuple(parts) or None
+
+
+def _warn_if_newer(meta: dict[str, Any], path: Path, name: str) -> bool:
+    """Warn (and return True) when the file was written by a newer genmodels than this."""
+    written = str(meta.get("library_version", ""))
+    theirs, ours = _version_key(written), _version_key(__version__)
+    if theirs is None or ours is None or theirs <= ours:
+        return False
+    warnings.warn(
+        ModelVersionWarning(
+            f"{path}: this {name} was saved by genmodels {written}, and is loaded by "
+            f"genmodels {__version__}, an older version; it may not behave as it did "
+            "(its attributes are still checked)",
+            file_version=written,
+            current_version=__version__,
+        ),
+        stacklevel=3,
+    )
+    return True
 
 
 # Hyper-parameters renamed since files were first written: old name -> new name. A file

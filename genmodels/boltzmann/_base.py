@@ -19,6 +19,7 @@ continues a killed run exactly), data parallelism under ``torchrun`` and the pro
 from __future__ import annotations
 
 import hashlib
+import math
 import numbers
 from abc import abstractmethod
 from typing import Any
@@ -27,6 +28,7 @@ import numpy as np
 import torch
 from torch.utils.data import TensorDataset
 
+from .. import attributes as A
 from ..backend import resolve_device, resolve_dtype
 from ..base import GenerativeModel
 from ..nn import Trainer, TrainResult, World, checkpoint_owner, load_checkpoint
@@ -87,6 +89,29 @@ def positive_int(value: Any, name: str, minimum: int = 1) -> int:
     return int(value)
 
 
+def _log_z_cache_ok(v, ctx) -> bool:
+    """A cache read from a file: a fingerprint and entries (value, method, std, lower,
+    upper, n_runs, n_betas) whose values are numbers, never NaN."""
+    entries = v.get("entries")
+    if not isinstance(v.get("key"), str) or not isinstance(entries, dict):
+        return False
+    for e in entries.values():
+        if not (isinstance(e, tuple | list) and len(e) == 7 and e[1] in ("exact", "ais")):
+            return False
+        if not isinstance(e[0], numbers.Real) or math.isnan(e[0]):
+            return False
+    return True
+
+
+def _one_chain_each(v, ctx) -> bool:
+    n = ctx.get("n_chains")
+    return len(v) == (ctx.get("batch_size") if n is None else n)
+
+
+#: The persistent chains (PCD): one per n_chains (batch_size when None), 0/1 states.
+CHAINS = A.Check(_one_chain_each, "one chain per n_chains (batch_size when it is None)")
+
+
 class BaseBoltzmann(GenerativeModel):
     """Shared machinery of the Boltzmann machines (not registered itself).
 
@@ -97,6 +122,20 @@ class BaseBoltzmann(GenerativeModel):
 
     _param_spec: dict[str, list] = COMMON_SPEC
     _decayed: tuple[str, ...] = ("W",)  # the parameters weight decay applies to
+    # The fitted attributes a model file holds (checked by ``load``; genmodels.attributes).
+    _fitted_spec = {
+        "base_rate_": A.Attr(("n_features_in_",), constraints=(A.FINITE,)),
+        "history_": A.HISTORY,
+        "n_iter_": A.N_ITER,
+        "n_updates_": A.Attr((), kind="int", constraints=(A.Range(0),)),
+        "log_partition_cache_": A.Attr(
+            kind="dict",
+            constraints=(
+                A.Check(_log_z_cache_ok, "a log Z cache: a key and (value, method, ...) entries"),
+            ),
+            optional=True,
+        ),
+    }
     _chains_attr = "h_samples_"
 
     # -- hooks ------------------------------------------------------------------------------

@@ -15,9 +15,10 @@ import numpy as np
 import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
+from .. import attributes as A
 from ..validation import check_random_state
 from . import _partition as part
-from ._base import BaseBoltzmann, Grad, _numpy, positive_int
+from ._base import CHAINS, BaseBoltzmann, Grad, _numpy, positive_int
 from ._random import Random
 from ._training import Share
 from ._units import Units, bernoulli, free_energy, hidden_input
@@ -30,6 +31,14 @@ class BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseBoltzmann):
     and ``c`` = ``intercept_hidden_`` (H,) (M = D, or D·K one-hot columns for categories),
     plus the units' own (Gaussian log-variances).
     """
+
+    # The fitted attributes a model file holds (checked by ``load``; genmodels.attributes).
+    _fitted_spec = {
+        "components_": A.Attr(("n_components", "n_features_in_"), constraints=(A.FINITE,)),
+        "intercept_hidden_": A.Attr(("n_components",), constraints=(A.FINITE,)),
+        "intercept_visible_": A.Attr(("n_features_in_",), constraints=(A.FINITE,)),
+        "h_samples_": A.Attr((None, "n_components"), constraints=(A.BINARY, CHAINS), optional=True),
+    }
 
     # -- hooks of the visible units ---------------------------------------------------------
 

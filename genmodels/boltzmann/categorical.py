@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from .. import attributes as A
 from ..backend import to_numpy
 from ..base import Capabilities
 from ..registry import register
@@ -68,6 +69,28 @@ class CategoricalRBM(BaseRBM):
         resumable=True,
     )
     _param_spec = {**COMMON_SPEC, "n_categories": [NONE, Interval(int, 2, None)]}
+
+    # The fitted attributes a model file holds (checked by ``load``; genmodels.attributes).
+    _fitted_spec = {
+        "n_categories_": A.Attr(
+            (),
+            kind="int",
+            constraints=(
+                A.Range(2),
+                A.Check(
+                    lambda v, ctx: ctx.get("n_categories") in (None, v), "equal to n_categories"
+                ),
+            ),
+        ),
+        "components_": A.Attr(
+            ("n_components", "n_features_in_", "n_categories_"), constraints=(A.FINITE,)
+        ),
+        "intercept_visible_": A.Attr(("n_features_in_", "n_categories_"), constraints=(A.FINITE,)),
+        # log category frequencies: each row a distribution
+        "base_rate_": A.Attr(
+            ("n_features_in_", "n_categories_"), constraints=(A.FINITE, A.Simplex(log=True))
+        ),
+    }
 
     def __init__(
         self,

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .. import attributes as A
 from ..base import Capabilities
 from ..registry import register
 from ..validation import ARRAY_LIKE, Interval, OneOf, check_array
@@ -63,6 +64,12 @@ class GaussianBernoulliRBM(BaseRBM):
     _param_spec = {
         **COMMON_SPEC,
         "variance": [OneOf(("learn",)), Interval(float, 0.0, None, closed="neither"), ARRAY_LIKE],
+    }
+
+    # The fitted attributes a model file holds (checked by ``load``; genmodels.attributes).
+    _fitted_spec = {
+        "variances_": A.Attr(("n_features_in_",), constraints=(A.FINITE, A.POSITIVE)),
+        "variance_floor_": A.Attr((), constraints=(A.FINITE, A.POSITIVE)),
     }
 
     def __init__(

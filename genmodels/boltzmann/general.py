@@ -10,11 +10,12 @@ import numpy as np
 import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
+from .. import attributes as A
 from ..base import Capabilities
 from ..registry import register
 from ..validation import NONE, Interval, OneOf, check_array, check_random_state
 from . import _bm
-from ._base import COMMON_SPEC, BaseBoltzmann, _numpy, positive_int
+from ._base import CHAINS, COMMON_SPEC, BaseBoltzmann, _numpy, positive_int
 from ._partition import MAX_ENUMERATE, LogPartition
 from ._random import Random
 from ._training import Share, mean_rows
@@ -77,6 +78,25 @@ class BoltzmannMachine(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseBo
         "binarize": [NONE, Interval(float)],
     }
     _decayed = ("W", "L")
+    # The fitted attributes a model file holds (checked by ``load``; genmodels.attributes).
+    _fitted_spec = {
+        "components_": A.Attr(("n_components", "n_features_in_"), constraints=(A.FINITE,)),
+        "intercept_hidden_": A.Attr(("n_components",), constraints=(A.FINITE,)),
+        "intercept_visible_": A.Attr(("n_features_in_",), constraints=(A.FINITE,)),
+        "lateral_": A.Attr(
+            ("n_features_in_", "n_features_in_"),
+            constraints=(
+                A.FINITE,
+                A.Check(
+                    lambda v, ctx: np.array_equal(v, v.T) and not np.diagonal(v).any(),
+                    "symmetric with a zero diagonal",
+                ),
+            ),
+        ),
+        "v_samples_": A.Attr(
+            (None, "n_features_in_"), constraints=(A.BINARY, CHAINS), optional=True
+        ),
+    }
     _chains_attr = "v_samples_"
 
     def __init__(

@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from sklearn.exceptions import ConvergenceWarning
 
+from .. import attributes as A
 from ..backend import (
     resolve_device,
     resolve_dtype,
@@ -95,6 +96,21 @@ PRIOR = Satisfies(_is_prior, "a positive number or array (Dirichlet concentratio
 class BaseHMM(GenerativeModel):
     """Shared machinery of the HMM family (not registered itself)."""
 
+    # The fitted attributes a model file holds (checked by ``load``; genmodels.attributes).
+    # A model whose parameters were set by hand has none of the bookkeeping of a fit.
+    _fitted_spec = {
+        "n_features_in_": A.Attr((), kind="int", constraints=(A.Range(1),), optional=True),
+        "startprob_": A.Attr(("n_components",), constraints=(A.FINITE, A.Simplex())),
+        "transmat_": A.Attr(
+            ("n_components", "n_components"), constraints=(A.FINITE, A.ROW_STOCHASTIC)
+        ),
+        "converged_": A.Attr((), kind="bool", optional=True),
+        "n_iter_": A.Attr((), kind="int", constraints=(A.Range(0),), optional=True),
+        "log_likelihood_": A.Attr((), constraints=(A.NOT_NAN,), optional=True),
+        "log_likelihoods_": A.Attr((None,), constraints=(A.NOT_NAN,), optional=True),
+        "n_batches_": A.Attr((), kind="int", constraints=(A.Range(0),), optional=True),
+        "n_sequences_seen_": A.Attr((), constraints=(A.FINITE, A.NON_NEGATIVE), optional=True),
+    }
     _emission_params: tuple[str, ...] = ()
     _base_spec = {
         "n_components": [Interval(int, 1, None)],

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .. import attributes as A
 from ..backend import to_numpy, to_tensor
 from ..base import Capabilities
 from ..registry import register
@@ -190,6 +191,12 @@ class CategoricalHMM(BaseHMM):
         information_criteria=True,
         iterative=True,
     )
+    _fitted_spec = {
+        # n_features (None: the symbols seen in fit) is the number of symbols
+        "emissionprob_": A.Attr(
+            ("n_components", "n_features"), constraints=(A.FINITE, A.ROW_STOCHASTIC)
+        ),
+    }
     _emission_params = ("emissionprob",)
     _spec = {
         "emissionprob_prior": [PRIOR],
@@ -402,6 +409,25 @@ class MultinomialHMM(BaseHMM):
         information_criteria=True,
         iterative=True,
     )
+    _fitted_spec = {
+        "emissionprob_": A.Attr(
+            ("n_components", "n_features_in_"), constraints=(A.FINITE, A.ROW_STOCHASTIC)
+        ),
+        "n_trials_": A.Attr(
+            (),
+            kind="int",
+            constraints=(
+                A.Range(1),
+                A.Check(
+                    lambda v, ctx: (
+                        not isinstance(ctx.get("n_trials"), int) or ctx.get("n_trials") == v
+                    ),
+                    "equal to n_trials",
+                ),
+            ),
+            optional=True,
+        ),
+    }
     _emission_params = ("emissionprob",)
     _spec = {
         "n_trials": [NONE, Interval(int, 1, None)],
@@ -577,6 +603,11 @@ class PoissonHMM(BaseHMM):
         information_criteria=True,
         iterative=True,
     )
+    _fitted_spec = {
+        "lambdas_": A.Attr(
+            ("n_components", "n_features_in_"), constraints=(A.FINITE, A.NON_NEGATIVE)
+        ),
+    }
     _emission_params = ("lambdas",)
     _spec = {"lambdas_prior": [GAMMA_PRIOR], "lambdas_weight": [GAMMA_PRIOR]}
 

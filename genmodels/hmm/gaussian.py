@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .. import attributes as A
 from ..backend import to_numpy, to_tensor
 from ..base import Capabilities
 from ..maths import gaussian as G
@@ -170,6 +171,10 @@ class GaussianHMM(BaseHMM):
         information_criteria=True,
         iterative=True,
     )
+    _fitted_spec = {
+        "means_": A.Attr(("n_components", "n_features_in_"), constraints=(A.FINITE,)),
+        "covars_": A.covariance_spec(),
+    }
     _emission_params = ("means", "covars")
     _spec = {
         "covariance_type": [OneOf(tuple(G.COVARIANCE_TYPES))],

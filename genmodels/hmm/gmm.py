@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .. import attributes as A
 from ..backend import to_numpy, to_tensor
 from ..base import Capabilities
 from ..maths import gaussian as G
@@ -105,6 +106,27 @@ class GMMHMM(BaseHMM):
         information_criteria=True,
         iterative=True,
     )
+    _fitted_spec = {
+        "weights_": A.Attr(("n_components", "n_mix"), constraints=(A.FINITE, A.ROW_STOCHASTIC)),
+        "means_": A.Attr(("n_components", "n_mix", "n_features_in_"), constraints=(A.FINITE,)),
+        "covars_": A.Switch(
+            "covariance_type",
+            {
+                "full": A.Attr(
+                    ("n_components", "n_mix", "n_features_in_", "n_features_in_"),
+                    constraints=(A.FINITE, A.POSITIVE_DEFINITE),
+                ),
+                "tied": A.Attr(
+                    ("n_components", "n_features_in_", "n_features_in_"),
+                    constraints=(A.FINITE, A.POSITIVE_DEFINITE),
+                ),
+                "diag": A.Attr(
+                    ("n_components", "n_mix", "n_features_in_"), constraints=(A.FINITE, A.POSITIVE)
+                ),
+                "spherical": A.Attr(("n_components", "n_mix"), constraints=(A.FINITE, A.POSITIVE)),
+            },
+        ),
+    }
     _emission_params = ("weights", "means", "covars")
     _spec = {
         "n_mix": [Interval(int, 1, None)],

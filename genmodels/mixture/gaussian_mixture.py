@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .. import attributes as A
 from ..backend import resolve_device, resolve_dtype, to_numpy, to_tensor, torch_generator
 from ..base import Capabilities, GenerativeModel
 from ..exceptions import ComponentReseededWarning, ConvergenceWarning
@@ -133,6 +134,57 @@ class GaussianMixture(GenerativeModel):
         "learning_offset": [Interval(float, 1.0, None)],
         "dtype": [OneOf(("float64", "float32"))],
         "device": [DEVICE],
+    }
+    # The fitted attributes a model file holds (checked by ``load``; genmodels.attributes).
+    _fitted_spec = {
+        "weights_": A.Attr(("n_components",), constraints=(A.FINITE, A.Simplex())),
+        "means_": A.Attr(("n_components", "n_features_in_"), constraints=(A.FINITE,)),
+        "covariances_": A.covariance_spec(),
+        "precisions_": A.Switch(
+            "covariance_type",
+            {
+                ct: A.Attr(a.shape, constraints=(*a.constraints, A.inverse_of("covariances_", m)))
+                for ct, a in A.covariance_spec().cases.items()
+                for m in [ct in ("full", "tied")]
+            },
+        ),
+        "precisions_cholesky_": A.Switch(
+            "covariance_type",
+            {
+                ct: A.Attr(
+                    a.shape,
+                    constraints=(A.FINITE, A.UPPER_CHOLESKY if m else A.POSITIVE)
+                    + (A.factor_of("precisions_", m),),
+                )
+                for ct, a in A.covariance_spec().cases.items()
+                for m in [ct in ("full", "tied")]
+            },
+        ),
+        "converged_": A.CONVERGED,
+        "n_iter_": A.N_ITER,
+        "lower_bound_": A.SCALAR,
+        "lower_bounds_": A.Attr((None,), constraints=(A.NOT_NAN,), optional=True),
+        # partial_fit's running statistics
+        "n_batches_": A.Attr((), kind="int", constraints=(A.Range(0),), optional=True),
+        "stream_count_": A.Attr(
+            ("n_components",), constraints=(A.FINITE, A.NON_NEGATIVE), optional=True
+        ),
+        "stream_mean_": A.Attr(
+            ("n_components", "n_features_in_"), constraints=(A.FINITE,), optional=True
+        ),
+        "stream_scatter_": A.Switch(
+            "covariance_type",
+            {
+                ct: A.Attr(
+                    ("n_components", "n_features_in_", "n_features_in_")
+                    if ct in ("full", "tied")
+                    else ("n_components", "n_features_in_"),
+                    constraints=(A.FINITE,),
+                    optional=True,
+                )
+                for ct in G.COVARIANCE_TYPES
+            },
+        ),
     }
 
     def __init__(

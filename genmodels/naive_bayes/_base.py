@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
+from .. import attributes as A
 from ..backend import resolve_device, threaded, to_numpy, to_tensor, torch_generator
 from ..base import GenerativeModel
 from ..maths.posterior import log_posterior
@@ -40,6 +41,13 @@ class BaseNB(GenerativeModel):
     """Shared machinery of the naive Bayes family (not registered itself)."""
 
     _param_spec: dict[str, list] = {}
+    # The fitted attributes a model file holds (checked by ``load``; genmodels.attributes).
+    _fitted_spec = {
+        "classes_": A.Attr(
+            ("n_classes",), kind=("int", "float", "str", "bool"), constraints=(A.SORTED_UNIQUE,)
+        ),
+        "class_count_": A.Attr(("n_classes",), constraints=(A.FINITE, A.NON_NEGATIVE)),
+    }
     _accept_sparse = False
 
     # -- hooks a subclass provides ------------------------------------------------------------

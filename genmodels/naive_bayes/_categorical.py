@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from sklearn.exceptions import DataConversionWarning
 
+from .. import attributes as A
 from ..base import Capabilities
 from ..registry import register
 from ..validation import (
@@ -27,6 +28,20 @@ from ._discrete import DiscreteNB
 
 #: Category codes must fit the int32 range (a code is an index into a per-feature table).
 _MAX_CODE = 2**31
+_PADDED = "n_categories_ columns per feature (the most of them as wide), zeros after"
+_LOG_ROWS = "log-probabilities over each feature's n_categories_ categories (exps summing to 1)"
+
+
+def _padded(v, ctx) -> bool:
+    k = np.asarray(ctx.get("n_categories_"))
+    return v.shape[2] == k.max() and all(not v[j, :, kj:].any() for j, kj in enumerate(k))
+
+
+def _log_rows(v, ctx) -> bool:
+    k = np.asarray(ctx.get("n_categories_"))
+    with np.errstate(under="ignore"):
+        sums = [np.exp(v[j, :, :kj]).sum(-1) for j, kj in enumerate(k)]
+    return all(np.allclose(t, 1.0, atol=1e-6) for t in sums)
 
 
 @register("categorical-nb", "catnb")
@@ -62,6 +77,20 @@ class CategoricalNB(DiscreteNB):
         "class_prior": [NONE, ARRAY_LIKE],
         "min_categories": [NONE, Interval(int, 1, None), ARRAY_LIKE],
         "device": [DEVICE],
+    }
+    # The fitted attributes a model file holds (checked by ``load``; genmodels.attributes).
+    # The per-feature tables are stored padded to the most categories (see _fitted_state).
+    _fitted_spec = {
+        "feature_count_": None,  # per-category counts instead
+        "n_categories_": A.Attr(("n_features_in_",), kind="int", constraints=(A.Range(1),)),
+        "category_count_": A.Attr(
+            ("n_features_in_", "n_classes", "max_categories"),
+            constraints=(A.FINITE, A.NON_NEGATIVE, A.Check(_padded, _PADDED)),
+        ),
+        "feature_log_prob_": A.Attr(
+            ("n_features_in_", "n_classes", "max_categories"),
+            constraints=(A.NOT_NAN, A.Check(_padded, _PADDED), A.Check(_log_rows, _LOG_ROWS)),
+        ),
     }
     _accept_sparse = False
 

@@ -17,6 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from .. import attributes as A
 from ..backend import cpu_threads, threads_for, to_tensor
 from ..base import Capabilities
 from ..registry import register
@@ -184,6 +185,20 @@ class DiscreteNB(BaseNB):
         "class_prior": [NONE, ARRAY_LIKE],
         "device": [DEVICE],
     }
+    _fitted_spec = {
+        # log(class_prior) when one is given (which need not be normalised), else a
+        # distribution (-inf for a class never seen)
+        "class_log_prior_": A.Attr(
+            ("n_classes",),
+            constraints=(
+                A.NOT_NAN,
+                A.When(lambda ctx: ctx.get("class_prior") is None, A.Simplex(log=True)),
+            ),
+        ),
+        "feature_count_": A.Attr(
+            ("n_classes", "n_features_in_"), constraints=(A.FINITE, A.NON_NEGATIVE)
+        ),
+    }
     _accept_sparse = True
 
     def _check_X(self, X, *, fitting: bool):
@@ -293,6 +308,14 @@ class MultinomialNB(DiscreteNB):
         prediction="class",
     )
 
+    # The fitted attributes a model file holds (checked by ``load``; genmodels.attributes).
+    _fitted_spec = {
+        "feature_log_prob_": A.Attr(
+            ("n_classes", "n_features_in_"), constraints=(A.NOT_NAN, A.Simplex(log=True))
+        ),
+        "length_count_": A.Attr(("n_classes", None), constraints=(A.FINITE, A.NON_NEGATIVE)),
+    }
+
     def __init__(
         self,
         *,
@@ -355,6 +378,23 @@ class ComplementNB(DiscreteNB):
 
     capabilities = MultinomialNB.capabilities
     _param_spec = {**DiscreteNB._param_spec, "norm": [BOOL]}
+
+    # The fitted attributes a model file holds (checked by ``load``; genmodels.attributes).
+    _fitted_spec = {
+        "feature_log_prob_": A.Attr(("n_classes", "n_features_in_"), constraints=(A.NOT_NAN,)),
+        "length_count_": A.Attr(("n_classes", None), constraints=(A.FINITE, A.NON_NEGATIVE)),
+        "feature_all_": A.Attr(
+            ("n_features_in_",),
+            constraints=(
+                A.FINITE,
+                A.NON_NEGATIVE,
+                A.Check(
+                    lambda v, ctx: np.allclose(v, np.sum(ctx.get("feature_count_"), 0)),
+                    "the column sums of feature_count_",
+                ),
+            ),
+        ),
+    }
 
     def __init__(
         self,
@@ -448,6 +488,13 @@ class BernoulliNB(DiscreteNB):
         prediction="class",
     )
     _param_spec = {**DiscreteNB._param_spec, "binarize": [NONE, Interval(float)]}
+
+    # The fitted attributes a model file holds (checked by ``load``; genmodels.attributes).
+    _fitted_spec = {
+        "feature_log_prob_": A.Attr(
+            ("n_classes", "n_features_in_"), constraints=(A.NOT_NAN, A.NON_POSITIVE)
+        ),
+    }
 
     def __init__(
         self,

@@ -8,6 +8,7 @@ import math
 import numpy as np
 import torch
 
+from .. import attributes as A
 from ..backend import to_tensor
 from ..base import Capabilities
 from ..registry import register
@@ -51,6 +52,26 @@ class GaussianNB(BaseNB):
         "priors": [NONE, ARRAY_LIKE],
         "var_smoothing": [Interval(float, 0.0, None)],
         "device": [DEVICE],
+    }
+
+    # The fitted attributes a model file holds (checked by ``load``; genmodels.attributes).
+    _fitted_spec = {
+        "class_prior_": A.Attr(("n_classes",), constraints=(A.FINITE, A.Simplex())),
+        "theta_": A.Attr(("n_classes", "n_features_in_"), constraints=(A.FINITE,)),
+        "var_": A.Attr(
+            ("n_classes", "n_features_in_"),
+            constraints=(
+                A.FINITE,
+                A.POSITIVE,
+                A.Check(
+                    lambda v, ctx: np.all(v >= ctx.get("epsilon_")), "every variance >= epsilon_"
+                ),
+            ),
+        ),
+        "epsilon_": A.Attr((), constraints=(A.FINITE, A.POSITIVE)),
+        "data_weight_": A.Attr((), constraints=(A.FINITE, A.NON_NEGATIVE)),
+        "data_mean_": A.Attr(("n_features_in_",), constraints=(A.FINITE,)),
+        "data_var_": A.Attr(("n_features_in_",), constraints=(A.FINITE, A.NON_NEGATIVE)),
     }
 
     def __init__(self, *, priors=None, var_smoothing: float = 1e-9, device: str = "cpu"):

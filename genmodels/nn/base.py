@@ -32,6 +32,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
+from .. import attributes as A
 from ..backend import resolve_device
 from ..base import GenerativeModel
 from ..progress import logger
@@ -81,6 +82,16 @@ class NeuralModel(GenerativeModel):
     """Abstract base of neural generative models; see the module docstring."""
 
     _param_spec: dict[str, list] = {}
+
+    # The fitted attributes a model file holds (checked by ``load``; genmodels.attributes).
+    # The weights must be those of the network the hyper-parameters build.
+    _fitted_spec = {
+        "module_": A.ModuleState(_MODULE_PREFIX),
+        "history_": A.HISTORY,
+        "n_epochs_": A.N_ITER,
+        "best_epoch_": A.Attr((), kind="int", constraints=(A.Range(0),), nullable=True),
+        "stopped_early_": A.Attr((), kind="bool"),
+    }
 
     # -- what a subclass supplies ---------------------------------------------------------
 

@@ -28,6 +28,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from .. import attributes as A
 from ..backend import to_numpy, torch_generator
 from ..nn import NeuralModel, StepContext
 from ..validation import (
@@ -91,6 +92,21 @@ class BaseVAE(NeuralModel):
     | z) a likelihood whose parameters a decoder computes; see the module docstring."""
 
     _param_spec = SHARED_PARAM_SPEC
+
+    # The fitted attributes a model file holds (checked by ``load``; genmodels.attributes).
+    _fitted_spec = {
+        "feature_shape_": A.Attr(
+            (None,),
+            kind="int",
+            constraints=(
+                A.Range(1),
+                A.Check(
+                    lambda v, ctx: int(np.prod(v)) == ctx.get("n_features_in_"),
+                    "its product is n_features_in_",
+                ),
+            ),
+        ),
+    }
 
     @classmethod
     def _test_params(cls) -> dict[str, Any]:

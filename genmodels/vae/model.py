@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, TensorDataset
 
+from .. import attributes as A
 from ..base import Capabilities
 from ..registry import register
 from ..validation import NONE, Interval, OneOf, Satisfies, check_random_state
@@ -293,6 +294,14 @@ class ConditionalVAE(BaseVAE):
     )
 
     _param_spec = _PARAM_SPEC
+
+    # The fitted attributes a model file holds (checked by ``load``; genmodels.attributes).
+    _fitted_spec = {
+        "classes_": A.Attr(
+            ("n_classes",), kind=("int", "float", "str", "bool"), constraints=(A.SORTED_UNIQUE,)
+        ),
+        "class_prior_": A.Attr(("n_classes",), constraints=(A.FINITE, A.Simplex())),
+    }
 
     def __init__(
         self,

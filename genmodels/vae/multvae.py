@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, TensorDataset
 
+from .. import attributes as A
 from ..backend import to_numpy
 from ..base import Capabilities
 from ..metrics import ndcg_at_k, recall_at_k, top_k
@@ -109,6 +110,9 @@ class MultVAE(BaseVAE):
         estimator_params=("n_importance",),
         resumable=True,
     )
+
+    # The fitted attributes a model file holds (checked by ``load``; genmodels.attributes).
+    _fitted_spec = {"median_total_": A.Attr((), kind="int", constraints=(A.Range(1),))}
 
     _param_spec = {
         "latent_dim": SHARED_PARAM_SPEC["latent_dim"],
