@@ -146,7 +146,7 @@ def check_non_negative(X: Any, owner: str, name: str = "X") -> None:
     data = X.data if _is_sparse(X) else X
     if data.size and data.min() < 0:
         raise ValueError(
-            f"Negative values in data passed to {owner}: {name} has negative entries "
+            f"Negative values in data passed to {owner} (input {name}): it has negative entries "
             f"(smallest {data.min():g}); counts and frequencies must be >= 0"
         )
 
@@ -208,7 +208,7 @@ def check_is_fitted(model: Any, attribute: str) -> None:
     if not hasattr(model, attribute):
         raise NotFittedError(
             f"This {type(model).__name__} instance is not fitted yet. Call 'fit' with "
-            "appropriate arguments before using this method."
+            "appropriate arguments before using this estimator."
         )
 
 
@@ -334,3 +334,8 @@ def validate_params(model: Any, spec: dict[str, Sequence[Any]]) -> None:
         raise ValueError(
             f"{type(model).__name__}: invalid hyper-parameter {name}={value!r}; expected {allowed}"
         )
+
+
+def is_sparse(X: Any) -> bool:
+    """Whether ``X`` is a scipy sparse matrix or array (any format)."""
+    return _is_sparse(X)
