@@ -359,8 +359,10 @@ class GaussianMixture(GenerativeModel):
             stats = stats + G.gaussian_stats(xhat, resp_w[sub], shift, full, cond_cov=ccov)
         return stats
 
-    def _params_from_stats(self, stats: G.GaussianStats, X, w, log_norm):
-        """M-step: weights, means, covariances, precision Cholesky; re-seeds collapsed ones."""
+    def _params_from_stats(self, stats: G.GaussianStats, X, w, log_norm, resp_w=None):
+        """M-step: weights, means, covariances, precision Cholesky; re-seeds collapsed ones
+        (or, without re-seeding, raises; ``resp_w``: the weighted responsibilities the
+        statistics came from, to recompute a failed covariance precisely first)."""
         ct, dtype = self.covariance_type, stats.mean.dtype
         nk = stats.count + _EPS10[dtype] * stats.total
         weights = nk / nk.sum()
@@ -369,9 +371,26 @@ class GaussianMixture(GenerativeModel):
         pc, bad = G.precision_cholesky(cov, ct)
         if bool(bad.any()):
             if not self._reseed_collapsed:
-                raise ValueError(f"{type(self).__name__}: {ILL_DEFINED_COVARIANCE}")
+                cov, pc = self._recheck(cov, pc, X, resp_w, nk)
             weights, means, cov, pc = self._reseed(bad, weights, means, cov, X, w, log_norm)
         return {"weights": weights, "means": means, "cov": cov, "pc": pc}
+
+    def _recheck(self, cov, pc, X, resp_w, nk):
+        """Covariances that failed, computed again around each component's own mean (two
+        passes, no cancellation: a component on one point and the tails of the others
+        has a tiny positive variance that the one-pass statistics round to zero); still
+        not positive definite, or not recomputable (missing values): scikit-learn's
+        ValueError."""
+        name = type(self).__name__
+        if resp_w is None or bool(torch.isnan(X).any()):
+            raise ValueError(f"{name}: {ILL_DEFINED_COVARIANCE}")
+        ct = self.covariance_type
+        stats = G.gaussian_stats(X, resp_w, _weighted_means(X, resp_w), ct in ("full", "tied"))
+        cov = G.covariances_from_stats(stats, ct, self.reg_covar, nk)
+        pc, bad = G.precision_cholesky(cov, ct)
+        if bool(bad.any()):
+            raise ValueError(f"{name}: {ILL_DEFINED_COVARIANCE}")
+        return cov, pc
 
     def _reseed(self, bad, weights, means, cov, X, w, log_norm):
         """Replace collapsed components: centre on the worst-explained rows, data-wide spread."""
@@ -504,7 +523,7 @@ class GaussianMixture(GenerativeModel):
                     log_norm, resp_w, groups = self._e_step(Xt, p, design, wt)
                     lower = float((log_norm * wt).sum() / wt.sum())
                     stats = self._stats(Xt, resp_w, p["means"], groups, design)
-                    p = self._params_from_stats(stats, Xt, wt, log_norm)
+                    p = self._params_from_stats(stats, Xt, wt, log_norm, resp_w)
                     bounds.append(lower)
                     bar.update(1, log_likelihood=lower)
                     if abs(lower - prev) < self.tol:

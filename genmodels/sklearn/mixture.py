@@ -19,7 +19,8 @@ class GaussianMixture(_core.GaussianMixture):
     - a covariance that is not positive definite (e.g. ``reg_covar=0`` on collapsed
       rows) raises scikit-learn's ValueError instead of re-seeding the component;
     - ``dtype=None`` by default: the computation and the fitted arrays take the training
-      data's precision (float32 stays float32, anything else is float64).
+      data's precision (float32 stays float32, anything else is float64), and so does
+      ``score_samples``.
     """
 
     _reseed_collapsed = False
@@ -66,6 +67,11 @@ class GaussianMixture(_core.GaussianMixture):
             dtype=dtype,
             device=device,
         )
+
+    def score_samples(self, X) -> np.ndarray:
+        """log p(x) of each row, in the fitted arrays' dtype (float32 for a float32 fit,
+        as scikit-learn's; ``genmodels.GaussianMixture`` always returns float64)."""
+        return super().score_samples(X).astype(self.means_.dtype, copy=False)
 
     def sample(self, n_samples: int = 1, *, random_state=None):
         """``(X, y)``: ``n_samples`` rows drawn from the mixture and the component of each
