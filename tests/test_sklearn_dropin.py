@@ -143,6 +143,32 @@ def test_discrete_nb_score_is_accuracy(ours, theirs):
     assert a.score(X, y) == pytest.approx(np.mean(a.predict(X) == y))
 
 
+def test_gaussian_nb_float32_input_keeps_float32():
+    X, y = load_iris(return_X_y=True)
+    X32 = X.astype(np.float32)
+    theirs = sklearn.naive_bayes.GaussianNB().fit(X32, y)
+    ours = GaussianNB().fit(X32, y)
+    streamed = GaussianNB().partial_fit(X32[::2], y[::2], classes=[0, 1, 2])
+    streamed.partial_fit(X32[1::2], y[1::2])
+    for name in ("theta_", "var_", "class_prior_"):
+        assert getattr(ours, name).dtype == getattr(theirs, name).dtype == np.float32, name
+        assert getattr(streamed, name).dtype == np.float32, name
+        np.testing.assert_allclose(getattr(ours, name), getattr(theirs, name), rtol=1e-5)
+        np.testing.assert_allclose(getattr(streamed, name), getattr(ours, name), rtol=1e-5)
+    np.testing.assert_array_equal(ours.predict(X32), theirs.predict(X32))
+    assert GaussianNB().fit(X, y).theta_.dtype == np.float64
+
+
+def test_drop_ins_refuse_model_files_but_pickle(tmp_path, blobs):
+    import pickle
+
+    gmm = GaussianMixture(2, random_state=0).fit(blobs)
+    with pytest.raises(TypeError, match="drop-in"):
+        gmm.save(tmp_path / "g.safetensors")
+    again = pickle.loads(pickle.dumps(gmm))
+    np.testing.assert_array_equal(again.score_samples(blobs), gmm.score_samples(blobs))
+
+
 # -- BernoulliRBM ---------------------------------------------------------------------------
 
 

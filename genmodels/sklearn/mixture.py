@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from ..mixture import gaussian_mixture as _core
+from ._base import DropIn
 
 __all__ = ["GaussianMixture"]
 
 
-class GaussianMixture(_core.GaussianMixture):
+class GaussianMixture(DropIn, _core.GaussianMixture):
     """Gaussian mixture fitted by EM, as ``sklearn.mixture.GaussianMixture``.
 
     :class:`genmodels.GaussianMixture` (same parameters and attributes) where it answers

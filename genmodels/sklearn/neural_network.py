@@ -10,11 +10,12 @@ import torch
 
 from ..boltzmann import bernoulli as _core
 from ..validation import check_random_state
+from ._base import DropIn
 
 __all__ = ["BernoulliRBM"]
 
 
-class BernoulliRBM(_core.BernoulliRBM):
+class BernoulliRBM(DropIn, _core.BernoulliRBM):
     """Bernoulli restricted Boltzmann machine, as ``sklearn.neural_network.BernoulliRBM``.
 
     :class:`genmodels.BernoulliRBM` (same parameters, attributes and persistent-CD
