@@ -271,3 +271,15 @@ def test_check_estimator(estimator):
     assert not failed
     xfailed = {r["check_name"] for r in results if r["status"] == "xfail"}
     assert xfailed == set(expected)
+
+
+def test_rbm_partial_fit_is_one_update_on_all_rows(digits01):
+    rbm = BernoulliRBM(8, batch_size=10, random_state=0)
+    rbm.partial_fit(digits01[:100])
+    assert rbm.n_updates_ == 1  # scikit-learn's: one gradient step, whatever batch_size
+    rbm.partial_fit(digits01[100:200])
+    assert rbm.n_updates_ == 2
+    assert rbm.h_samples_.shape == (10, 8)  # batch_size persistent chains
+    top = genmodels.BernoulliRBM(8, batch_size=10, random_state=0)
+    top.partial_fit((digits01[:100] > 0.5).astype(float))
+    assert top.n_updates_ == 10

@@ -301,7 +301,14 @@ class BaseBoltzmann(GenerativeModel):
             P = self._params(dev, dt)
             chains = self._stored_chains(P, V, M, rnd)
         task = BoltzmannTask(self, P, chains, rnd, V, M, None, self.__dict__.get("_velocity"))
-        trainer = self._trainer(1, dev, rnd.seed, validating=False, streaming=True)
+        trainer = self._trainer(
+            1,
+            dev,
+            rnd.seed,
+            validating=False,
+            streaming=True,
+            batch_size=self._partial_fit_batch_size(V.shape[0]),
+        )
         result = trainer.fit(task, _dataset(V, M))
         self.n_iter_ += 1
         self._record(task, result)
@@ -320,7 +327,21 @@ class BaseBoltzmann(GenerativeModel):
     def _checkpoint_owner(self) -> dict[str, Any]:
         return checkpoint_owner(self, RUN_ONLY)
 
-    def _trainer(self, n_epochs: int, dev, seed: int, *, validating: bool, streaming=False):
+    def _partial_fit_batch_size(self, n_rows: int) -> int:
+        """Rows per update in ``partial_fit`` (``batch_size``; the scikit-learn drop-in
+        takes one update on all the rows given, as scikit-learn's)."""
+        return self.batch_size
+
+    def _trainer(
+        self,
+        n_epochs: int,
+        dev,
+        seed: int,
+        *,
+        validating: bool,
+        streaming=False,
+        batch_size: int | None = None,
+    ):
         """The trainer of ``n_epochs`` epochs: the task updates itself at the scheduled
         rate (constant, or falling linearly over the epochs), early stopping watches the
         validation score (strictly higher is better, as ever). ``streaming`` (an epoch of
@@ -328,7 +349,7 @@ class BaseBoltzmann(GenerativeModel):
         linear = self.learning_rate_schedule == "linear" and not streaming
         return Trainer(
             epochs=n_epochs,
-            batch_size=self.batch_size,
+            batch_size=self.batch_size if batch_size is None else batch_size,
             optimizer="manual",
             epochs_name="n_iter",
             lr=float(self.learning_rate),

@@ -114,6 +114,15 @@ class BernoulliRBM(DropIn, _core.BernoulliRBM):
         gap = self._free_energy(P, flipped) - self._free_energy(P, V)
         return d * torch.nn.functional.logsigmoid(gap)
 
+    def partial_fit(self, X, y=None):
+        """One update from all the rows of ``X`` (one mini-batch, whatever ``batch_size``,
+        as scikit-learn's; ``batch_size`` persistent chains); the first call initialises
+        the model. Successive calls continue one random stream."""
+        return super().partial_fit(X, y)
+
+    def _partial_fit_batch_size(self, n_rows: int) -> int:
+        return n_rows
+
     # -- scikit-learn's verbose lines -----------------------------------------------------------
 
     def fit(self, X, y=None, *, resume: bool = False):
