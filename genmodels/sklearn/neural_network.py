@@ -102,7 +102,7 @@ class BernoulliRBM(DropIn, _core.BernoulliRBM):
         Not log p(x): for that use ``genmodels.BernoulliRBM.score_samples``."""
         V, _ = self._checked(X)
         P = self._params(V.device, torch.float64)
-        return self._pseudo_likelihood(P, V).cpu().numpy()
+        return self._pseudo_likelihood(P, V).cpu().numpy().astype(self._attr_dtype())
 
     def _pseudo_likelihood(self, P, V) -> torch.Tensor:
         rng = check_random_state(self.random_state)
@@ -117,7 +117,9 @@ class BernoulliRBM(DropIn, _core.BernoulliRBM):
     def partial_fit(self, X, y=None):
         """One update from all the rows of ``X`` (one mini-batch, whatever ``batch_size``,
         as scikit-learn's; ``batch_size`` persistent chains); the first call initialises
-        the model. Successive calls continue one random stream."""
+        the model. Successive calls continue one random stream. Prints nothing, as
+        scikit-learn's."""
+        self.__dict__.pop("_clock", None)
         return super().partial_fit(X, y)
 
     def _partial_fit_batch_size(self, n_rows: int) -> int:
@@ -127,7 +129,10 @@ class BernoulliRBM(DropIn, _core.BernoulliRBM):
 
     def fit(self, X, y=None, *, resume: bool = False):
         self._clock = time.perf_counter()
-        return super().fit(X, y, resume=resume)
+        try:
+            return super().fit(X, y, resume=resume)
+        finally:
+            self.__dict__.pop("_clock", None)
 
     def _progress_verbose(self) -> int:
         return 0  # no bar: the lines below instead
