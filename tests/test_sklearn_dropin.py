@@ -283,3 +283,29 @@ def test_rbm_partial_fit_is_one_update_on_all_rows(digits01):
     top = genmodels.BernoulliRBM(8, batch_size=10, random_state=0)
     top.partial_fit((digits01[:100] > 0.5).astype(float))
     assert top.n_updates_ == 10
+
+
+def test_without_reseeding_a_tiny_positive_variance_is_kept_as_scikit_learn():
+    # A component on one row (and the far tails of the others): its variance is ~1e-16,
+    # which the one-pass statistics round to zero; computed again around the component's
+    # own mean it is positive, and the other components match scikit-learn's M-step.
+    X = np.random.RandomState(0).uniform(size=(30, 3))
+    params = dict(
+        n_components=3,
+        covariance_type="spherical",
+        reg_covar=0,
+        max_iter=1,
+        means_init=X[[0, 1, 2]],
+        weights_init=[0.1, 0.1, 0.8],
+        precisions_init=np.array([1e6, 1e6, 15.0]),
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = sklearn.mixture.GaussianMixture(**params).fit(X)
+        ours = GaussianMixture(**params).fit(X)
+    assert (theirs.covariances_[:2] < 1e-10).all()
+    assert (ours.covariances_ > 0).all() and (ours.covariances_[:2] < 1e-10).all()
+    np.testing.assert_allclose(ours.covariances_[2], theirs.covariances_[2], rtol=1e-8)
+    np.testing.assert_allclose(ours.weights_, theirs.weights_, rtol=1e-8)
+    np.testing.assert_allclose(ours.means_, theirs.means_, rtol=1e-8)

@@ -372,7 +372,8 @@ class GaussianMixture(GenerativeModel):
         if bool(bad.any()):
             if not self._reseed_collapsed:
                 cov, pc = self._recheck(cov, pc, X, resp_w, nk)
-            weights, means, cov, pc = self._reseed(bad, weights, means, cov, X, w, log_norm)
+            else:
+                weights, means, cov, pc = self._reseed(bad, weights, means, cov, X, w, log_norm)
         return {"weights": weights, "means": means, "cov": cov, "pc": pc}
 
     def _recheck(self, cov, pc, X, resp_w, nk):
