@@ -36,6 +36,12 @@ def resolve_dtype(dtype: str) -> torch.dtype:
         raise ValueError(f"dtype must be one of {sorted(_DTYPES)}, got {dtype!r}") from None
 
 
+def data_dtype(X: Any) -> str:
+    """``dtype=None`` resolved from the data, as scikit-learn keeps it: ``"float32"`` for a
+    float32 array (dense or sparse), ``"float64"`` for anything else."""
+    return "float32" if getattr(X, "dtype", None) == np.float32 else "float64"
+
+
 def to_tensor(a: Any, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
     arr = np.ascontiguousarray(a)
     if not arr.flags.writeable:  # read-only input (a memmap, a broadcast view): copy it once

@@ -146,7 +146,7 @@ def check_non_negative(X: Any, owner: str, name: str = "X") -> None:
     data = X.data if _is_sparse(X) else X
     if data.size and data.min() < 0:
         raise ValueError(
-            f"Negative values in data passed to {owner}: {name} has negative entries "
+            f"Negative values in data passed to {owner} (input {name}): it has negative entries "
             f"(smallest {data.min():g}); counts and frequencies must be >= 0"
         )
 
@@ -222,7 +222,7 @@ def check_is_fitted(model: Any, attribute: str) -> None:
     if not hasattr(model, attribute):
         raise NotFittedError(
             f"This {type(model).__name__} instance is not fitted yet. Call 'fit' with "
-            "appropriate arguments before using this method."
+            "appropriate arguments before using this estimator."
         )
 
 
@@ -366,3 +366,8 @@ def user_stacklevel() -> int:
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
         frame, level = frame.f_back, level + 1
     return level
+
+
+def is_sparse(X: Any) -> bool:
+    """Whether ``X`` is a scipy sparse matrix or array (any format)."""
+    return _is_sparse(X)

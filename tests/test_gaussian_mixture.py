@@ -356,7 +356,7 @@ def test_n_init_keeps_the_best_start():
         (dict(reg_covar=-1e-3), "reg_covar"),
         (dict(init_params="magic"), "init_params"),
         (dict(dtype="float16"), "dtype"),
-        (dict(means_init=np.zeros((3, 5))), "means_init must have shape"),
+        (dict(means_init=np.zeros((3, 5))), "means_init: The parameter .means. should have"),
         (dict(weights_init=[0.5, 0.6]), "weights_init"),
         (dict(precisions_init=-np.ones(2), covariance_type="spherical"), "positive"),
         (dict(learning_decay=0.2), "learning_decay"),

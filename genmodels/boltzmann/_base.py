@@ -29,7 +29,7 @@ import torch
 from torch.utils.data import TensorDataset
 
 from .. import attributes as A
-from ..backend import resolve_device, resolve_dtype
+from ..backend import data_dtype, resolve_device, resolve_dtype
 from ..base import GenerativeModel
 from ..nn import Trainer, TrainResult, World, checkpoint_owner, load_checkpoint
 from ..validation import (
@@ -60,7 +60,7 @@ COMMON_SPEC: dict[str, list] = {
     "learning_rate": [Interval(float, 0.0, None, closed="neither")],
     "batch_size": [Interval(int, 1, None)],
     "n_iter": [Interval(int, 0, None)],
-    "verbose": [Interval(int, 0, None)],
+    "verbose": [BOOL, Interval(int, 0, None)],
     "random_state": [NONE, SEED],
     "method": [OneOf(("pcd", "cd"))],
     "n_gibbs_steps": [Interval(int, 1, None)],
@@ -73,7 +73,7 @@ COMMON_SPEC: dict[str, list] = {
     "n_iter_no_change": [Interval(int, 1, None)],
     "ais_runs": [Interval(int, 2, None)],
     "ais_betas": [Interval(int, 2, None)],
-    "dtype": [OneOf(("float64", "float32"))],
+    "dtype": [NONE, OneOf(("float64", "float32"))],
     "device": [DEVICE],
     "checkpoint_dir": [NONE, Satisfies(lambda v: isinstance(v, str), "a folder path")],
     "checkpoint_every": [Interval(int, 1, None)],
@@ -209,7 +209,36 @@ class BaseBoltzmann(GenerativeModel):
     # -- set-up -----------------------------------------------------------------------------
 
     def _setup(self) -> tuple[torch.device, torch.dtype]:
-        return resolve_device(self.device), resolve_dtype(self.dtype)
+        """Device and training dtype (``dtype=None``: float64)."""
+        return resolve_device(self.device), resolve_dtype(self._dtype_name())
+
+    def _dtype_name(self, X=None) -> str:
+        """The training dtype: ``dtype``, and for ``dtype=None`` float64 (the data's dtype
+        only sets how the fitted arrays are stored, see ``_attr_dtype``)."""
+        return "float64" if self.dtype is None else self.dtype
+
+    def _keep_data_dtype(self, X) -> None:
+        """At the first fit: remember whether the fitted arrays are stored in float32
+        (``dtype=None`` and float32 training data, as scikit-learn keeps them)."""
+        self._float32_attrs = self.dtype is None and data_dtype(X) == "float32"
+
+    def _attr_dtype(self):
+        """The numpy dtype of the fitted arrays and of ``transform``'s output: float64, or
+        float32 when ``dtype=None`` and the training data were float32."""
+        if self.dtype is not None:
+            return np.float64
+        keep = self.__dict__.get("_float32_attrs")
+        if keep is None:  # a loaded model: as it was stored
+            keep = self._is_fitted() and np.asarray(self.components_).dtype == np.float32
+        return np.float32 if keep else np.float64
+
+    def _epoch_end(self, epoch: int, P, V, M) -> None:
+        """Called after every training epoch with the parameters and the training rows
+        (``genmodels.sklearn.BernoulliRBM`` prints scikit-learn's verbose line here)."""
+
+    def _progress_verbose(self) -> int:
+        """The progress bar's verbosity (the ``verbose`` hyper-parameter)."""
+        return int(self.verbose)
 
     def _is_fitted(self) -> bool:
         return "components_" in vars(self)
@@ -220,7 +249,7 @@ class BaseBoltzmann(GenerativeModel):
     def _reset(self) -> None:
         for key in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
             delattr(self, key)
-        for key in ("_velocity", "_rng", "_log_z_cache", "_gibbs_stream"):
+        for key in ("_velocity", "_rng", "_log_z_cache", "_gibbs_stream", "_float32_attrs"):
             self.__dict__.pop(key, None)
 
     def _visible_shape(self) -> tuple[int, ...]:
@@ -251,6 +280,7 @@ class BaseBoltzmann(GenerativeModel):
         values, mask = self._check_X(X, fitting=True)
         self._reset()
         self._remember_features(X, values)
+        self._keep_data_dtype(X)
         dev, dt = self._setup()
         rnd = Random.from_seed(self._run_seed(resume), dev)
         V, M = self._encode(values, mask, dev, dt)
@@ -290,6 +320,8 @@ class BaseBoltzmann(GenerativeModel):
         values, mask = self._check_X(X, fitting=first)
         if not first:
             check_n_features(values, self.n_features_in_, type(self).__name__)
+        if first:
+            self._keep_data_dtype(X)
         dev, dt = self._setup()
         if "_rng" not in vars(self):
             self._rng = check_random_state(self.random_state)
@@ -308,7 +340,14 @@ class BaseBoltzmann(GenerativeModel):
             P = self._params(dev, dt)
             chains = self._stored_chains(P, V, M, rnd)
         task = BoltzmannTask(self, P, chains, rnd, V, M, None, self.__dict__.get("_velocity"))
-        trainer = self._trainer(1, dev, rnd.seed, validating=False, streaming=True)
+        trainer = self._trainer(
+            1,
+            dev,
+            rnd.seed,
+            validating=False,
+            streaming=True,
+            batch_size=self._partial_fit_batch_size(V.shape[0]),
+        )
         result = trainer.fit(task, _dataset(V, M))
         self.n_iter_ += 1
         self._record(task, result)
@@ -327,7 +366,21 @@ class BaseBoltzmann(GenerativeModel):
     def _checkpoint_owner(self) -> dict[str, Any]:
         return checkpoint_owner(self, RUN_ONLY)
 
-    def _trainer(self, n_epochs: int, dev, seed: int, *, validating: bool, streaming=False):
+    def _partial_fit_batch_size(self, n_rows: int) -> int:
+        """Rows per update in ``partial_fit`` (``batch_size``; the scikit-learn drop-in
+        takes one update on all the rows given, as scikit-learn's)."""
+        return self.batch_size
+
+    def _trainer(
+        self,
+        n_epochs: int,
+        dev,
+        seed: int,
+        *,
+        validating: bool,
+        streaming=False,
+        batch_size: int | None = None,
+    ):
         """The trainer of ``n_epochs`` epochs: the task updates itself at the scheduled
         rate (constant, or falling linearly over the epochs), early stopping watches the
         validation score (strictly higher is better, as ever). ``streaming`` (an epoch of
@@ -335,7 +388,7 @@ class BaseBoltzmann(GenerativeModel):
         linear = self.learning_rate_schedule == "linear" and not streaming
         return Trainer(
             epochs=n_epochs,
-            batch_size=self.batch_size,
+            batch_size=self.batch_size if batch_size is None else batch_size,
             optimizer="manual",
             epochs_name="n_iter",
             lr=float(self.learning_rate),
@@ -350,7 +403,7 @@ class BaseBoltzmann(GenerativeModel):
             checkpoint_dir=None if streaming else self.checkpoint_dir,
             checkpoint_every=self.checkpoint_every,
             seed=seed,
-            verbose=self.verbose,
+            verbose=self._progress_verbose(),
             desc=f"{type(self).__name__} {self.method}",
             owner=self._checkpoint_owner(),
         )
@@ -590,9 +643,10 @@ def _dataset(V, M) -> TensorDataset:
     return TensorDataset(V) if M is None else TensorDataset(V, M)
 
 
-def _numpy(t: torch.Tensor) -> np.ndarray:
-    """A float64 numpy copy (never a view of a tensor that training keeps updating)."""
-    return t.detach().cpu().to(torch.float64).numpy().copy()
+def _numpy(t: torch.Tensor, dtype=np.float64) -> np.ndarray:
+    """A float64 (or ``dtype``) numpy copy (never a view of a tensor that training keeps
+    updating)."""
+    return t.detach().cpu().to(torch.float64).numpy().astype(dtype, copy=True)
 
 
 def _pattern_key(row: np.ndarray) -> str:

@@ -86,9 +86,10 @@ class BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseBoltzmann):
 
     def _store(self, P) -> None:
         shape = self._visible_shape()
-        self.components_ = _numpy(P["W"]).reshape(P["W"].shape[0], *shape)
-        self.intercept_visible_ = _numpy(P["b"]).reshape(shape)
-        self.intercept_hidden_ = _numpy(P["c"])
+        dt = self._attr_dtype()
+        self.components_ = _numpy(P["W"], dt).reshape(P["W"].shape[0], *shape)
+        self.intercept_visible_ = _numpy(P["b"], dt).reshape(shape)
+        self.intercept_hidden_ = _numpy(P["c"], dt)
 
     def _param_attrs(self) -> tuple[str, ...]:
         return ("components_", "intercept_visible_", "intercept_hidden_")
@@ -186,7 +187,7 @@ class BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseBoltzmann):
         """p(h_j = 1 | x): the hidden units' probabilities as features (N, n_components)."""
         V, _ = self._checked(X)
         P = self._params(V.device, torch.float64)
-        return _numpy(self._hidden_proba(P, self._units(P), V))
+        return _numpy(self._hidden_proba(P, self._units(P), V), self._attr_dtype())
 
     def gibbs(self, X, steps: int = 1, *, random_state=None) -> np.ndarray:
         """Run ``steps`` Gibbs sweeps (h ~ p(h | x), then x ~ p(x | h)) from each row of

@@ -131,6 +131,7 @@ class BoltzmannTask:
         self.module = _Buffers(P, chains)
         self.P = {key: self.module.get_buffer(key) for key in P}
         self.n = V.shape[0]
+        self.V, self.M = V, M
         mon = rnd.permutation(self.n)[:_MONITOR_ROWS].to(V.device)
         self.V_mon = V.index_select(0, mon)
         self.M_mon = None if M is None else M.index_select(0, mon)
@@ -187,6 +188,7 @@ class BoltzmannTask:
         metrics = self.model._monitor(self.P, self.V_mon, self.M_mon)
         if self.val is not None:
             metrics["validation_score"] = self.model._validation_score(self.P, *self.val)
+        self.model._epoch_end(epoch, self.P, self.V, self.M)
         return metrics
 
     def extra_state(self) -> dict[str, Any]:

@@ -17,7 +17,7 @@ import torch
 
 from ..base import Capabilities
 from ..registry import register
-from ..validation import NONE, Interval, check_array
+from ..validation import NONE, Interval, check_array, check_matrix, is_sparse
 from ._base import COMMON_SPEC
 from ._partition import binary_states
 from ._rbm import BaseRBM
@@ -26,8 +26,9 @@ from ._units import BernoulliUnits, Units, base_rate_logits
 
 def check_binary(X, owner: str, *, scoring: bool = False, binarize_hint: bool = False):
     """``X`` as float64 0/1 (or, unless ``scoring``, probabilities in [0, 1]), or a clear
-    error: values outside [0, 1] are refused, and ``score_samples`` needs exact 0/1."""
-    arr = check_array(X, owner=owner)
+    error: values outside [0, 1] are refused, and ``score_samples`` needs exact 0/1. A
+    scipy sparse matrix is checked as CSR and made dense (the visible layer is dense)."""
+    arr = dense_array(X, owner)
     lo, hi = float(arr.min()), float(arr.max())
     hint = ", or set binarize=THRESHOLD to binarise it as X > THRESHOLD" if binarize_hint else ""
     if lo < 0 or hi > 1:
@@ -43,6 +44,14 @@ def check_binary(X, owner: str, *, scoring: bool = False, binarize_hint: bool = 
             f"values strictly between 0 and 1 is not defined. Binarise them first{hint}"
         )
     return arr
+
+
+def dense_array(X, owner: str) -> np.ndarray:
+    """``X`` as a float64 array: dense input checked as ever, a sparse matrix (any format)
+    checked as CSR and then made dense."""
+    if is_sparse(X):
+        return check_matrix(X, owner=owner, accept_sparse=True).toarray()
+    return check_array(X, owner=owner)
 
 
 @register("rbm", "bernoulli-rbm")
@@ -101,8 +110,10 @@ class BernoulliRBM(BaseRBM):
     ais_runs, ais_betas : int, default 100 and 10,000
         AIS runs and inverse temperatures of ``score_samples`` / ``log_partition`` when log
         Z cannot be enumerated.
-    dtype : {"float64", "float32"}, default "float64"
-        Precision of training (inference and log Z are float64).
+    dtype : {"float64", "float32"} or None, default "float64"
+        Precision of training (inference and log Z are float64). None: float64
+        training, and float32 training data keep float32 fitted arrays and ``transform``
+        output, as scikit-learn's.
     device : "cpu", "cuda", "cuda:N" or "auto".
     checkpoint_dir : str or None, default None
         A folder to write a training checkpoint to (the parameters, the persistent
@@ -199,7 +210,7 @@ class BernoulliRBM(BaseRBM):
 
     def _check_X(self, X, *, fitting: bool, scoring: bool = False):
         if self.binarize is not None:
-            arr = check_array(X, owner=type(self).__name__)
+            arr = dense_array(X, type(self).__name__)
             return (arr > self.binarize).astype(np.float64), None
         return check_binary(X, type(self).__name__, scoring=scoring, binarize_hint=True), None
 
@@ -231,3 +242,8 @@ class BernoulliRBM(BaseRBM):
 
         states.total = 1 << d
         return states
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True  # scipy sparse X is taken (and made dense)
+        return tags

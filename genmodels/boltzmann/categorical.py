@@ -154,7 +154,7 @@ class CategoricalRBM(BaseRBM):
         vals = arr[present]
         if vals.size and vals.min() < 0:
             raise ValueError(
-                f"Negative values in data passed to {name}: X must hold category codes "
+                f"Negative values in data passed to {name} (input X): X must hold category codes "
                 f"0, 1, 2, ... (NaN for missing), not negative values (found {vals.min():g})"
             )
         if vals.size and not np.array_equal(vals, np.floor(vals)):

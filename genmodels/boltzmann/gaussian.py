@@ -168,7 +168,7 @@ class GaussianBernoulliRBM(BaseRBM):
 
     def _store(self, P) -> None:
         super()._store(P)
-        self.variances_ = _numpy(P["log_var"].exp())
+        self.variances_ = _numpy(P["log_var"].exp(), self._attr_dtype())
 
     def _param_attrs(self) -> tuple[str, ...]:
         return (*super()._param_attrs(), "variances_")

@@ -200,10 +200,11 @@ class BoltzmannMachine(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseBo
         }
 
     def _store(self, P) -> None:
-        self.components_ = _numpy(P["W"])
-        self.lateral_ = _numpy(P["L"])
-        self.intercept_visible_ = _numpy(P["b"])
-        self.intercept_hidden_ = _numpy(P["c"])
+        dt = self._attr_dtype()
+        self.components_ = _numpy(P["W"], dt)
+        self.lateral_ = _numpy(P["L"], dt)
+        self.intercept_visible_ = _numpy(P["b"], dt)
+        self.intercept_hidden_ = _numpy(P["c"], dt)
 
     def _param_attrs(self) -> tuple[str, ...]:
         return ("components_", "lateral_", "intercept_visible_", "intercept_hidden_")

@@ -16,7 +16,14 @@ import numpy as np
 import torch
 
 from .. import attributes as A
-from ..backend import resolve_device, resolve_dtype, to_numpy, to_tensor, torch_generator
+from ..backend import (
+    data_dtype,
+    resolve_device,
+    resolve_dtype,
+    to_numpy,
+    to_tensor,
+    torch_generator,
+)
 from ..base import Capabilities, GenerativeModel
 from ..exceptions import ComponentReseededWarning, ConvergenceWarning
 from ..maths import gaussian as G
@@ -39,6 +46,14 @@ from ..validation import (
     check_random_state,
     check_sample_weight,
     validate_params,
+)
+
+#: scikit-learn's error for a covariance that is not positive definite (its drop-in raises
+#: it where genmodels re-seeds the component).
+ILL_DEFINED_COVARIANCE = (
+    "Fitting the mixture model failed because some components have ill-defined empirical "
+    "covariance (for instance caused by singleton or collapsed samples). Try to decrease "
+    "the number of components, increase reg_covar, or scale the input data."
 )
 
 _EPS10 = {
@@ -86,8 +101,9 @@ class GaussianMixture(GenerativeModel):
     learning_decay, learning_offset : float, default 0.7 and 2.0
         Step size of ``partial_fit`` (stepwise EM): batch t gets weight
         ``(learning_offset + t) ** -learning_decay``; ``learning_decay`` in (0.5, 1].
-    dtype : {"float64", "float32"}, default "float64"
-        Precision of the computation and of the fitted arrays.
+    dtype : {"float64", "float32"} or None, default "float64"
+        Precision of the computation and of the fitted arrays. None: the training data's,
+        as scikit-learn (float32 input keeps float32, anything else is float64).
     device : {"cpu", "cuda", "auto"} or "cuda:N", default "cpu"
         Where the arithmetic runs. Inputs and outputs are numpy arrays either way.
 
@@ -115,6 +131,10 @@ class GaussianMixture(GenerativeModel):
         iterative=True,
     )
 
+    #: A covariance that stops being positive definite re-seeds its component (False:
+    #: raise scikit-learn's ValueError instead, as ``genmodels.sklearn`` does).
+    _reseed_collapsed: bool = True
+
     _param_spec = {
         "n_components": [Interval(int, 1, None)],
         "covariance_type": [OneOf(tuple(G.COVARIANCE_TYPES))],
@@ -132,7 +152,7 @@ class GaussianMixture(GenerativeModel):
         "verbose_interval": [Interval(int, 1, None)],
         "learning_decay": [Interval(float, 0.5, 1.0, closed="right")],
         "learning_offset": [Interval(float, 1.0, None)],
-        "dtype": [OneOf(("float64", "float32"))],
+        "dtype": [NONE, OneOf(("float64", "float32"))],
         "device": [DEVICE],
     }
     # The fitted attributes a model file holds (checked by ``load``; genmodels.attributes).
@@ -235,26 +255,45 @@ class GaussianMixture(GenerativeModel):
     # ------------------------------------------------------------------------------------
     # Validation and conversion
 
-    def _setup(self) -> tuple[torch.device, torch.dtype]:
-        return resolve_device(self.device), resolve_dtype(self.dtype)
+    def _setup(self, X=None) -> tuple[torch.device, torch.dtype]:
+        """Device and dtype; ``dtype=None`` is the training data ``X``'s when fitting,
+        afterwards the fitted arrays'."""
+        dtype = self.dtype
+        if dtype is None:
+            if X is not None:
+                dtype = data_dtype(X)
+            elif "means_" in vars(self):
+                dtype = str(np.asarray(self.means_).dtype)
+            else:
+                dtype = "float64"
+        return resolve_device(self.device), resolve_dtype(dtype)
 
     def _check_params(self, n_features: int) -> None:
         validate_params(self, self._param_spec)
         k, d, ct = self.n_components, n_features, self.covariance_type
         name = type(self).__name__
+        # The wording is scikit-learn's (its tests check it), after our "<class>: ".
         if self.weights_init is not None:
             w = np.asarray(self.weights_init, dtype=float)
             if w.shape != (k,):
-                raise ValueError(f"{name}: weights_init must have shape ({k},), got {w.shape}")
-            if (w < 0).any() or (w > 1).any() or not math.isclose(w.sum(), 1.0, abs_tol=1e-6):
                 raise ValueError(
-                    f"{name}: weights_init must be probabilities in [0, 1] summing to 1, "
-                    f"got sum {w.sum():.6g}"
+                    f"{name}: weights_init: The parameter 'weights' should have the shape "
+                    f"of ({k},), but got {w.shape}"
+                )
+            if (w < 0).any() or (w > 1).any():
+                raise ValueError(f"{name}: {self._weights_range_message(w)}")
+            if not math.isclose(w.sum(), 1.0, abs_tol=1e-6):
+                raise ValueError(
+                    f"{name}: weights_init: The parameter 'weights' should be normalized, "
+                    f"but got sum(weights) = {w.sum():.5f}"
                 )
         if self.means_init is not None:
             m = np.asarray(self.means_init, dtype=float)
             if m.shape != (k, d):
-                raise ValueError(f"{name}: means_init must have shape ({k}, {d}), got {m.shape}")
+                raise ValueError(
+                    f"{name}: means_init: The parameter 'means' should have the shape of "
+                    f"({k}, {d}), but got {m.shape}"
+                )
             if not np.isfinite(m).all():
                 raise ValueError(f"{name}: means_init contains NaN or infinity")
         if self.precisions_init is not None:
@@ -262,17 +301,28 @@ class GaussianMixture(GenerativeModel):
             shape = {"full": (k, d, d), "tied": (d, d), "diag": (k, d), "spherical": (k,)}[ct]
             if p.shape != shape:
                 raise ValueError(
-                    f"{name}: precisions_init for covariance_type={ct!r} must have shape "
-                    f"{shape}, got {p.shape}"
+                    f"{name}: precisions_init: The parameter '{ct} precision' should have "
+                    f"the shape of {shape}, but got {p.shape}"
                 )
             if ct in ("full", "tied"):
                 mats = p.reshape(-1, d, d)
-                if not np.allclose(mats, mats.transpose(0, 2, 1)):
-                    raise ValueError(f"{name}: precisions_init matrices must be symmetric")
-                if (np.linalg.eigvalsh(mats) <= 0).any():
-                    raise ValueError(f"{name}: precisions_init matrices must be positive definite")
+                if (
+                    not np.allclose(mats, mats.transpose(0, 2, 1))
+                    or (np.linalg.eigvalsh(mats) <= 0).any()
+                ):
+                    raise ValueError(
+                        f"{name}: precisions_init: '{ct} precision' should be symmetric, "
+                        "positive-definite"
+                    )
             elif (p <= 0).any():
-                raise ValueError(f"{name}: precisions_init must be positive")
+                raise ValueError(f"{name}: precisions_init: '{ct} precision' should be positive")
+
+    @staticmethod
+    def _weights_range_message(w: np.ndarray) -> str:
+        return (
+            "weights_init: The parameter 'weights' should be in the range [0, 1], but got "
+            f"min value {w.min():.5f}, max value {w.max():.5f}"
+        )
 
     def _params_tensors(self, device, dtype) -> dict[str, torch.Tensor]:
         return {
@@ -362,8 +412,10 @@ class GaussianMixture(GenerativeModel):
             stats = stats + G.gaussian_stats(xhat, resp_w[sub], shift, full, cond_cov=ccov)
         return stats
 
-    def _params_from_stats(self, stats: G.GaussianStats, X, w, log_norm):
-        """M-step: weights, means, covariances, precision Cholesky; re-seeds collapsed ones."""
+    def _params_from_stats(self, stats: G.GaussianStats, X, w, log_norm, resp_w=None):
+        """M-step: weights, means, covariances, precision Cholesky; re-seeds collapsed ones
+        (or, without re-seeding, raises; ``resp_w``: the weighted responsibilities the
+        statistics came from, to recompute a failed covariance precisely first)."""
         ct, dtype = self.covariance_type, stats.mean.dtype
         nk = stats.count + _EPS10[dtype] * stats.total
         weights = nk / nk.sum()
@@ -371,8 +423,28 @@ class GaussianMixture(GenerativeModel):
         cov = G.covariances_from_stats(stats, ct, self.reg_covar, nk)
         pc, bad = G.precision_cholesky(cov, ct)
         if bool(bad.any()):
-            weights, means, cov, pc = self._reseed(bad, weights, means, cov, X, w, log_norm)
+            if not self._reseed_collapsed:
+                cov, pc = self._recheck(cov, pc, X, resp_w, nk)
+            else:
+                weights, means, cov, pc = self._reseed(bad, weights, means, cov, X, w, log_norm)
         return {"weights": weights, "means": means, "cov": cov, "pc": pc}
+
+    def _recheck(self, cov, pc, X, resp_w, nk):
+        """Covariances that failed, computed again around each component's own mean (two
+        passes, no cancellation: a component on one point and the tails of the others
+        has a tiny positive variance that the one-pass statistics round to zero); still
+        not positive definite, or not recomputable (missing values): scikit-learn's
+        ValueError."""
+        name = type(self).__name__
+        if resp_w is None or bool(torch.isnan(X).any()):
+            raise ValueError(f"{name}: {ILL_DEFINED_COVARIANCE}")
+        ct = self.covariance_type
+        stats = G.gaussian_stats(X, resp_w, _weighted_means(X, resp_w), ct in ("full", "tied"))
+        cov = G.covariances_from_stats(stats, ct, self.reg_covar, nk)
+        pc, bad = G.precision_cholesky(cov, ct)
+        if bool(bad.any()):
+            raise ValueError(f"{name}: {ILL_DEFINED_COVARIANCE}")
+        return cov, pc
 
     def _reseed(self, bad, weights, means, cov, X, w, log_norm):
         """Replace collapsed components: centre on the worst-explained rows, data-wide spread."""
@@ -424,6 +496,17 @@ class GaussianMixture(GenerativeModel):
         k = self.n_components
         X0 = torch.where(torch.isnan(X), _nanmean(X, w), X)  # impute only to initialise
         given_means = None if self.means_init is None else to_tensor(self.means_init, dev, dt)
+        if given_means is not None and self.weights_init is not None:
+            if self.precisions_init is not None:  # all given: nothing to estimate from X
+                pc = G.precision_cholesky_from_precisions(
+                    to_tensor(self.precisions_init, dev, dt), self.covariance_type
+                )
+                return {
+                    "weights": to_tensor(self.weights_init, dev, dt),
+                    "means": given_means,
+                    "cov": G.covariance_from_precision_cholesky(pc, self.covariance_type),
+                    "pc": pc,
+                }
         resp = initial_resp(X0, w, k, self.init_params, rng, means=given_means)
         stats = G.gaussian_stats(
             X0,
@@ -475,7 +558,7 @@ class GaussianMixture(GenerativeModel):
         if not do_init:
             check_n_features(Xn, self.n_features_in_, name)
         self._remember_features(X, Xn)
-        dev, dt = self._setup()
+        dev, dt = self._setup(X if do_init else None)
         Xt, wt = to_tensor(Xn, dev, dt), to_tensor(wn, dev, dt)
         rng = check_random_state(self.random_state)
         n_init = self.n_init if do_init else 1
@@ -494,7 +577,7 @@ class GaussianMixture(GenerativeModel):
                     log_norm, resp_w, groups = self._e_step(Xt, p, design, wt)
                     lower = float((log_norm * wt).sum() / wt.sum())
                     stats = self._stats(Xt, resp_w, p["means"], groups, design)
-                    p = self._params_from_stats(stats, Xt, wt, log_norm)
+                    p = self._params_from_stats(stats, Xt, wt, log_norm, resp_w)
                     bounds.append(lower)
                     bar.update(1, log_likelihood=lower)
                     if abs(lower - prev) < self.tol:
@@ -535,7 +618,7 @@ class GaussianMixture(GenerativeModel):
             check_observed(Xn, name)
         self._check_params(Xn.shape[1])
         wn = check_sample_weight(sample_weight, Xn.shape[0], name)
-        dev, dt = self._setup()
+        dev, dt = self._setup(X if "means_" not in vars(self) else None)
         Xt, wt = to_tensor(Xn, dev, dt), to_tensor(wn, dev, dt)
         if first:
             if "means_" not in vars(self):
@@ -621,7 +704,10 @@ class GaussianMixture(GenerativeModel):
             or not isinstance(n_samples, int | np.integer)
             or n_samples < 1
         ):
-            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
+            raise ValueError(
+                f"Invalid value for 'n_samples': {n_samples!r}. The sampling requires at "
+                "least one sample (n_samples must be a positive integer)."
+            )
         rng = check_random_state(self.random_state if random_state is None else random_state)
         dev, dt = self._setup()
         p = self._params_tensors(dev, dt)

@@ -114,7 +114,7 @@ class BaseNB(GenerativeModel):
         self._check_y_given(y)
         first = not hasattr(self, "classes_")
         if first and classes is None:
-            raise ValueError(f"{name}: classes must be passed on the first call to partial_fit")
+            raise ValueError(f"{name}: classes must be passed on the first call to partial_fit.")
         if classes is not None:
             cl = np.unique(np.asarray(classes))
             if cl.size == 0:
@@ -135,7 +135,7 @@ class BaseNB(GenerativeModel):
         unknown = np.setdiff1d(np.unique(y), self.classes_)
         if unknown.size:
             raise ValueError(
-                f"{name}: the target label(s) {unknown} in y do not exist in the initial "
+                f"{name}: The target label(s) {unknown} in y do not exist in the initial "
                 f"classes {self.classes_}"
             )
         w = check_sample_weight(sample_weight, Xc.shape[0], name)

@@ -116,7 +116,7 @@ class CategoricalNB(DiscreteNB):
         Xc = check_matrix(X, owner=name)
         if Xc.size and Xc.min() < 0:
             raise ValueError(
-                f"Negative values in data passed to {name}: X must hold category codes "
+                f"Negative values in data passed to {name} (input X): X must hold category codes "
                 f"0, 1, 2, ..., not negative values (found {Xc.min():g})"
             )
         if Xc.size and Xc.max() >= _MAX_CODE:
@@ -156,8 +156,9 @@ class CategoricalNB(DiscreteNB):
         arr = np.asarray(mc)
         if arr.shape != (n_features,) or arr.dtype.kind not in "iu" or (arr < 1).any():
             raise ValueError(
-                f"{type(self).__name__}: min_categories must be a positive integer or one "
-                f"positive integer per feature ({n_features}); got {mc!r}"
+                f"{type(self).__name__}: 'min_categories' should have shape "
+                f"({n_features},) when an array-like is provided (one positive integer per "
+                f"feature), or be a positive integer; got {mc!r}"
             )
         return arr.astype(np.int64)
 

@@ -235,7 +235,10 @@ class DiscreteNB(BaseNB):
                     f"({self.n_features_in_}); got shape {alpha.shape}"
                 )
             if (alpha < 0).any() or not np.isfinite(alpha).all():
-                raise ValueError(f"{name}: all values in alpha must be finite and >= 0")
+                raise ValueError(
+                    f"{name}: All values in alpha must be greater than 0 or equal to 0 "
+                    f"(and finite); got {alpha.tolist()}"
+                )
         if np.min(alpha) < _ALPHA_MIN and not self.force_alpha:
             warnings.warn(
                 f"alpha too small will result in numeric errors, setting alpha = "
