@@ -300,18 +300,44 @@ def _data(seed=0, n_seq=20, length=60, missing=0.0):
     return truth, list(X)
 
 
-@pytest.mark.parametrize("ct", TYPES)
-@pytest.mark.parametrize("missing", [0.0, 0.15])
-def test_em_log_likelihood_never_decreases(ct, missing):
-    _, X = _data(seed=3, missing=missing)
-    w = np.random.RandomState(0).randint(1, 4, size=len(X)).astype(float)
+def _em_objectives(m, X, lengths=None, sample_weight=None, n_steps=25):
+    """EM's objective (weighted log-likelihood + log-prior) after each of ``n_steps``
+    single iterations from the model's current parameters."""
+    m.set_params(n_iter=1, init_params=())
+    w = 1.0 if sample_weight is None else sample_weight
+    out = [float(np.sum(w * m.score_samples(X, lengths))) + m.log_prior()]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        m = GaussianHMM(3, covariance_type=ct, n_iter=25, tol=0.0, random_state=0, min_covar=1e-6)
-        m.fit(X, sample_weight=w)
-    ll = np.array(m.log_likelihoods_)
-    assert len(ll) == 26
-    assert np.all(np.diff(ll) >= -1e-9 * np.abs(ll[1:]))
+        for _ in range(n_steps):
+            m.fit(X, lengths, sample_weight=sample_weight)
+            out.append(float(np.sum(w * m.score_samples(X, lengths))) + m.log_prior())
+    return np.array(out)
+
+
+@pytest.mark.parametrize("ct", TYPES)
+@pytest.mark.parametrize("missing", [0.0, 0.15])
+def test_em_objective_never_decreases(ct, missing):
+    """With hmmlearn's default priors (covars_prior=1e-2) and with stronger ones, every
+    iteration raises (or keeps) log p(X) + log p(theta), weighted sequences and missing
+    features included."""
+    _, X = _data(seed=3, missing=missing)
+    w = np.random.RandomState(0).randint(1, 4, size=len(X)).astype(float)
+    for kw in (
+        {},
+        {"means_prior": 0.5, "means_weight": 2.0, "covars_prior": 0.3, "covars_weight": 4},
+    ):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            m = GaussianHMM(3, covariance_type=ct, n_iter=1, random_state=0, **kw).fit(
+                X, sample_weight=w
+            )
+        obj = _em_objectives(m, X, sample_weight=w)
+        assert np.all(np.diff(obj) >= -1e-9 * np.abs(obj[1:])), (kw, np.diff(obj).min())
+        assert obj[-1] > obj[0] + 1.0  # and it did climb
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        m = GaussianHMM(3, covariance_type=ct, n_iter=25, tol=0.0, random_state=0).fit(X)
+    assert 2 <= len(m.log_likelihoods_) <= 26
 
 
 def test_fit_recovers_the_generating_model():
@@ -513,7 +539,9 @@ def test_float32_fit_agrees_with_float64(ct):
     np.testing.assert_allclose(m32.log_likelihoods_, m64.log_likelihoods_, rtol=1e-6)
     s32 = m32.score_samples(X)
     assert s32.dtype == np.float64
-    np.testing.assert_allclose(s32, m64.score_samples(X), rtol=1e-6)
+    np.testing.assert_allclose(
+        s32, m64.score_samples(X), rtol=5e-6
+    )  # (per-sequence sums of float32 log-densities)
     proba = m32.predict_proba(X)
     assert proba.dtype == np.float32
     np.testing.assert_allclose(proba, m64.predict_proba(X), atol=1e-4)
@@ -610,3 +638,195 @@ def test_invalid_dtype_is_refused_clearly(bad):
     _, X = _data()
     with pytest.raises(ValueError, match="dtype"):
         GaussianHMM(2, dtype=bad).fit(X)
+
+
+# -- EM is hmmlearn's EM (priors, min_covar at initialisation only) ---------------------------
+
+
+def _same_start(ours, ref, params: dict, n_iter: int):
+    """Both models from the same parameters, ``n_iter`` iterations, no early stop."""
+    from hmmlearn.base import ConvergenceMonitor
+
+    for name, v in params.items():
+        setattr(ours, name, np.array(v, copy=True))
+        setattr(ref, name, np.array(v, copy=True))
+    ours.set_params(n_iter=n_iter, tol=0.0, init_params=())
+    ref.init_params, ref.n_iter = "", n_iter
+    ref.monitor_ = ConvergenceMonitor(-np.inf, n_iter, False)
+
+
+def _mixture_frames(seed=0, d=2):
+    rng = np.random.RandomState(seed)
+    centres = np.array([[0.0, 0.0], [4.0, 1.0], [-3.0, 4.0]])[:, :d]
+    X = np.concatenate([rng.randn(60, d) + c for c in centres] * 2)
+    rng.shuffle(X[:100])
+    return X, [200, 160]
+
+
+def _start_covars(ct, k, d, rng, n_mix=None):
+    lead = (k,) if n_mix is None else (k, n_mix)
+    if ct == "full":
+        return np.tile(np.eye(d) * 2 + 0.3, lead + (1, 1)) + 0.1 * np.eye(d) * rng.rand(*lead, 1, 1)
+    if ct == "tied":
+        return np.tile(np.eye(d) * 2 + 0.3, (k, 1, 1)) if n_mix else np.eye(d) * 2 + 0.3
+    if ct == "diag":
+        return 2.0 + rng.rand(*lead, d)
+    return 2.0 + rng.rand(*lead)
+
+
+@pytest.mark.parametrize("ct", TYPES)
+@pytest.mark.parametrize(
+    "priors",
+    [{}, {"means_prior": 0.5, "means_weight": 3.0, "covars_prior": 0.2, "covars_weight": 4.0}],
+    ids=["defaults", "priors"],
+)
+def test_gaussianhmm_em_equals_hmmlearn_from_the_same_start(ct, priors):
+    """20 iterations from the same parameters give hmmlearn's parameters to 1e-8, with its
+    default priors (covars_prior=1e-2) and with others; the log-likelihoods too."""
+    X, lengths = _mixture_frames()
+    k, d = 3, X.shape[1]
+    rng = np.random.RandomState(1)
+    params = {
+        "startprob_": np.array([0.5, 0.3, 0.2]),
+        "transmat_": np.full((k, k), 0.1) + 0.7 * np.eye(k),
+        "means_": X[rng.choice(len(X), k, replace=False)] + 0.1,
+        "covars_": _start_covars(ct, k, d, rng),
+    }
+    ours = GaussianHMM(k, covariance_type=ct, **priors)
+    ref = hmm.GaussianHMM(k, covariance_type=ct, **priors)
+    _same_start(ours, ref, params, 20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours.fit(X, lengths)
+    ref.fit(X, lengths)
+    assert ours.n_iter_ == 20
+    ref_covars = ref._covars_[:, 0] if ct == "spherical" else ref._covars_
+    for name, theirs in [
+        ("startprob_", ref.startprob_),
+        ("transmat_", ref.transmat_),
+        ("means_", ref.means_),
+        ("covars_", ref_covars),
+    ]:
+        np.testing.assert_allclose(getattr(ours, name), theirs, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(ours.log_likelihoods_[:-1], ref.monitor_.history, rtol=1e-10)
+
+
+@pytest.mark.parametrize("ct", TYPES)
+def test_gmmhmm_em_equals_hmmlearn_from_the_same_start(ct):
+    """hmmlearn's GMMHMM M-step (its default priors per covariance type, the covariances
+    about the E-step's means): 20 iterations from the same start agree to 1e-8."""
+    X, lengths = _mixture_frames(seed=2)
+    k, m, d = 2, 2, X.shape[1]
+    rng = np.random.RandomState(3)
+    params = {
+        "startprob_": np.array([0.6, 0.4]),
+        "transmat_": np.array([[0.8, 0.2], [0.3, 0.7]]),
+        "weights_": np.array([[0.5, 0.5], [0.3, 0.7]]),
+        "means_": X[rng.choice(len(X), k * m, replace=False)].reshape(k, m, d),
+        "covars_": _start_covars(ct, k, d, rng, n_mix=m),
+    }
+    ours = genmodels.GMMHMM(k, m, covariance_type=ct)
+    ref = hmm.GMMHMM(k, m, covariance_type=ct)
+    _same_start(ours, ref, params, 20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours.fit(X, lengths)
+    ref.fit(X, lengths)
+    for name in params:
+        np.testing.assert_allclose(
+            getattr(ours, name), getattr(ref, name), rtol=1e-8, atol=1e-10, err_msg=name
+        )
+    np.testing.assert_allclose(ours.log_likelihoods_[:-1], ref.monitor_.history, rtol=1e-9)
+
+
+def _issue_410():
+    tests = pytest.importorskip("hmmlearn.tests.test_gmm_hmm_multisequence")
+    seqs = tests.EXAMPLE_SEQUENCES_ISSUE_410_PRUNED
+    return np.concatenate(seqs), [len(s) for s in seqs]
+
+
+@pytest.mark.parametrize("ct", TYPES)
+def test_gmmhmm_em_objective_never_decreases_on_hmmlearn_issue_410(ct):
+    """hmmlearn's issue-410 data, where adding min_covar at every M-step made the
+    log-likelihood go down (ending at 1190.7 where hmmlearn reaches 1795.6): each
+    iteration now raises log p(X) + log p(theta), and 100 iterations end where hmmlearn's
+    end from the same start."""
+    X, lengths = _issue_410()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        init = genmodels.GMMHMM(2, 2, covariance_type=ct, n_iter=0, random_state=1234)
+        init.fit(X, lengths)
+    start = {
+        n: getattr(init, n) for n in ("startprob_", "transmat_", "weights_", "means_", "covars_")
+    }
+    m = genmodels.GMMHMM(2, 2, covariance_type=ct)
+    for n, v in start.items():
+        setattr(m, n, np.array(v))
+    obj = _em_objectives(m, X, lengths, n_steps=40)
+    assert np.all(np.diff(obj) >= -1e-9 * np.abs(obj[1:])), np.diff(obj).min()
+    ours = genmodels.GMMHMM(2, 2, covariance_type=ct)
+    ref = hmm.GMMHMM(2, 2, covariance_type=ct)
+    _same_start(ours, ref, start, 100)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours.fit(X, lengths)
+    ref.fit(X, lengths)
+    assert ours.score(X, lengths) * len(lengths) == pytest.approx(ref.score(X, lengths), rel=1e-6)
+
+
+def test_min_covar_is_used_at_initialisation_only():
+    """min_covar regularises the initial (data) covariance; the M-step leaves it out."""
+    X, lengths = _mixture_frames()
+    kw = dict(covariance_type="diag", covars_prior=0.0, random_state=0)
+    a = GaussianHMM(3, min_covar=1e-3, n_iter=0, **kw).fit(X, lengths)
+    b = GaussianHMM(3, min_covar=0.5, n_iter=0, **kw).fit(X, lengths)
+    np.testing.assert_allclose(b.covars_ - a.covars_, 0.5 - 1e-3)
+    params = {n: getattr(a, n) for n in ("startprob_", "transmat_", "means_", "covars_")}
+    steps = []
+    for mc in (1e-3, 0.5):
+        m = GaussianHMM(3, min_covar=mc, n_iter=1, init_params=(), **kw)
+        for n, v in params.items():
+            setattr(m, n, np.array(v))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            steps.append(m.fit(X, lengths).covars_)
+    np.testing.assert_array_equal(steps[0], steps[1])
+
+
+# -- input layout: hmmlearn's frames ------------------------------------------------------------
+
+
+def test_a_list_of_rows_is_one_sequence_of_frames_as_in_hmmlearn():
+    """``[[0], [1], [2]]`` is ONE sequence of three frames (hmmlearn's layout), with or
+    without lengths; a list of 2-D arrays is a list of sequences."""
+    m = GaussianHMM(2, init_params=())
+    m.startprob_ = np.array([0.6, 0.4])
+    m.transmat_ = np.array([[0.9, 0.1], [0.2, 0.8]])
+    m.means_ = np.array([[0.0], [2.0]])
+    m.covars_ = np.array([[1.0], [0.5]])
+    rows = [[0], [1], [2]]
+    arr = np.array(rows, dtype=float)
+    assert m.score_samples(rows).shape == (1,)
+    np.testing.assert_array_equal(m.score_samples(rows), m.score_samples(arr))
+    np.testing.assert_array_equal(m.decode(rows, [3])[1], m.decode(arr)[1])
+    assert m.decode(rows, [3])[0] == m.decode(arr, [3])[0]
+    np.testing.assert_array_equal(m.score_samples(rows, [1, 2]), m.score_samples(arr, [1, 2]))
+    np.testing.assert_allclose(m.predict_proba(rows), m.predict_proba(arr))
+    ref = hmm.GaussianHMM(2, init_params="")
+    ref.startprob_, ref.transmat_, ref.means_, ref.covars_ = (
+        m.startprob_,
+        m.transmat_,
+        m.means_,
+        m.covars_,
+    )
+    assert m.score_samples(rows)[0] == pytest.approx(ref.score(rows), rel=1e-12)
+    # a list of 2-D arrays: sequences; ragged 1-D lists: one-feature sequences
+    seqs = [arr[:1], arr[1:]]
+    np.testing.assert_allclose(m.score_samples(seqs), m.score_samples(arr, [1, 2]))
+    np.testing.assert_allclose(m.score_samples([[0.0], [1.0, 2.0]]), m.score_samples(arr, [1, 2]))
+    with pytest.raises(ValueError, match="lengths only"):
+        m.score_samples(seqs, [1, 2])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fitted = GaussianHMM(2, n_iter=3, random_state=0).fit(rows * 4, [6, 6])
+    assert fitted.n_features_in_ == 1

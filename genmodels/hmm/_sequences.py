@@ -1,6 +1,6 @@
-"""Sequence input: a list of 2-D arrays of different lengths, one 3-D array of equal-length
-sequences, or hmmlearn's concatenated ``X`` with ``lengths``; out comes one frame matrix
-and the lengths."""
+"""Sequence input: hmmlearn's layout (a 2-D array-like of frames, a list of rows included,
+with optional ``lengths``), a list of 2-D arrays (sequences, of different lengths), or one
+3-D array of equal-length sequences; out comes one frame matrix and the lengths."""
 
 from __future__ import annotations
 
@@ -16,25 +16,33 @@ def check_sequences(
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(frames (N, D) float64, lengths (S,) int64)`` or a clear error.
 
-    Accepts a list/tuple of arrays (each ``(T_i, D)``, or ``(T_i,)`` for one feature), an
-    ``(S, T, D)`` array, or an ``(N, D)`` array with ``lengths`` summing to N (one sequence
-    when ``lengths`` is None).
+    As in hmmlearn, a 2-D array-like (an array, or a list of rows such as
+    ``[[0], [1], [2]]``) is frames: ONE sequence, or several with ``lengths`` summing to
+    N. A list/tuple whose items are 2-D (each ``(T_i, D)``) is a list of sequences; so is
+    a list of 1-D items of different lengths (``(T_i,)``, one feature each), which cannot
+    be a matrix. An ``(S, T, D)`` array is S sequences of T frames.
     """
     if isinstance(X, list | tuple):
-        if lengths is not None:
-            raise ValueError(f"{owner}: pass either a list of sequences or X with lengths")
         if len(X) == 0:
             raise ValueError(f"{owner}: no sequences given (an empty list)")
-        seqs = []
-        for i, x in enumerate(X):
-            arr = np.asarray(x) if not hasattr(x, "toarray") else x
-            if getattr(arr, "ndim", None) == 1:
-                arr = np.asarray(arr).reshape(-1, 1)
-            seqs.append(check_array(arr, name=f"sequence {i}", owner=owner, allow_nan=allow_nan))
-        d = {s.shape[1] for s in seqs}
-        if len(d) != 1:
-            raise ValueError(f"{owner}: the sequences have different numbers of features {d}")
-        return np.concatenate(seqs), np.array([len(s) for s in seqs], dtype=np.int64)
+        if _is_sequence_list(X):
+            if lengths is not None:
+                raise ValueError(
+                    f"{owner}: X is a list of sequences (2-D arrays); pass lengths only "
+                    "with one 2-D array of frames"
+                )
+            seqs = []
+            for i, x in enumerate(X):
+                arr = x if hasattr(x, "toarray") else np.asarray(x)
+                if getattr(arr, "ndim", None) == 1:
+                    arr = np.asarray(arr).reshape(-1, 1)
+                seqs.append(
+                    check_array(arr, name=f"sequence {i}", owner=owner, allow_nan=allow_nan)
+                )
+            d = {s.shape[1] for s in seqs}
+            if len(d) != 1:
+                raise ValueError(f"{owner}: the sequences have different numbers of features {d}")
+            return np.concatenate(seqs), np.array([len(s) for s in seqs], dtype=np.int64)
     if getattr(X, "ndim", None) == 3 and lengths is None:
         arr = check_array(X, owner=owner, allow_nan=allow_nan, ndim=3)
         s, t, d = arr.shape
@@ -52,6 +60,25 @@ def check_sequences(
             f"{owner}: lengths sum to {int(lens.sum())} but X has {len(frames)} frames"
         )
     return frames, lens.astype(np.int64)
+
+
+def _is_sequence_list(X) -> bool:
+    """Whether a list/tuple is a list of sequences rather than a list of frame rows."""
+    ndims = []
+    for x in X:
+        if hasattr(x, "toarray"):  # a sparse matrix is one 2-D sequence
+            ndims.append(2)
+            continue
+        try:
+            ndims.append(np.ndim(x))
+        except ValueError:  # ragged inside: not a row of numbers
+            return True
+    if all(n == 2 for n in ndims):
+        return True
+    if all(n == 1 for n in ndims):
+        # rows of one matrix when they have one length, else 1-D sequences
+        return len({np.shape(x)[0] for x in X}) > 1
+    return False
 
 
 def split(values: np.ndarray, lengths: np.ndarray) -> list[np.ndarray]:

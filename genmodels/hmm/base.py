@@ -59,6 +59,7 @@ from ..validation import (
     validate_params,
 )
 from . import _kernel as K
+from . import _priors as P
 from ._sequences import check_sequences, split
 
 
@@ -89,7 +90,19 @@ def _is_prior(v: Any) -> bool:
     return arr.ndim in (1, 2) and np.isfinite(arr).all() and (arr > 0).all()
 
 
+def _is_finite_array(v: Any, low: float = -math.inf) -> bool:
+    if isinstance(v, bool):
+        return False
+    try:
+        arr = np.asarray(v, dtype=float)
+    except (TypeError, ValueError):
+        return False
+    return arr.ndim <= 4 and bool(np.isfinite(arr).all()) and bool((arr >= low).all())
+
+
 NAMES = Satisfies(_is_names, "a tuple of parameter names")
+FINITE_ARRAY = Satisfies(_is_finite_array, "a finite number or array")
+NON_NEGATIVE_ARRAY = Satisfies(lambda v: _is_finite_array(v, 0.0), "a non-negative number or array")
 PRIOR = Satisfies(_is_prior, "a positive number or array (Dirichlet concentration)")
 
 
@@ -362,13 +375,15 @@ class BaseHMM(GenerativeModel):
 
     def _m_step(self, post: K.Posteriors, stats: Stats, learn: set[str], zeros) -> None:
         k = self.n_components
+        start_zeros, trans_zeros = zeros
         if "startprob" in learn:
             s = np.maximum(self._prior(self.startprob_prior, (k,)) - 1 + to_numpy(post.start), 0)
+            s[start_zeros] = 0.0
             if s.sum() > 0:
                 self.startprob_ = s / s.sum()
         if "transmat" in learn:
             t = np.maximum(self._prior(self.transmat_prior, (k, k)) - 1 + to_numpy(post.trans), 0)
-            t[zeros] = 0.0
+            t[trans_zeros] = 0.0
             rows = t.sum(1)
             ok = rows > 0
             new = self.transmat_.copy()
@@ -377,6 +392,25 @@ class BaseHMM(GenerativeModel):
         emission = learn & set(self._emission_params)
         if emission:
             self._emission_m_step(stats, emission)
+
+    def _structural_zeros(self) -> tuple[np.ndarray, np.ndarray]:
+        """The zeros of ``startprob_`` and ``transmat_``: they stay zero (left-right models)."""
+        return np.asarray(self.startprob_) == 0, np.asarray(self.transmat_) == 0
+
+    def log_prior(self) -> float:
+        """The log-density of the priors at the current parameters, up to a constant.
+
+        EM maximises ``score_samples(X, lengths).sum() + log_prior()`` (the log
+        posterior); each iteration never decreases it. With the default (flat) priors it is
+        0 and EM's objective is the log-likelihood.
+        """
+        self._ready()
+        lp = P.dirichlet_log_prior(self.startprob_prior, np.asarray(self.startprob_, float))
+        lp += P.dirichlet_log_prior(self.transmat_prior, np.asarray(self.transmat_, float))
+        return lp + self._emission_log_prior()
+
+    def _emission_log_prior(self) -> float:
+        return 0.0
 
     @threaded(lambda self: int(self.n_components))
     def fit(self, X, lengths=None, sample_weight=None):
@@ -426,6 +460,11 @@ class BaseHMM(GenerativeModel):
             )
         return self
 
+    def _converged(self, history: list[float]) -> bool:
+        """Whether EM stops after the iterations whose log-likelihoods are ``history``:
+        when the change is below ``tol`` (so ``tol=0`` runs all ``n_iter``)."""
+        return len(history) >= 2 and abs(history[-1] - history[-2]) < self.tol
+
     def _param_state(self) -> dict[str, Any]:
         state = {n + "_": np.array(getattr(self, n + "_"), copy=True) for n in self._all_params}
         state["converged_"] = self.converged_
@@ -433,7 +472,7 @@ class BaseHMM(GenerativeModel):
         return state
 
     def _em(self, ft, lens, wt, learn) -> list[float]:
-        zeros = np.asarray(self.transmat_) == 0  # structural zeros stay zero
+        zeros = self._structural_zeros()  # structural zeros stay zero
         history: list[float] = []
         self.converged_ = False
         self.n_iter_ = 0
@@ -448,9 +487,8 @@ class BaseHMM(GenerativeModel):
                 self._store_params()
                 self.n_iter_ = it + 1
                 bar.update(log_likelihood=ll)
-                done = bool(history) and abs(ll - history[-1]) < self.tol
                 history.append(ll)
-                if done:
+                if self._converged(history):
                     self.converged_ = True
                     break
         if self.n_iter == 0:
@@ -483,7 +521,7 @@ class BaseHMM(GenerativeModel):
             self._check_hmm_params()
             self.n_batches_ = 0
             self.n_sequences_seen_ = 0.0
-            self._zeros = np.asarray(self.transmat_) == 0
+            self._zeros = self._structural_zeros()
         else:
             check_n_features(frames, self.n_features_in_, type(self).__name__)
         ft = self._frames_tensor(frames)
@@ -508,7 +546,9 @@ class BaseHMM(GenerativeModel):
         self.n_sequences_seen_ += W
         scale = self.n_sequences_seen_
         scaled = K.Posteriors(None, None, running["start"] * scale, running["trans"] * scale)
-        zeros = getattr(self, "_zeros", np.asarray(self.transmat_) == 0)
+        zeros = getattr(self, "_zeros", None)
+        if not isinstance(zeros, tuple):
+            zeros = self._structural_zeros()
         self._m_step(scaled, running["emit"] * scale, learn, zeros)
         self._store_params()
         self.log_likelihood_ = float((post.log_likelihood * wt).sum() / W)

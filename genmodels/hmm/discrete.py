@@ -367,8 +367,9 @@ class MultinomialHMM(BaseHMM):
     n_components : number of hidden states.
     n_trials : the number of trials of every frame (every frame must sum to it), or None:
         each frame's own total, so frames may have different totals (hmmlearn's default;
-        hmmlearn's per-frame array of totals is what None does here). Counts must be
-        non-negative integers.
+        hmmlearn's per-frame array of totals is what None does here: an array is refused
+        with a clear error, and ``genmodels.hmmlearn.hmm.MultinomialHMM`` takes one as
+        hmmlearn does). Counts must be non-negative integers.
     startprob_prior, transmat_prior : Dirichlet concentrations (1 = none); zeros of a given
         ``transmat_`` stay zero (left-right models).
     emissionprob_prior : Dirichlet concentration of the rows of ``emissionprob_`` (1 =
@@ -482,6 +483,7 @@ class MultinomialHMM(BaseHMM):
 
     def _check_frames(self, frames: np.ndarray, *, fitting: bool) -> np.ndarray:
         name = type(self).__name__
+        self._check_n_trials()
         nan = np.isnan(frames)
         partial = nan.any(1) & ~nan.all(1)
         if partial.any():
@@ -527,7 +529,18 @@ class MultinomialHMM(BaseHMM):
         )
         self.emissionprob_ = _dirichlet_m_step(counts, prior, self.emissionprob_)
 
+    def _check_n_trials(self) -> None:
+        v = self.n_trials
+        if v is None or (isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1):
+            return
+        raise ValueError(
+            f"{type(self).__name__}: n_trials must be a positive integer (the trials of "
+            f"every frame) or None (each frame's own total), got {v!r}; frames with "
+            "different totals need n_trials=None"
+        )
+
     def _sample_emissions(self, states, gen) -> torch.Tensor:
+        self._check_n_trials()
         n = self.n_trials if self.n_trials is not None else getattr(self, "n_trials_", None)
         if n is None:
             raise ValueError(

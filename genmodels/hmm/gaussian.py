@@ -20,7 +20,8 @@ from ..maths import gaussian as G
 from ..maths.kmeans import kmeans
 from ..registry import register
 from ..validation import Interval, OneOf
-from .base import BaseHMM, Stats
+from . import _priors as P
+from .base import FINITE_ARRAY, NON_NEGATIVE_ARRAY, BaseHMM, Stats
 
 _KMEANS_FRAMES = 10_000  # frames k-means initialisation looks at, at most
 
@@ -65,6 +66,8 @@ def prepare_frames(X: torch.Tensor, ct: str, k: int) -> Frames:
     complete = (~rows_nan).nonzero().squeeze(1)
     Xc = X[complete] if any_nan else X
     centre = Xc.mean(0) if len(Xc) else torch.zeros(X.shape[1], dtype=X.dtype, device=X.device)
+    if len(Xc) and not (torch.isfinite(centre).all() and Xc.abs().max() <= G._DESIGN_MAX_ABS):
+        centre = torch.zeros_like(centre)  # a huge frame must not shift the others
     return Frames(X, complete, G.make_design(Xc, centre, ct, k), nan, rows_nan, any_nan)
 
 
@@ -137,9 +140,17 @@ class GaussianHMM(BaseHMM):
     ----------
     n_components : number of hidden states.
     covariance_type : "diag" (default), "full", "tied" or "spherical".
-    min_covar : added to the covariance diagonal in the M-step (and the initial one).
+    min_covar : added to the diagonal of the initial covariances (the data covariance),
+        as in hmmlearn; the M-step is regularised by the priors only.
     startprob_prior, transmat_prior : Dirichlet concentrations (1 = none); zeros of a given
-        ``transmat_`` stay zero (left-right models).
+        ``startprob_``/``transmat_`` stay zero (left-right models).
+    means_prior, means_weight : mean ``mu0`` and precision weight ``l`` of the Normal prior
+        on the means (numbers, or per-state arrays); default 0, 0 (none).
+    covars_prior, covars_weight : the prior on the covariances (inverse gamma for
+        diag/spherical, inverse Wishart for full/tied); defaults 1e-2 and 1, hmmlearn's.
+        The M-step is hmmlearn's MAP formula (see :mod:`genmodels.hmm._priors`), so the
+        same start gives hmmlearn's parameters, and EM's objective (log-likelihood plus
+        :meth:`log_prior`) never decreases.
     algorithm : "viterbi" or "map", for ``decode``/``predict``.
     n_iter, tol, n_init : Baum-Welch iterations, stopping tolerance on the total
         log-likelihood, and restarts (the best kept).
@@ -179,6 +190,10 @@ class GaussianHMM(BaseHMM):
     _spec = {
         "covariance_type": [OneOf(tuple(G.COVARIANCE_TYPES))],
         "min_covar": [Interval(float, 0.0, None)],
+        "means_prior": [FINITE_ARRAY],
+        "means_weight": [NON_NEGATIVE_ARRAY],
+        "covars_prior": [FINITE_ARRAY],
+        "covars_weight": [FINITE_ARRAY],
         "init": [OneOf(("kmeans", "random"))],
     }
 
@@ -189,6 +204,10 @@ class GaussianHMM(BaseHMM):
         min_covar: float = 1e-3,
         startprob_prior=1.0,
         transmat_prior=1.0,
+        means_prior=0,
+        means_weight=0,
+        covars_prior=1e-2,
+        covars_weight=1,
         algorithm: str = "viterbi",
         random_state=None,
         n_iter: int = 10,
@@ -208,6 +227,10 @@ class GaussianHMM(BaseHMM):
         self.min_covar = min_covar
         self.startprob_prior = startprob_prior
         self.transmat_prior = transmat_prior
+        self.means_prior = means_prior
+        self.means_weight = means_weight
+        self.covars_prior = covars_prior
+        self.covars_weight = covars_weight
         self.algorithm = algorithm
         self.random_state = random_state
         self.n_iter = n_iter
@@ -283,29 +306,29 @@ class GaussianHMM(BaseHMM):
         means, cov = self._tensors()
         return Stats(gauss=_gaussian_stats(f, gamma_w, means, cov, self.covariance_type))
 
+    def _priors(self) -> P.GaussianPriors:
+        k, d = np.asarray(self.means_).shape
+        return P.GaussianPriors(type(self).__name__, self, k, d)
+
     def _emission_m_step(self, stats: Stats, names) -> None:
         st: G.GaussianStats = stats["gauss"]
-        ct = self.covariance_type
-        nk = st.count + 1e-10 * st.total  # no division by zero for an unvisited state
-        used = to_numpy(st.count) > 0
+        n = to_numpy(st.count).astype(float)  # (K,)
+        xbar = to_numpy(st.mean).astype(float)  # (K, D)
+        scatter = to_numpy(st.scatter).astype(float)  # about xbar
+        pr = self._priors()
         if "means" in names:
-            means = np.array(self.means_, dtype=float, copy=True)
-            means[used] = to_numpy(st.mean)[used]
-            self.means_ = means
+            self.means_ = P.gaussian_means(pr, n, xbar, np.asarray(self.means_, dtype=float))
         if "covars" in names:
-            if "means" not in names:  # scatter about the fixed means, not the new ones
-                fixed = to_tensor(self.means_, st.mean.device, st.mean.dtype)
-                delta = st.mean - fixed
-                if st.scatter.dim() == 3:
-                    extra = st.count[:, None, None] * delta[:, :, None] * delta[:, None, :]
-                else:
-                    extra = st.count[:, None] * delta**2
-                st = G.GaussianStats(st.count, fixed, st.scatter + extra)
-            cov = to_numpy(G.covariances_from_stats(st, ct, self.min_covar, nk))
+            means = np.asarray(self.means_, dtype=float)
             old = np.asarray(self.covars_, dtype=float)
-            if ct in ("full", "diag", "spherical"):
-                cov = np.where(used.reshape((-1,) + (1,) * (cov.ndim - 1)), cov, old)
-            self.covars_ = cov
+            self.covars_ = P.gaussian_covars(pr, n, xbar, scatter, means, old)
+
+    def _emission_log_prior(self) -> float:
+        return P.gaussian_log_prior(
+            self._priors(),
+            np.asarray(self.means_, dtype=float),
+            np.asarray(self.covars_, dtype=float),
+        )
 
     def _sample_emissions(self, states, gen) -> torch.Tensor:
         means, cov = self._tensors()

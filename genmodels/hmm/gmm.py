@@ -21,8 +21,9 @@ from ..base import Capabilities
 from ..maths import gaussian as G
 from ..maths.kmeans import kmeans
 from ..registry import register
-from ..validation import Interval, OneOf
-from .base import PRIOR, BaseHMM, Stats
+from ..validation import NONE, Interval, OneOf
+from . import _priors as P
+from .base import FINITE_ARRAY, NON_NEGATIVE_ARRAY, PRIOR, BaseHMM, Stats
 from .gaussian import (
     _KMEANS_FRAMES,
     Frames,
@@ -56,13 +57,21 @@ class GMMHMM(BaseHMM):
     ----------
     n_components : number of hidden states.
     n_mix : number of Gaussian components in each state's mixture.
-    min_covar : added to the covariance diagonal in the M-step (and the initial one).
-        hmmlearn adds it to the initial covariances only.
+    min_covar : added to the diagonal of the initial covariances (the data covariance),
+        as in hmmlearn; the M-step is regularised by the priors only.
     startprob_prior, transmat_prior : Dirichlet concentrations (1 = none); zeros of a given
-        ``transmat_`` stay zero (left-right models).
+        ``startprob_``/``transmat_`` stay zero (left-right models).
     weights_prior : Dirichlet concentration of each state's mixture weights (a number or an
-        (n_components, n_mix) array; 1 = none). hmmlearn's Normal / inverse-Wishart priors
-        on the means and covariances are not offered (``min_covar`` regularises).
+        (n_components, n_mix) array; 1 = none).
+    means_prior, means_weight : mean and weight of the Normal prior on the means
+        (default 0, 0: none).
+    covars_prior, covars_weight : the inverse-gamma (diag, spherical) or inverse-Wishart
+        (full, tied) prior on the covariances; None gives hmmlearn's defaults per
+        covariance type (flat, maximum likelihood, except "spherical" whose default
+        hmmlearn sets to ``-(n_mix + 2) / 2``). The M-step is hmmlearn's GMMHMM formula
+        (:mod:`genmodels.hmm._priors`; the covariances from the scatter about the means
+        of the E-step), so the same start gives hmmlearn's parameters, and EM's objective
+        (log-likelihood plus :meth:`log_prior`) does not decrease.
     covariance_type : "diag" (default), "full", "spherical", or "tied": as in hmmlearn,
         one full covariance per *state*, shared by that state's components (not one for
         the whole model as in GaussianHMM).
@@ -132,6 +141,10 @@ class GMMHMM(BaseHMM):
         "n_mix": [Interval(int, 1, None)],
         "min_covar": [Interval(float, 0.0, None)],
         "weights_prior": [PRIOR],
+        "means_prior": [FINITE_ARRAY],
+        "means_weight": [NON_NEGATIVE_ARRAY],
+        "covars_prior": [NONE, FINITE_ARRAY],
+        "covars_weight": [NONE, FINITE_ARRAY],
         "covariance_type": [OneOf(tuple(G.COVARIANCE_TYPES))],
     }
 
@@ -143,13 +156,17 @@ class GMMHMM(BaseHMM):
         startprob_prior=1.0,
         transmat_prior=1.0,
         weights_prior=1.0,
-        *,
-        covariance_type: str = "diag",
+        means_prior=0.0,
+        means_weight=0.0,
+        covars_prior=None,
+        covars_weight=None,
         algorithm: str = "viterbi",
+        covariance_type: str = "diag",
         random_state=None,
         n_iter: int = 10,
         tol: float = 1e-2,
         verbose: int = 0,
+        *,
         n_init: int = 1,
         init_params=None,
         learn=None,
@@ -163,6 +180,10 @@ class GMMHMM(BaseHMM):
         self.startprob_prior = startprob_prior
         self.transmat_prior = transmat_prior
         self.weights_prior = weights_prior
+        self.means_prior = means_prior
+        self.means_weight = means_weight
+        self.covars_prior = covars_prior
+        self.covars_weight = covars_weight
         self.covariance_type = covariance_type
         self.algorithm = algorithm
         self.random_state = random_state
@@ -292,46 +313,36 @@ class GMMHMM(BaseHMM):
         resp = resp.reshape(resp.shape[0], -1)
         return Stats(gauss=_gaussian_stats(f, resp, means, cov, self._flat_type))
 
+    def _priors(self) -> P.GMMPriors:
+        k, m, d = np.asarray(self.means_).shape
+        return P.GMMPriors(type(self).__name__, self, k, m, d)
+
     def _emission_m_step(self, stats: Stats, names) -> None:
         st: G.GaussianStats = stats["gauss"]
-        k, m, ct = self.n_components, self.n_mix, self.covariance_type
-        count = to_numpy(st.count).reshape(k, m)
+        k, m = self.n_components, self.n_mix
+        d = st.mean.shape[1]
+        n_km = to_numpy(st.count).astype(float).reshape(k, m)
+        xbar = to_numpy(st.mean).astype(float).reshape(k, m, d)
+        scatter = to_numpy(st.scatter).astype(float)
+        scatter = scatter.reshape((k, m) + scatter.shape[1:])  # about xbar
+        pr = self._priors()
+        old_means = np.asarray(self.means_, dtype=float)
         if "weights" in names:
-            prior = np.broadcast_to(np.asarray(self.weights_prior, dtype=float), (k, m))
-            e = np.maximum(count + prior - 1.0, 0.0)
-            rows = e.sum(1)
-            ok = rows > 0
-            new = np.array(self.weights_, dtype=float, copy=True)
-            new[ok] = e[ok] / rows[ok, None]
-            self.weights_ = new
-        used = count > 0  # (K, M)
+            self.weights_ = P.gmm_weights(pr, n_km, self.weights_)
         if "means" in names:
-            means = np.array(self.means_, dtype=float, copy=True)
-            means[used] = to_numpy(st.mean).reshape(k, m, -1)[used]
-            self.means_ = means
+            self.means_ = P.gmm_means(pr, n_km, xbar, old_means)
         if "covars" in names:
-            d = st.mean.shape[1]
-            if "means" not in names:  # scatter about the fixed means, not the new ones
-                fixed = to_tensor(self.means_, st.mean.device, st.mean.dtype).reshape(k * m, d)
-                delta = st.mean - fixed
-                if st.scatter.dim() == 3:
-                    extra = st.count[:, None, None] * delta[:, :, None] * delta[:, None, :]
-                else:
-                    extra = st.count[:, None] * delta**2
-                st = G.GaussianStats(st.count, fixed, st.scatter + extra)
-            nk = st.count + 1e-10 * st.total  # no division by zero for an unused component
+            new_means = np.asarray(self.means_, dtype=float)
             old = np.asarray(self.covars_, dtype=float)
-            if ct == "tied":
-                scatter = st.scatter.reshape(k, m, d, d).sum(1)
-                nks = nk.reshape(k, m).sum(1)
-                eye = torch.eye(d, dtype=scatter.dtype, device=scatter.device)
-                cov = to_numpy(scatter / nks[:, None, None] + self.min_covar * eye)
-                cov = np.where(used.any(1)[:, None, None], cov, old)
-            else:
-                flat = G.covariances_from_stats(st, ct, self.min_covar, nk)
-                cov = to_numpy(flat).reshape(old.shape)
-                cov = np.where(used.reshape(used.shape + (1,) * (cov.ndim - 2)), cov, old)
-            self.covars_ = cov
+            self.covars_ = P.gmm_covars(pr, n_km, xbar, scatter, old_means, new_means, old)
+
+    def _emission_log_prior(self) -> float:
+        return P.gmm_log_prior(
+            self._priors(),
+            np.asarray(self.weights_, dtype=float),
+            np.asarray(self.means_, dtype=float),
+            np.asarray(self.covars_, dtype=float),
+        )
 
     def _sample_emissions(self, states, gen) -> torch.Tensor:
         w, means, cov = self._tensors()

@@ -235,12 +235,16 @@ def _triu(d: int, device) -> tuple[torch.Tensor, torch.Tensor]:
     return iu[0], iu[1]
 
 
+_DESIGN_MAX_ABS = 1e150  # beyond it, frames are scored one by one (no GEMM of squares)
+
+
 def make_design(X: torch.Tensor, centre: torch.Tensor, covariance_type: str, k: int) -> Design:
     Xc = X - centre
     n, d = Xc.shape
     full = covariance_type in ("full", "tied")
     q = d * (d + 1) // 2 if full else d
-    if (full and q > 4 * k * d) or n * (q + d + 1) > _DESIGN_MAX_ELEMENTS:
+    huge = n > 0 and bool(Xc.abs().max() > _DESIGN_MAX_ABS)  # squares would overflow
+    if (full and q > 4 * k * d) or n * (q + d + 1) > _DESIGN_MAX_ELEMENTS or huge:
         return Design(Xc, centre, None, full)
     if full:
         i, j = _triu(d, X.device)
