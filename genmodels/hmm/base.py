@@ -106,6 +106,12 @@ NON_NEGATIVE_ARRAY = Satisfies(lambda v: _is_finite_array(v, 0.0), "a non-negati
 PRIOR = Satisfies(_is_prior, "a positive number or array (Dirichlet concentration)")
 
 
+def _sequence_log_likelihoods(model: BaseHMM, X, lengths) -> np.ndarray:
+    """BaseHMM's ``score_samples`` (per-sequence log-likelihoods) whatever a subclass's
+    ``score_samples`` answers (a drop-in's answers as its peer)."""
+    return BaseHMM.score_samples(model, X, lengths)
+
+
 class BaseHMM(GenerativeModel):
     """Shared machinery of the HMM family (not registered itself)."""
 
@@ -159,6 +165,23 @@ class BaseHMM(GenerativeModel):
             )
         return names
 
+    #: where a parameter is stored when not as ``<name>_`` (a drop-in's property over it)
+    _stored_as: dict[str, str] = {}
+
+    def _attr(self, name: str) -> str:
+        return self._stored_as.get(name, name + "_")
+
+    def _is_set(self, name: str) -> bool:
+        return hasattr(self, self._attr(name))
+
+    def _init_names(self) -> set[str]:
+        """The parameters ``fit`` initialises from data."""
+        return self._names(self.init_params, "init_params")
+
+    def _learn_names(self) -> set[str]:
+        """The parameters EM learns."""
+        return self._names(self.learn, "learn")
+
     def _check_params(self) -> None:
         validate_params(self, {**self._base_spec, **self._spec})
 
@@ -176,9 +199,9 @@ class BaseHMM(GenerativeModel):
         ``dtype``; one that already is one stays the same object."""
         dt = np.dtype(self.dtype)
         for n in self._all_params:
-            v = getattr(self, n + "_")
+            v = getattr(self, self._attr(n))
             if not (isinstance(v, np.ndarray) and v.dtype == dt):
-                setattr(self, n + "_", np.asarray(v, dtype=dt))
+                setattr(self, self._attr(n), np.asarray(v, dtype=dt))
 
     # -- input --------------------------------------------------------------------------------
 
@@ -262,7 +285,7 @@ class BaseHMM(GenerativeModel):
 
     def score(self, X, lengths=None) -> float:
         """Mean log-likelihood per sequence (nats); hmmlearn's ``score`` is the sum."""
-        return float(np.mean(self.score_samples(X, lengths)))
+        return float(np.mean(_sequence_log_likelihoods(self, X, lengths)))
 
     @threaded(lambda self: int(self.n_components))
     def predict_proba(self, X, lengths=None) -> np.ndarray:
@@ -308,12 +331,12 @@ class BaseHMM(GenerativeModel):
     def bic(self, X, lengths=None) -> float:
         """Bayesian information criterion: -2 log p(X) + p log(n_frames). Lower is better."""
         frames, lens = check_sequences(X, lengths, owner=type(self).__name__)
-        ll = float(self.score_samples(frames, lens).sum())
+        ll = float(_sequence_log_likelihoods(self, frames, lens).sum())
         return -2.0 * ll + self._n_parameters() * math.log(len(frames))
 
     def aic(self, X, lengths=None) -> float:
         """Akaike information criterion: -2 log p(X) + 2 p. Lower is better."""
-        ll = float(self.score_samples(X, lengths).sum())
+        ll = float(_sequence_log_likelihoods(self, X, lengths).sum())
         return -2.0 * ll + 2.0 * self._n_parameters()
 
     # -- sampling -----------------------------------------------------------------------------
@@ -364,7 +387,7 @@ class BaseHMM(GenerativeModel):
 
     def _require_set(self, names_to_init: set[str]) -> None:
         for name in self._all_params:
-            if name not in names_to_init and not hasattr(self, name + "_"):
+            if name not in names_to_init and not self._is_set(name):
                 raise ValueError(
                     f"{type(self).__name__}: {name}_ is not set; set it on the model or "
                     f"include {name!r} in init_params"
@@ -428,10 +451,10 @@ class BaseHMM(GenerativeModel):
                 f"n_components={self.n_components}"
             )
         w_seq = self._seq_weights(sample_weight, lens)
-        init_names = self._names(self.init_params, "init_params")
-        learn = self._names(self.learn, "learn")
+        init_names = self._init_names()
+        learn = self._learn_names()
         self._require_set(init_names)
-        given = {n: getattr(self, n + "_") for n in self._all_params if hasattr(self, n + "_")}
+        given = {n: getattr(self, self._attr(n)) for n in self._all_params if self._is_set(n)}
         self.n_features_in_ = frames.shape[1]
         rng = check_random_state(self.random_state)
         ft = self._frames_tensor(frames)
@@ -439,7 +462,7 @@ class BaseHMM(GenerativeModel):
         best = None
         for _ in range(self.n_init):
             for n, v in given.items():
-                setattr(self, n + "_", np.array(v, copy=True))
+                setattr(self, self._attr(n), np.array(v, copy=True))
             self._init_params_from_data(frames, lens, w_seq, rng, init_names)
             self._store_params()
             self._check_hmm_params()
@@ -451,6 +474,11 @@ class BaseHMM(GenerativeModel):
             setattr(self, n, v)
         self.log_likelihoods_ = [float(v) for v in history]
         self.log_likelihood_ = float(history[-1]) if history else -math.inf
+        self._after_fit()
+        return self
+
+    def _after_fit(self) -> None:
+        name = type(self).__name__
         if not self.converged_ and self.n_iter > 0:
             warnings.warn(
                 f"{name} did not converge in n_iter={self.n_iter} iterations (tol={self.tol}); "
@@ -458,7 +486,6 @@ class BaseHMM(GenerativeModel):
                 ConvergenceWarning,
                 stacklevel=user_stacklevel(),
             )
-        return self
 
     def _converged(self, history: list[float]) -> bool:
         """Whether EM stops after the iterations whose log-likelihoods are ``history``:
@@ -466,7 +493,10 @@ class BaseHMM(GenerativeModel):
         return len(history) >= 2 and abs(history[-1] - history[-2]) < self.tol
 
     def _param_state(self) -> dict[str, Any]:
-        state = {n + "_": np.array(getattr(self, n + "_"), copy=True) for n in self._all_params}
+        state = {
+            self._attr(n): np.array(getattr(self, self._attr(n)), copy=True)
+            for n in self._all_params
+        }
         state["converged_"] = self.converged_
         state["n_iter_"] = self.n_iter_
         return state
@@ -509,10 +539,10 @@ class BaseHMM(GenerativeModel):
         self._check_params()
         frames, lens = self._sequences(X, lengths, fitting=not hasattr(self, "n_batches_"))
         w_seq = self._seq_weights(sample_weight, lens)
-        learn = self._names(self.learn, "learn")
+        learn = self._learn_names()
         first = not hasattr(self, "n_batches_")
         if first:
-            init_names = self._names(self.init_params, "init_params")
+            init_names = self._init_names()
             self._require_set(init_names)
             self.n_features_in_ = frames.shape[1]
             rng = check_random_state(self.random_state)

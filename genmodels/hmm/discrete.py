@@ -483,7 +483,7 @@ class MultinomialHMM(BaseHMM):
 
     def _check_frames(self, frames: np.ndarray, *, fitting: bool) -> np.ndarray:
         name = type(self).__name__
-        self._check_n_trials()
+        n_trials = self._trials()
         nan = np.isnan(frames)
         partial = nan.any(1) & ~nan.all(1)
         if partial.any():
@@ -493,15 +493,15 @@ class MultinomialHMM(BaseHMM):
             )
         _check_integers(frames, name, "counts")
         totals = frames[~nan.all(1)].sum(1)
-        if self.n_trials is not None and (totals != self.n_trials).any():
-            bad = totals[totals != self.n_trials][0]
+        if n_trials is not None and (totals != n_trials).any():
+            bad = totals[totals != n_trials][0]
             raise ValueError(
-                f"{name}: a frame's counts sum to {bad:g}, but n_trials={self.n_trials}; "
+                f"{name}: a frame's counts sum to {bad:g}, but n_trials={n_trials}; "
                 "every frame must sum to n_trials (or set n_trials=None)"
             )
         if fitting:
-            if self.n_trials is not None:
-                self.n_trials_ = int(self.n_trials)
+            if n_trials is not None:
+                self.n_trials_ = int(n_trials)
             elif totals.size:
                 values, counts = np.unique(totals.astype(np.int64), return_counts=True)
                 self.n_trials_ = int(values[np.argmax(counts)])
@@ -529,10 +529,11 @@ class MultinomialHMM(BaseHMM):
         )
         self.emissionprob_ = _dirichlet_m_step(counts, prior, self.emissionprob_)
 
-    def _check_n_trials(self) -> None:
+    def _trials(self) -> int | None:
+        """``n_trials``, checked: the trials of every frame, or None (each its own)."""
         v = self.n_trials
         if v is None or (isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1):
-            return
+            return v
         raise ValueError(
             f"{type(self).__name__}: n_trials must be a positive integer (the trials of "
             f"every frame) or None (each frame's own total), got {v!r}; frames with "
@@ -540,8 +541,8 @@ class MultinomialHMM(BaseHMM):
         )
 
     def _sample_emissions(self, states, gen) -> torch.Tensor:
-        self._check_n_trials()
-        n = self.n_trials if self.n_trials is not None else getattr(self, "n_trials_", None)
+        n = self._trials()
+        n = n if n is not None else getattr(self, "n_trials_", None)
         if n is None:
             raise ValueError(
                 f"{type(self).__name__}: set n_trials (the trials of every sampled frame) to "

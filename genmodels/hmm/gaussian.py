@@ -246,22 +246,31 @@ class GaussianHMM(BaseHMM):
 
     # -- parameters ---------------------------------------------------------------------------
 
+    @property
+    def _covars(self) -> np.ndarray:
+        """``covars_`` in the shape of ``covariance_type`` (wherever it is stored)."""
+        return getattr(self, self._attr("covars"))
+
+    @_covars.setter
+    def _covars(self, value) -> None:
+        setattr(self, self._attr("covars"), value)
+
     def _infer_n_features(self) -> int:
         return int(np.asarray(self.means_).shape[1])
 
     def _check_emission_params(self) -> None:
         name, k, ct = type(self).__name__, self.n_components, self.covariance_type
-        for attr in ("means_", "covars_"):
+        for attr in ("means_", self._attr("covars")):
             if not hasattr(self, attr):
                 raise ValueError(f"{name}: {attr} is not set")
         means = np.asarray(self.means_, dtype=float)
         if means.ndim != 2 or means.shape[0] != k or not np.isfinite(means).all():
             raise ValueError(f"{name}: means_ must be a finite (n_components, n_features) array")
-        _check_covars(name, np.asarray(self.covars_, dtype=float), ct, k, means.shape[1])
+        _check_covars(name, np.asarray(self._covars, dtype=float), ct, k, means.shape[1])
 
     def _tensors(self):
         dev, dt = self._device, self._dt
-        return to_tensor(self.means_, dev, dt), to_tensor(self.covars_, dev, dt)
+        return to_tensor(self.means_, dev, dt), to_tensor(self._covars, dev, dt)
 
     def _prepare(self, ft: torch.Tensor) -> Frames:
         return prepare_frames(ft, self.covariance_type, self.n_components)
@@ -300,7 +309,7 @@ class GaussianHMM(BaseHMM):
                 means = X[rng.choice(len(X), size=k, replace=False, p=p)]
             self.means_ = means
         if "covars" in names:
-            self.covars_ = _shape_covars(_data_covariance(frames, w_frames, self.min_covar), ct, k)
+            self._covars = _shape_covars(_data_covariance(frames, w_frames, self.min_covar), ct, k)
 
     def _emission_stats(self, f: Frames, gamma_w) -> Stats:
         means, cov = self._tensors()
@@ -320,14 +329,14 @@ class GaussianHMM(BaseHMM):
             self.means_ = P.gaussian_means(pr, n, xbar, np.asarray(self.means_, dtype=float))
         if "covars" in names:
             means = np.asarray(self.means_, dtype=float)
-            old = np.asarray(self.covars_, dtype=float)
-            self.covars_ = P.gaussian_covars(pr, n, xbar, scatter, means, old)
+            old = np.asarray(self._covars, dtype=float)
+            self._covars = P.gaussian_covars(pr, n, xbar, scatter, means, old)
 
     def _emission_log_prior(self) -> float:
         return P.gaussian_log_prior(
             self._priors(),
             np.asarray(self.means_, dtype=float),
-            np.asarray(self.covars_, dtype=float),
+            np.asarray(self._covars, dtype=float),
         )
 
     def _sample_emissions(self, states, gen) -> torch.Tensor:
