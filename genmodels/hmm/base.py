@@ -298,7 +298,8 @@ class BaseHMM(GenerativeModel):
     def decode(self, X, lengths=None, algorithm: str | None = None):
         """``(log_prob, states)``: the most probable state path (``"viterbi"``: jointly;
         ``"map"``: each frame's most probable state) and its log-probability summed over the
-        sequences (Viterbi: log p(x, z*); MAP: log p(x)), as hmmlearn returns them."""
+        sequences (Viterbi: log p(x, z*), as hmmlearn; MAP: log p(x), where hmmlearn
+        returns the sum of the frames' largest posteriors)."""
         self._ready()
         algorithm = self.algorithm if algorithm is None else algorithm
         if algorithm not in ("viterbi", "map"):

@@ -76,6 +76,12 @@ def _gaussian_log_prob(f: Frames, means, cov, ct: str, log_w=None) -> torch.Tens
     frames give 0 (before ``log_w``)."""
     k, d = means.shape
     pc, bad = G.precision_cholesky(cov, ct)
+    if bool(bad.any()) and ct in ("full", "tied"):
+        # hmmlearn's floor: a full covariance whose Cholesky fails is retried with
+        # 1e-7 on its diagonal (hmmlearn.stats, min_covar=1e-7)
+        eye = torch.eye(d, dtype=cov.dtype, device=cov.device)
+        jitter = 1e-7 * eye * (bad.reshape(-1, 1, 1) if ct == "full" else 1.0)
+        pc, bad = G.precision_cholesky(cov + jitter, ct)
     if bool(bad.any()):
         raise ValueError("a covariance is not positive definite (covars_ must be)")
     lw = torch.zeros(k, dtype=means.dtype, device=means.device) if log_w is None else log_w

@@ -15,8 +15,8 @@ import torch
 from ..backend import to_numpy, to_tensor
 from ..hmm.base import BaseHMM as _TopBaseHMM
 from ..hmm.base import _sequence_log_likelihoods
-from ..validation import validate_params
 from ..sklearn._base import DropIn
+from ..validation import validate_params
 
 _log = logging.getLogger(__name__)
 
@@ -137,6 +137,18 @@ class HMMLearnDropIn(DropIn):
     def score_samples(self, X, lengths=None):
         """``(log_prob, posteriors)``: the total log-likelihood and the (N, K) posteriors."""
         return self.score(X, lengths), self.predict_proba(X, lengths)
+
+    def decode(self, X, lengths=None, algorithm=None):
+        """``(log_prob, states)`` as hmmlearn: Viterbi's log p(x, z*) summed over the
+        sequences, or for ``"map"`` hmmlearn's value, the sum of each frame's largest
+        posterior (the top level answers log p(x) there)."""
+        algorithm = self.algorithm if algorithm is None else algorithm
+        if algorithm not in DECODER_ALGORITHMS:
+            raise ValueError(f"Unknown decoder {algorithm!r}")
+        if algorithm == "map":
+            post = self.predict_proba(X, lengths)
+            return float(post.max(axis=1).sum()), post.argmax(axis=1)
+        return super().decode(X, lengths, algorithm)
 
     def sample(self, n_samples=1, random_state=None, currstate=None):
         """``(X, states)``: one sequence of ``n_samples`` frames, from ``currstate`` when

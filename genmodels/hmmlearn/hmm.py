@@ -51,7 +51,9 @@ def _validate_covars(covars: np.ndarray, covariance_type: str, n_components: int
             raise ValueError("'full' covars must have shape (n_components, n_dim, n_dim)")
         for n, cv in enumerate(covars):
             if not np.allclose(cv, cv.T) or np.any(np.linalg.eigvalsh(cv) <= 0):
-                raise ValueError(f"component {n} of 'full' covars must be symmetric, positive-definite")
+                raise ValueError(
+                    f"component {n} of 'full' covars must be symmetric, positive-definite"
+                )
     else:
         raise ValueError(
             f"covariance_type must be one of 'spherical', 'tied', 'diag', 'full', got {ct!r}"
