@@ -44,9 +44,11 @@ _WHERE = {
     "VAE": "vae",
     "ConditionalVAE": "vae",
     "MultVAE": "vae",
+    "Transformer": "autoregressive",
 }
 
 if TYPE_CHECKING:
+    from .autoregressive import Transformer
     from .base import Capabilities, GenerativeModel
     from .boltzmann import BernoulliRBM, BoltzmannMachine, CategoricalRBM, GaussianBernoulliRBM
     from .exceptions import (
@@ -100,6 +102,7 @@ __all__ = [
     "MultVAE",
     "NotFittedError",
     "PoissonHMM",
+    "Transformer",
     "VAE",
     "__version__",
     "load",

@@ -35,6 +35,8 @@ def _data(kind: str, n: int = 120, d: int = 3, seed: int = 0) -> np.ndarray:
         return rng.poisson(rates[group]).astype(float)
     if kind == "categorical":
         return ((rng.randint(0, 3, size=(n, d)) + group[:, None]) % 4).astype(float)
+    if kind == "tokens":  # one token id per frame: a noisy cycle 0, 1, 2, 3, 0, ...
+        return ((np.arange(n) + (rng.uniform(size=n) < 0.2)) % 4).astype(float)[:, None]
     raise NotImplementedError(f"the contract suite has no example data for input_kind={kind!r}")
 
 
@@ -234,7 +236,7 @@ def test_bad_input_gives_clear_errors(model_cls):
     if not caps.missing_values:
         with pytest.raises(ValueError, match="NaN"):
             fit(nan)
-    if caps.input_kind in ("binary", "counts", "categorical"):
+    if caps.input_kind in ("binary", "counts", "categorical", "tokens"):
         # Counts and codes refuse negatives; 0/1 data refuse anything else unless the
         # model thresholds them (BernoulliNB's binarize), so check with thresholding off.
         strict = model_cls(**{**cls_params, "binarize": None}) if "binarize" in cls_params else None

@@ -431,9 +431,10 @@ def test_neural_weights_are_checked_against_the_network(saved, cid, tmp_path):
     extra = {**tensors, "attr/module_/extra.weight": np.zeros(2, np.float32)}
     expect("unexpected key", extra, meta, ["module_/extra.weight", "unexpected"])
     params = json.loads(meta["params"])
-    params["latent_dim"] = params["latent_dim"] + 1
+    width = "latent_dim" if "latent_dim" in params else "d_model"  # a VAE's, a transformer's
+    params[width] = params[width] + params.get("n_heads", 1)
     expect(
-        "another latent_dim", tensors, dict(meta, params=json.dumps(params)), ["module_/", "shape"]
+        f"another {width}", tensors, dict(meta, params=json.dumps(params)), ["module_/", "shape"]
     )
     assert not failures, f"{cid}:\n" + "\n".join(failures)
 

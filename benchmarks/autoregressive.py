@@ -1,0 +1,93 @@
+"""Cached against naive generation of the autoregressive models (issue 14).
+
+Transformer: a GPT-style decoder of 6 layers x 384 wide (6 heads, context 1,024, the
+weights as initialised: speed does not depend on them), 512 new tokens after a one-token
+prompt, a batch of 1 and of 8 sequences, greedy decoding so that both loops must give the
+same tokens (checked). "naive" recomputes the whole context for every new token (as
+nanoGPT's ``generate`` and pytorch-generative do); "cached" keeps every layer's keys and
+values (``sample(..., use_cache=True)``, the default). The two alternate; best of
+``--repeats``. Threads: torch's default (all cores), the same for both.
+
+    python benchmarks/autoregressive.py            # 512 tokens, best of 3
+    python benchmarks/autoregressive.py --quick    # 64 tokens, once (a smoke test)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _busy import add_busy_argument, busy_machine  # noqa: E402
+
+from genmodels import Transformer  # noqa: E402
+
+
+def _model(vocab: int = 65) -> Transformer:
+    rng = np.random.RandomState(0)
+    codes = rng.randint(0, vocab, size=(4, 64, 1)).astype(float)
+    model = Transformer(
+        6,
+        6,
+        384,
+        block_size=1024,
+        vocab_size=vocab,
+        epochs=1,
+        batch_size=4,
+        warmup_steps=0,
+        random_state=0,
+    )
+    return model.fit(codes)
+
+
+def _time(fn, repeats: int) -> tuple[float, np.ndarray]:
+    best, out = float("inf"), None
+    for _ in range(repeats):
+        t = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t)
+    return best, out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tokens", type=int, default=512)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true")
+    add_busy_argument(parser)
+    args = parser.parse_args()
+    tokens, repeats = (64, 1) if args.quick else (args.tokens, args.repeats)
+    model = _model()
+    print(
+        f"Transformer 6 x 384, {tokens} new tokens, greedy; torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads"
+    )
+    with busy_machine(args.busy) as where:
+        print(where)
+        print(
+            "| batch | naive s | cached s | naive tokens/s | cached tokens/s | speedup "
+            "| same tokens |"
+        )
+        print("|---|---|---|---|---|---|---|")
+        for n in (1, 8):
+
+            def run(cache, n=n):
+                return model.sample(
+                    n, length=tokens, temperature=0, random_state=0, use_cache=cache
+                )
+
+            naive, a = _time(lambda: run(False), repeats)
+            cached, b = _time(lambda: run(True), repeats)
+            print(
+                f"| {n} | {naive:.2f} | {cached:.2f} | {n * tokens / naive:,.0f} | "
+                f"{n * tokens / cached:,.0f} | {naive / cached:.1f}x | {bool((a == b).all())} |"
+            )
+
+
+if __name__ == "__main__":
+    main()
