@@ -45,10 +45,11 @@ _WHERE = {
     "ConditionalVAE": "vae",
     "MultVAE": "vae",
     "Transformer": "autoregressive",
+    "WaveNet": "autoregressive",
 }
 
 if TYPE_CHECKING:
-    from .autoregressive import Transformer
+    from .autoregressive import Transformer, WaveNet
     from .base import Capabilities, GenerativeModel
     from .boltzmann import BernoulliRBM, BoltzmannMachine, CategoricalRBM, GaussianBernoulliRBM
     from .exceptions import (
@@ -104,6 +105,7 @@ __all__ = [
     "PoissonHMM",
     "Transformer",
     "VAE",
+    "WaveNet",
     "__version__",
     "load",
     "model_class",

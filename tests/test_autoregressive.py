@@ -258,3 +258,102 @@ def test_command_line_fits_text_completes_and_samples(tmp_path, capsys):
     assert "bin.txt" in err and "binary" in err
     assert main(["complete", str(model), "abz"]) != 0
     assert "'z' is not in the vocabulary" in capsys.readouterr().err
+
+
+# -- WaveNet ------------------------------------------------------------------------------------
+
+
+def _wavenet(layers=2, blocks=2, vocab=3, **kw):
+    from genmodels import WaveNet
+
+    params = dict(
+        layers_per_block=layers,
+        n_blocks=blocks,
+        residual_channels=8,
+        skip_channels=8,
+        vocab_size=vocab,
+        epochs=1,
+        batch_size=8,
+        random_state=0,
+    )
+    params.update(kw)
+    model = WaveNet(**params).fit(_codes(vocab=vocab))
+    with torch.no_grad():
+        g = torch.Generator().manual_seed(1)
+        for p in model.module_.parameters():
+            p.add_(torch.randn(p.shape, generator=g) * 0.3)
+    return model
+
+
+def test_wavenet_probabilities_of_every_sequence_sum_to_one():
+    model = _wavenet(layers=1, blocks=2)  # receptive field 3 < length 6
+    assert model.receptive_field_ == 3
+    seqs = [np.array(s, dtype=float)[:, None] for s in itertools.product(range(3), repeat=6)]
+    assert np.exp(model.score_samples(seqs)).sum() == pytest.approx(1.0, abs=1e-5)
+
+
+def test_wavenet_outputs_see_exactly_their_receptive_field():
+    model = _wavenet(layers=2, blocks=2)  # dilations 1, 2, 1, 2: receptive field 7
+    r = model.receptive_field_
+    assert r == 7
+    net = model.module_.eval()
+    e = torch.randn(1, 12, 8, requires_grad=True)
+    for i in range(12):
+        (grad,) = torch.autograd.grad(net.forward_embeddings(e)[0, i].sum(), e)
+        seen = grad[0].abs().sum(-1) > 0
+        assert seen.tolist() == [i - r < j <= i for j in range(12)]
+
+
+@pytest.mark.parametrize("settings", [{"temperature": 0}, {}, {"top_k": 2, "temperature": 0.9}])
+def test_wavenet_fast_generation_gives_the_naive_samples(settings):
+    model = _wavenet(layers=3, blocks=2, vocab=5)
+    a = model.sample(
+        3, length=512 if settings == {"temperature": 0} else 200, random_state=2, **settings
+    )
+    b = model.sample(3, length=a.shape[1], random_state=2, use_cache=False, **settings)
+    np.testing.assert_array_equal(a, b)
+    if settings != {"temperature": 0}:  # greedy decoding may settle on one level
+        assert len(np.unique(a)) > 1
+    prefix = np.array([0, 4, 1, 3, 2, 2, 0, 1] * 3)  # past the receptive field (15)
+    np.testing.assert_array_equal(
+        model.complete(prefix, 40, random_state=5, **settings),
+        model.complete(prefix, 40, random_state=5, use_cache=False, **settings),
+    )
+
+
+def test_wavenet_scores_are_the_chain_rule_over_the_receptive_field():
+    model = _wavenet(layers=2, blocks=1)  # receptive field 4
+    x = np.array([0, 2, 1, 1, 0, 2, 2, 1, 0, 0, 1], dtype=np.int64)
+    u = torch.as_tensor(np.concatenate([[model.vocab_size_], x]))[None]
+    net = model.module_.eval()
+    want = 0.0
+    with torch.no_grad():
+        for j in range(len(x)):
+            logits = net(u[:, max(0, j - 3) : j + 1])[0, -1]
+            want += torch.log_softmax(logits.double(), -1)[x[j]].item()
+    assert model.score_samples([x[:, None].astype(float)])[0] == pytest.approx(want, abs=1e-5)
+
+
+def test_wavenet_training_windows_train_each_level_once_with_its_full_context():
+    model = _wavenet(layers=2, blocks=1, chunk_length=6)  # receptive field 4, windows of 6
+    seq = np.arange(20) % 3
+    w = model._windows([seq]).numpy()
+    targets = w[:, 1:]
+    trained = np.sort(targets[targets >= 0])
+    np.testing.assert_array_equal(np.bincount(trained, minlength=3), np.bincount(seq, minlength=3))
+    with pytest.raises(ValueError, match="chunk_length"):
+        _wavenet(layers=3, blocks=1, chunk_length=4)
+
+
+def test_mu_law_round_trip():
+    from genmodels.autoregressive import mu_law_decode, mu_law_encode
+
+    x = np.linspace(-1, 1, 10001)
+    codes = mu_law_encode(x)
+    assert codes.min() == 0 and codes.max() == 255 and (np.diff(codes) >= 0).all()
+    back = mu_law_decode(codes)
+    # the quantisation step of mu-law grows with |x|: about 1/2000 near 0, 1/40 near 1
+    assert np.abs(back - x).max() < 0.03 and np.abs(back - x)[np.abs(x) < 0.01].max() < 5e-4
+    np.testing.assert_array_equal(mu_law_encode(back), codes)
+    with pytest.raises(ValueError, match=r"\[-1, 1\]"):
+        mu_law_encode([0.5, 1.5])

@@ -3,9 +3,11 @@
 ``_sampling`` (temperature, top-k, top-p draws), ``base.AutoregressiveModel`` (tokens in,
 training windows, exact ``score_samples``, ``sample`` / ``complete`` with the network's
 cache or the naive loop), and the models: ``Transformer`` (a GPT-style decoder with a
-key/value cache, ``_transformer_net``).
+key/value cache, ``_transformer_net``) and ``WaveNet`` (dilated causal convolutions with
+fast-generation queues, ``_wavenet_net``; mu-law companding of audio).
 """
 
 from .transformer import Transformer
+from .wavenet import WaveNet, mu_law_decode, mu_law_encode
 
-__all__ = ["Transformer"]
+__all__ = ["Transformer", "WaveNet", "mu_law_decode", "mu_law_encode"]

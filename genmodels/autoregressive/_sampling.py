@@ -63,8 +63,11 @@ def draw(
     same generator state gives the same tokens whatever computed the logits)."""
     if temperature == 0.0:
         return logits.argmax(-1)
-    probs = torch.softmax(filter_logits(logits, temperature, top_k, top_p), dim=-1)
-    u = torch.rand(probs.shape[0], 1, generator=generator, device=probs.device)
-    cdf = torch.cumsum(probs, dim=-1)
-    idx = torch.searchsorted(cdf, u * cdf[:, -1:]).squeeze(-1)
-    return idx.clamp_(max=probs.shape[-1] - 1)
+    if temperature == 1.0 and top_k is None and top_p is None:
+        filtered = logits.float()
+    else:
+        filtered = filter_logits(logits, temperature, top_k, top_p)
+    cdf = torch.softmax(filtered, dim=-1).cumsum_(-1)
+    u = torch.rand(cdf.shape[0], 1, generator=generator, device=cdf.device)
+    idx = torch.searchsorted(cdf, u.mul_(cdf[:, -1:]))[:, 0]
+    return idx.clamp_(max=cdf.shape[-1] - 1)

@@ -9,8 +9,10 @@ top-p, with the network's incremental cache or (``use_cache=False``) the naive l
 recomputes the whole context for every new token. Both loops draw from the same
 conditionals with the same random numbers, so they give the same tokens (tested).
 
-**Context windows.** The network sees at most ``block_size`` positions. Let u = (BOS, x_1,
-x_2, ...) be the network's input stream; the prediction of u_{j+1} uses the context
+**Context windows** (the transformer's; a convolutional model with a finite receptive
+field R instead conditions each token on the R - 1 before it, scores a sequence in one
+pass and generates with queues that never restart). The network sees at most
+``block_size`` positions. Let u = (BOS, x_1, x_2, ...) be the network's input stream; the prediction of u_{j+1} uses the context
 u_{s(j)..j}, with s(j) = 0 for j < B and s(j) = H (floor((j - B) / H) + 1) beyond, where
 B = ``block_size`` and H = B // 2: every prediction past the first window sees between
 B - H and B tokens, the windows hop by H, and each conditional is a normalised
@@ -44,7 +46,7 @@ from ..validation import check_random_state
 from ._sampling import check_sampling, draw
 
 _PAD = -1  # a target position outside the sequence (ignored by the loss)
-SCORE_BATCH = 64  # windows scored at a time
+SCORE_TOKENS = 1 << 15  # positions scored at a time (windows of like lengths batched)
 
 
 def context_start(j: int, block_size: int) -> int:
@@ -134,8 +136,29 @@ class AutoregressiveModel(NeuralModel):
 
     # -- training -------------------------------------------------------------------------
 
+    # -- the context scheme (a model with a finite receptive field overrides these) ----------
+
     def _block(self) -> int:
         return int(self.block_size)
+
+    def _context_start(self, j: int) -> int:
+        """Where the context of the prediction after input position ``j`` starts."""
+        return context_start(j, self._block())
+
+    def _score_windows(self, length: int) -> list[tuple[int, int, int]]:
+        """``(start, first, stop)``: the input u[start:stop] scores predictions [first, stop)."""
+        return score_windows(length, self._block())
+
+    def _train_window(self) -> tuple[int, int]:
+        """``(L, m)``: training windows of L inputs; the first m targets of every window
+        but a sequence's first are not trained (their context would be cut short)."""
+        return self._block(), 0
+
+    @property
+    def _cache_restarts(self) -> bool:
+        """Whether the cache starts afresh when the context start moves (a window of
+        attention) or runs on for ever (a convolution's queues)."""
+        return True
 
     def fit(self, X, lengths=None, *, validation_data=None, resume: bool = False):
         """Train on sequences ``X`` (texts for a model with a tokenizer; else sequences of
@@ -149,10 +172,11 @@ class AutoregressiveModel(NeuralModel):
         return TensorDataset(self._windows(seqs))
 
     def _windows(self, seqs: list[np.ndarray]) -> torch.Tensor:
-        """Training windows (n_windows, B + 1) of the input streams (BOS, x_1, ...): inputs
-        ``w[:, :-1]``, targets ``w[:, 1:]``, starting every B / 2 positions, padded with -1."""
-        b = self._block()
-        hop = max(1, b // 2)
+        """Training windows (n_windows, L + 1) of the input streams (BOS, x_1, ...): inputs
+        ``w[:, :-1]``, targets ``w[:, 1:]``, padded with -1; they start every L / 2
+        positions (every L - m, with m masked context targets: each target once)."""
+        b, m = self._train_window()
+        hop = max(1, b - m if m else b // 2)
         bos = self.vocab_size_
         rows = []
         for s in seqs:
@@ -160,7 +184,9 @@ class AutoregressiveModel(NeuralModel):
             n_pred = len(s)
             starts = range(0, max(1, n_pred - b + hop), hop) if n_pred > b else [0]
             for st in starts:
-                w = u[st : st + b + 1]
+                w = u[st : st + b + 1].copy()
+                if st > 0 and m:
+                    w[1 : m + 1] = _PAD  # targets whose context this window cuts short
                 if len(w) < b + 1:
                     w = np.concatenate([w, np.full(b + 1 - len(w), _PAD)])
                 rows.append(w)
@@ -187,36 +213,34 @@ class AutoregressiveModel(NeuralModel):
     def _score_token_lists(self, seqs: list[np.ndarray]) -> np.ndarray:
         net = self.module_.eval()
         dev = self._device()
-        b = self._block()
         bos = self.vocab_size_
         out = np.zeros(len(seqs))
         # every (sequence, window) pair as one row of a batch of windows
         jobs = []  # (sequence index, window tokens, targets, first, stop) per window
         for i, s in enumerate(seqs):
             u = np.concatenate([[bos], s])
-            for start, first, stop in score_windows(len(s), b):
+            for start, first, stop in self._score_windows(len(s)):
                 jobs.append(
-                    (
-                        i,
-                        u[start : start + b],
-                        u[start + 1 : start + b + 1],
-                        first - start,
-                        stop - start,
-                    )
+                    (i, u[start:stop], u[start + 1 : stop + 1], first - start, stop - start)
                 )
-        for k in range(0, len(jobs), SCORE_BATCH):
-            part = jobs[k : k + SCORE_BATCH]
+        jobs.sort(key=lambda job: len(job[1]))  # batch windows of like lengths together
+        k = 0
+        while k < len(jobs):
+            width = len(jobs[k][1])
+            rows = max(1, SCORE_TOKENS // width)
+            part = jobs[k : k + rows]
+            k += len(part)
             width = max(len(j[1]) for j in part)
             inp = np.zeros((len(part), width), dtype=np.int64)
             tgt = np.full((len(part), width), _PAD, dtype=np.int64)
             for r, (_, ins, tg, first, stop) in enumerate(part):
                 inp[r, : len(ins)] = ins
                 tgt[r, first:stop] = tg[first:stop]
-            logits = net(torch.as_tensor(inp, device=dev))
-            logp = torch.log_softmax(logits.float(), dim=-1).double()
+            logits = net(torch.as_tensor(inp, device=dev)).float()
             t = torch.as_tensor(tgt, device=dev)
-            picked = logp.gather(-1, t.clamp(min=0)[..., None])[..., 0]
-            per_row = to_numpy(picked.masked_fill(t == _PAD, 0.0).sum(1))
+            picked = logits.gather(-1, t.clamp(min=0)[..., None])[..., 0]
+            logp = picked.double() - torch.logsumexp(logits, dim=-1).double()
+            per_row = to_numpy(logp.masked_fill(t == _PAD, 0.0).sum(1))
             for r, job in enumerate(part):
                 out[job[0]] += per_row[r]
         return out
@@ -250,31 +274,27 @@ class AutoregressiveModel(NeuralModel):
         """``n_new`` tokens after each row of ``prefixes`` (n, P) (input streams starting
         with BOS, equal lengths): (n, n_new)."""
         net = self.module_.eval()
-        b = self._block()
-        u = prefixes
-        n = u.shape[0]
+        n, p = prefixes.shape
+        u = torch.empty(n, p + n_new, dtype=prefixes.dtype, device=prefixes.device)
+        u[:, :p] = prefixes
         width = self._step_width()
-        new = []
         cache, cache_start = None, -1
-        for _ in range(n_new):
-            j = u.shape[1] - 1  # predict the token after input position j
-            s = context_start(j, b)
+        for j in range(p - 1, p - 1 + n_new):  # predict the token after input position j
+            s = self._context_start(j)
             # one new row per sequence is a few small kernels: on one thread unless the
             # batch is wide (a second thread would wait at every barrier; backend.threads_for)
             if not use_cache:
                 with cpu_threads(threads_for(n * (j + 1 - s) * width)):
                     logits = net(u[:, s : j + 1])[:, -1]
-            elif cache is None or s != cache_start:
+            elif cache is None or (s != cache_start and self._cache_restarts):
                 with cpu_threads(threads_for(n * (j + 1 - s) * width)):
                     logits, cache = net.prefill(u[:, s : j + 1])
                 cache_start = s
             else:
                 with cpu_threads(threads_for(n * width)):
                     logits, cache = net.step(u[:, j], cache)
-            token = draw(logits, temperature, top_k, top_p, generator)
-            new.append(token)
-            u = torch.cat([u, token[:, None]], dim=1)
-        return torch.stack(new, dim=1) if new else u[:, :0]
+            u[:, j + 1] = draw(logits, temperature, top_k, top_p, generator)
+        return u[:, p:]
 
     def _step_width(self) -> int:
         """Values of the widest activation one position makes (for the thread choice)."""
