@@ -3,9 +3,9 @@ per-layer queues of past activations (Paine et al. 2016, "Fast Wavenet generatio
 
 Stacks of dilated causal convolutions of kernel 2 (dilations 1, 2, ..., 2^(L-1), repeated
 ``n_blocks`` times), gated units tanh(W_f * x) * sigmoid(W_g * x), residual and skip 1x1
-convolutions, and a ReLU-1x1-ReLU-1x1 head giving logits over the ``vocab_size`` levels (mu-law audio: 256). Token id
-``vocab_size`` is BOS; positions before it are zeros, so every output sees exactly its
-receptive field (``receptive_field`` inputs, itself included).
+convolutions, and a ReLU-1x1-ReLU-1x1 head giving logits over the ``vocab_size`` levels
+(mu-law audio: 256). Token id ``vocab_size`` is BOS; positions before it are zeros, so
+every output sees exactly its receptive field (``receptive_field`` inputs, itself included).
 
 The incremental protocol (as the transformer's): ``forward(tokens)`` -> logits (n, L, V);
 ``prefill(tokens)`` -> (last logits, queues); ``step(token, queues)`` -> (logits, queues),

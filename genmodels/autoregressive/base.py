@@ -11,11 +11,11 @@ conditionals with the same random numbers, so they give the same tokens (tested)
 
 **Context windows** (the transformer's; a convolutional model with a finite receptive
 field R instead conditions each token on the R - 1 before it, scores a sequence in one
-pass and generates with queues that never restart). The network sees at most
-``block_size`` positions. Let u = (BOS, x_1, x_2, ...) be the network's input stream; the prediction of u_{j+1} uses the context
-u_{s(j)..j}, with s(j) = 0 for j < B and s(j) = H (floor((j - B) / H) + 1) beyond, where
-B = ``block_size`` and H = B // 2: every prediction past the first window sees between
-B - H and B tokens, the windows hop by H, and each conditional is a normalised
+pass and generates with queues that never restart). The network sees at most B =
+``block_size`` positions. Let u = (BOS, x_1, x_2, ...) be its input stream and H = B // 2;
+the prediction of u_{j+1} uses the context u_{s(j)..j}, with s(j) = 0 for j < B and
+s(j) = H (floor((j - B) / H) + 1) beyond. Every prediction past the first window sees
+between B - H and B tokens, the windows hop by H, and each conditional is a normalised
 distribution given the past, so the product over positions is a normalised distribution
 over sequences of any length. Scoring runs one window per hop (about twice a single pass);
 cached generation starts a new cache at each hop from the last B - H tokens.
