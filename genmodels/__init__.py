@@ -44,12 +44,13 @@ _WHERE = {
     "VAE": "vae",
     "ConditionalVAE": "vae",
     "MultVAE": "vae",
+    "PixelCNN": "autoregressive",
     "Transformer": "autoregressive",
     "WaveNet": "autoregressive",
 }
 
 if TYPE_CHECKING:
-    from .autoregressive import Transformer, WaveNet
+    from .autoregressive import PixelCNN, Transformer, WaveNet
     from .base import Capabilities, GenerativeModel
     from .boltzmann import BernoulliRBM, BoltzmannMachine, CategoricalRBM, GaussianBernoulliRBM
     from .exceptions import (
@@ -102,6 +103,7 @@ __all__ = [
     "MultinomialNB",
     "MultVAE",
     "NotFittedError",
+    "PixelCNN",
     "PoissonHMM",
     "Transformer",
     "VAE",

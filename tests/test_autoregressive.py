@@ -357,3 +357,83 @@ def test_mu_law_round_trip():
     np.testing.assert_array_equal(mu_law_encode(back), codes)
     with pytest.raises(ValueError, match=r"\[-1, 1\]"):
         mu_law_encode([0.5, 1.5])
+
+
+# -- PixelCNN -----------------------------------------------------------------------------------
+
+
+def _pixelcnn(shape=(3, 3), n_levels=2, n_layers=4, **kw):
+    from genmodels import PixelCNN
+
+    rng = np.random.RandomState(0)
+    X = rng.randint(0, n_levels, size=(40, shape[0] * shape[1])).astype(float)
+    params = dict(
+        n_layers=n_layers,
+        channels=8,
+        head_channels=8,
+        kernel_size=3,
+        n_levels=n_levels,
+        image_shape=shape,
+        epochs=1,
+        batch_size=8,
+        random_state=0,
+    )
+    params.update(kw)
+    model = PixelCNN(**params).fit(X)
+    with torch.no_grad():
+        g = torch.Generator().manual_seed(1)
+        for p in model.module_.parameters():
+            p.add_(torch.randn(p.shape, generator=g) * 0.3)
+    return model
+
+
+@pytest.mark.parametrize("shape, n_levels", [((2, 3), 2), ((3, 2), 3)])
+def test_pixelcnn_probabilities_of_every_image_sum_to_one(shape, n_levels):
+    model = _pixelcnn(shape, n_levels)
+    n = shape[0] * shape[1]
+    images = np.array(list(itertools.product(range(n_levels), repeat=n)), dtype=float)
+    assert np.exp(model.score_samples(images)).sum() == pytest.approx(1.0, abs=1e-5)
+
+
+def test_pixelcnn_sees_every_pixel_above_and_to_the_left_and_no_other():
+    """No blind spot (the original PixelCNN misses pixels up and to the right) and no leak:
+    with enough layers to cover a 4 x 4 image, pixel p depends on exactly pixels < p."""
+    net = _pixelcnn((4, 4), n_layers=5).module_.eval()
+    e = torch.rand(1, 16, requires_grad=True)
+    for p in range(16):
+        (grad,) = torch.autograd.grad(net.forward_embeddings(e)[0, p].sum(), e)
+        assert (grad[0].abs() > 0).tolist() == [q < p for q in range(16)], p
+
+
+@pytest.mark.parametrize("settings", [{"temperature": 0}, {}, {"top_p": 0.8}])
+def test_pixelcnn_row_cached_sampling_gives_the_naive_images(settings):
+    model = _pixelcnn((6, 5), n_levels=3)
+    a = model.sample(5, random_state=4, **settings)
+    b = model.sample(5, random_state=4, use_cache=False, **settings)
+    np.testing.assert_array_equal(a, b)
+    assert a.shape == (5, 30) and set(np.unique(a)) <= {0.0, 1.0, 2.0}
+    X = np.random.RandomState(1).randint(0, 3, size=(3, 30)).astype(float)
+    c = model.inpaint(X, 2, random_state=0, **settings)
+    np.testing.assert_array_equal(c[:, :10], X[:, :10])
+    np.testing.assert_array_equal(
+        c, model.inpaint(X, 2, random_state=0, use_cache=False, **settings)
+    )
+
+
+def test_pixelcnn_learns_digits_and_refuses_bad_pixels():
+    from sklearn.datasets import load_digits
+
+    from genmodels import PixelCNN
+
+    X = (load_digits().data > 7).astype(float)
+    model = PixelCNN(3, 16, kernel_size=3, epochs=3, random_state=0).fit(X[:1200])
+    assert model.image_shape_ == (8, 8)
+    held_out = -model.score_samples(X[1200:]).mean()
+    assert held_out < 0.6 * 64 * math.log(2)  # well below 1 bit a pixel (a coin flip)
+    assert model.bits_per_token(X[1200:]) == pytest.approx(held_out / 64 / math.log(2))
+    with pytest.raises(ValueError, match="integer levels 0..1"):
+        model.score_samples(X[:2] * 0.5)
+    with pytest.raises(ValueError, match="n_rows"):
+        model.inpaint(X[:2], 8)
+    with pytest.raises(ValueError, match="image_shape"):
+        PixelCNN(epochs=1).fit(np.zeros((4, 10)))

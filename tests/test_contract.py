@@ -6,6 +6,7 @@ hyper-parameters come from its ``_test_params()``.
 
 from __future__ import annotations
 
+import json
 import pickle
 import warnings
 
@@ -179,8 +180,12 @@ def test_save_load_gives_identical_outputs(model_cls, tmp_path):
     assert loaded.get_params().keys() == model.get_params().keys()
     np.testing.assert_array_equal(loaded.score_samples(X), model.score_samples(X))
     np.testing.assert_array_equal(loaded.sample(5, random_state=3), model.sample(5, random_state=3))
-    # The file is a safetensors file, not a pickle.
-    assert path.read_bytes()[:1] != b"\x80"
+    # The file is a safetensors file (an 8-byte header length, then a JSON header), not a
+    # pickle (whose protocols 2-5 start with 0x80 and the protocol number).
+    data = path.read_bytes()
+    header = int.from_bytes(data[:8], "little")
+    assert 8 + header <= len(data) and data[8:9] == b"{"
+    assert json.loads(data[8 : 8 + header])["__metadata__"]["format"] == "genmodels"
 
 
 def test_same_seed_same_result(model_cls):

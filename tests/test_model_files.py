@@ -279,8 +279,8 @@ def _break_relation(name, c, value, state):
         bad = value.copy()
         bad[0, 1] += 1.0
         return bad
-    if "product is n_features_in_" in d:
-        return (int(np.prod(value)) + 1,)
+    if "product is n_features_in_" in d:  # the same number of dimensions, one more pixel
+        return (*tuple(value)[:-1], int(tuple(value)[-1]) + 1)
     if "per-epoch lists" in d:
         return {"loss": 1.0}
     if "log Z cache" in d:
@@ -433,8 +433,8 @@ def test_neural_weights_are_checked_against_the_network(saved, cid, tmp_path):
     extra = {**tensors, "attr/module_/extra.weight": np.zeros(2, np.float32)}
     expect("unexpected key", extra, meta, ["module_/extra.weight", "unexpected"])
     params = json.loads(meta["params"])
-    # a width that shapes the weights: a VAE's, a transformer's, a WaveNet's
-    width = next(w for w in ("latent_dim", "d_model", "residual_channels") if w in params)
+    # a width that shapes the weights: a VAE's, a transformer's, a WaveNet's, a PixelCNN's
+    width = next(w for w in ("latent_dim", "d_model", "residual_channels", "channels") if w in params)
     params[width] = params[width] + params.get("n_heads", 1)
     expect(
         f"another {width}", tensors, dict(meta, params=json.dumps(params)), ["module_/", "shape"]

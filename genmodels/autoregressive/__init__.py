@@ -4,10 +4,12 @@
 training windows, exact ``score_samples``, ``sample`` / ``complete`` with the network's
 cache or the naive loop), and the models: ``Transformer`` (a GPT-style decoder with a
 key/value cache, ``_transformer_net``) and ``WaveNet`` (dilated causal convolutions with
-fast-generation queues, ``_wavenet_net``; mu-law companding of audio).
+fast-generation queues, ``_wavenet_net``; mu-law companding of audio) and ``PixelCNN``
+(the gated PixelCNN with row-cached sampling and inpainting, ``_pixelcnn_net``).
 """
 
+from .pixelcnn import PixelCNN
 from .transformer import Transformer
 from .wavenet import WaveNet, mu_law_decode, mu_law_encode
 
-__all__ = ["Transformer", "WaveNet", "mu_law_decode", "mu_law_encode"]
+__all__ = ["PixelCNN", "Transformer", "WaveNet", "mu_law_decode", "mu_law_encode"]
