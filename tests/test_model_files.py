@@ -434,7 +434,9 @@ def test_neural_weights_are_checked_against_the_network(saved, cid, tmp_path):
     expect("unexpected key", extra, meta, ["module_/extra.weight", "unexpected"])
     params = json.loads(meta["params"])
     # a width that shapes the weights: a VAE's, a transformer's, a WaveNet's, a PixelCNN's
-    width = next(w for w in ("latent_dim", "d_model", "residual_channels", "channels") if w in params)
+    width = next(
+        w for w in ("latent_dim", "d_model", "residual_channels", "channels") if w in params
+    )
     params[width] = params[width] + params.get("n_heads", 1)
     expect(
         f"another {width}", tensors, dict(meta, params=json.dumps(params)), ["module_/", "shape"]
