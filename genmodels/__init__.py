@@ -45,12 +45,13 @@ _WHERE = {
     "ConditionalVAE": "vae",
     "MultVAE": "vae",
     "PixelCNN": "autoregressive",
+    "PixelRNN": "autoregressive",
     "Transformer": "autoregressive",
     "WaveNet": "autoregressive",
 }
 
 if TYPE_CHECKING:
-    from .autoregressive import PixelCNN, Transformer, WaveNet
+    from .autoregressive import PixelCNN, PixelRNN, Transformer, WaveNet
     from .base import Capabilities, GenerativeModel
     from .boltzmann import BernoulliRBM, BoltzmannMachine, CategoricalRBM, GaussianBernoulliRBM
     from .exceptions import (
@@ -104,6 +105,7 @@ __all__ = [
     "MultVAE",
     "NotFittedError",
     "PixelCNN",
+    "PixelRNN",
     "PoissonHMM",
     "Transformer",
     "VAE",

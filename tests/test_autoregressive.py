@@ -48,6 +48,18 @@ def _tiny(positions="learned", block_size=3, vocab=3, **kw):
     return model
 
 
+def _depends_on(net, shape, position: int, uniform: bool = False):
+    """Which input positions output ``position`` of ``net.forward_embeddings`` depends on:
+    a non-zero gradient for any of 4 seeded random inputs of ``shape`` (one input could
+    hide a dependence behind a ReLU that happens to be off)."""
+    g = torch.Generator().manual_seed(position)
+    draw = torch.rand if uniform else torch.randn
+    e = draw((4, *shape), generator=g).requires_grad_(True)
+    (grad,) = torch.autograd.grad(net.forward_embeddings(e)[:, position].sum(), e)
+    per_position = grad.abs().sum(0)
+    return per_position.sum(-1) > 0 if per_position.dim() > 1 else per_position > 0
+
+
 # -- the likelihood is exact ---------------------------------------------------------------
 
 
@@ -97,12 +109,9 @@ def test_no_output_depends_on_its_own_or_later_inputs(positions):
     """d logits[i] / d input[j] is exactly zero for j > i (no leak of the future) and
     non-zero for every j <= i (no blind spot): output i predicts the token after input i."""
     net = _tiny(positions, block_size=6).module_.eval()
-    e = torch.randn(1, 6, 8, requires_grad=True)
     for i in range(6):
-        (grad,) = torch.autograd.grad(net.forward_embeddings(e)[0, i].sum(), e)
-        per_position = grad[0].abs().sum(-1)
-        assert (per_position[i + 1 :] == 0).all()
-        assert (per_position[: i + 1] > 0).all()
+        seen = _depends_on(net, (6, 8), i)
+        assert seen.tolist() == [j <= i for j in range(6)]
 
 
 # -- cached generation is the naive loop ------------------------------------------------------
@@ -297,10 +306,8 @@ def test_wavenet_outputs_see_exactly_their_receptive_field():
     r = model.receptive_field_
     assert r == 7
     net = model.module_.eval()
-    e = torch.randn(1, 12, 8, requires_grad=True)
     for i in range(12):
-        (grad,) = torch.autograd.grad(net.forward_embeddings(e)[0, i].sum(), e)
-        seen = grad[0].abs().sum(-1) > 0
+        seen = _depends_on(net, (12, 8), i)
         assert seen.tolist() == [i - r < j <= i for j in range(12)]
 
 
@@ -362,9 +369,7 @@ def test_mu_law_round_trip():
 # -- PixelCNN -----------------------------------------------------------------------------------
 
 
-def _pixelcnn(shape=(3, 3), n_levels=2, n_layers=4, **kw):
-    from genmodels import PixelCNN
-
+def _pixelcnn(shape=(3, 3), n_levels=2, n_layers=4, cls="PixelCNN", **kw):
     rng = np.random.RandomState(0)
     X = rng.randint(0, n_levels, size=(40, shape[0] * shape[1])).astype(float)
     params = dict(
@@ -379,7 +384,7 @@ def _pixelcnn(shape=(3, 3), n_levels=2, n_layers=4, **kw):
         random_state=0,
     )
     params.update(kw)
-    model = PixelCNN(**params).fit(X)
+    model = getattr(genmodels, cls)(**params).fit(X)
     with torch.no_grad():
         g = torch.Generator().manual_seed(1)
         for p in model.module_.parameters():
@@ -387,9 +392,10 @@ def _pixelcnn(shape=(3, 3), n_levels=2, n_layers=4, **kw):
     return model
 
 
+@pytest.mark.parametrize("cls", ["PixelCNN", "PixelRNN"])
 @pytest.mark.parametrize("shape, n_levels", [((2, 3), 2), ((3, 2), 3)])
-def test_pixelcnn_probabilities_of_every_image_sum_to_one(shape, n_levels):
-    model = _pixelcnn(shape, n_levels)
+def test_image_models_probabilities_of_every_image_sum_to_one(shape, n_levels, cls):
+    model = _pixelcnn(shape, n_levels, cls=cls)
     n = shape[0] * shape[1]
     images = np.array(list(itertools.product(range(n_levels), repeat=n)), dtype=float)
     assert np.exp(model.score_samples(images)).sum() == pytest.approx(1.0, abs=1e-5)
@@ -399,15 +405,14 @@ def test_pixelcnn_sees_every_pixel_above_and_to_the_left_and_no_other():
     """No blind spot (the original PixelCNN misses pixels up and to the right) and no leak:
     with enough layers to cover a 4 x 4 image, pixel p depends on exactly pixels < p."""
     net = _pixelcnn((4, 4), n_layers=5).module_.eval()
-    e = torch.rand(1, 16, requires_grad=True)
     for p in range(16):
-        (grad,) = torch.autograd.grad(net.forward_embeddings(e)[0, p].sum(), e)
-        assert (grad[0].abs() > 0).tolist() == [q < p for q in range(16)], p
+        assert _depends_on(net, (16,), p, uniform=True).tolist() == [q < p for q in range(16)], p
 
 
+@pytest.mark.parametrize("cls", ["PixelCNN", "PixelRNN"])
 @pytest.mark.parametrize("settings", [{"temperature": 0}, {}, {"top_p": 0.8}])
-def test_pixelcnn_row_cached_sampling_gives_the_naive_images(settings):
-    model = _pixelcnn((6, 5), n_levels=3)
+def test_image_models_row_cached_sampling_gives_the_naive_images(settings, cls):
+    model = _pixelcnn((6, 5), n_levels=3, cls=cls)
     a = model.sample(5, random_state=4, **settings)
     b = model.sample(5, random_state=4, use_cache=False, **settings)
     np.testing.assert_array_equal(a, b)
@@ -418,6 +423,22 @@ def test_pixelcnn_row_cached_sampling_gives_the_naive_images(settings):
     np.testing.assert_array_equal(
         c, model.inpaint(X, 2, random_state=0, use_cache=False, **settings)
     )
+
+
+def test_pixelrnn_row_lstm_sees_its_neighbours_before_it_and_nothing_later():
+    """Row LSTM: pixel (i, j) depends on no pixel at or after it, and on its neighbours
+    before it, (i, j - 1) and (i - 1, j - 1 .. j + 1) (through the first, mask-A
+    convolution), last column included."""
+    h, w = 5, 6
+    net = _pixelcnn((h, w), n_layers=2, cls="PixelRNN").module_.eval()
+    for p in range(h * w):
+        i, j = divmod(p, w)
+        seen = _depends_on(net, (h * w,), p, uniform=True)
+        assert not seen[p:].any(), (i, j)
+        near = [(i, j - 1)] + [(i - 1, c) for c in (j - 1, j, j + 1)]
+        for r, c in near:
+            if 0 <= r and 0 <= c < w:
+                assert seen[r * w + c], ((i, j), (r, c))
 
 
 def test_pixelcnn_learns_digits_and_refuses_bad_pixels():
