@@ -44,9 +44,14 @@ _WHERE = {
     "VAE": "vae",
     "ConditionalVAE": "vae",
     "MultVAE": "vae",
+    "PixelCNN": "autoregressive",
+    "PixelRNN": "autoregressive",
+    "Transformer": "autoregressive",
+    "WaveNet": "autoregressive",
 }
 
 if TYPE_CHECKING:
+    from .autoregressive import PixelCNN, PixelRNN, Transformer, WaveNet
     from .base import Capabilities, GenerativeModel
     from .boltzmann import BernoulliRBM, BoltzmannMachine, CategoricalRBM, GaussianBernoulliRBM
     from .exceptions import (
@@ -99,8 +104,12 @@ __all__ = [
     "MultinomialNB",
     "MultVAE",
     "NotFittedError",
+    "PixelCNN",
+    "PixelRNN",
     "PoissonHMM",
+    "Transformer",
     "VAE",
+    "WaveNet",
     "__version__",
     "load",
     "model_class",

@@ -22,7 +22,9 @@ from .persistence import save_model
 from .validation import feature_names
 
 Likelihood = Literal["exact", "bound", "estimate", "none"]
-InputKind = Literal["continuous", "binary", "counts", "categorical", "sequences", "images"]
+InputKind = Literal[
+    "continuous", "binary", "counts", "categorical", "tokens", "sequences", "images"
+]
 Prediction = Literal["class", "component", "state", "hidden_units", "embedding", "none"]
 Estimator = Literal["none", "importance", "ais"]
 
@@ -41,7 +43,8 @@ class Capabilities:
     supervised : ``fit`` needs class labels ``y`` (``fit(X, y)``).
     missing_values : NaN in the input is treated as missing and marginalised.
     input_kind : the kind of ``X`` that ``fit`` takes (real values, 0/1, non-negative
-        counts, small non-negative integer categories, sequences, images), which the
+        counts, small non-negative integer categories, token ids (one integer code per
+        frame of a sequence: characters, audio levels), sequences, images), which the
         contract tests and the CLI use to pick example data and loaders.
     sequential : ``X`` is a set of sequences (a list of ``(T_i, D)`` arrays, or frames with
         ``lengths``) whose frames are of ``input_kind``; ``score_samples`` gives one value

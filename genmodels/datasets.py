@@ -42,6 +42,14 @@ def dataset_path(*parts: str) -> Path:
     return path
 
 
+def tiny_shakespeare() -> tuple[str, str]:
+    """Karpathy's tiny Shakespeare (1.1 million characters) split as nanoGPT splits it:
+    ``(train, validation)``, the first 90% of the characters and the last 10%."""
+    text = dataset_path("tiny_shakespeare", "input.txt").read_text(encoding="utf-8")
+    cut = int(0.9 * len(text))
+    return text[:cut], text[cut:]
+
+
 def binarized_mnist() -> dict[str, np.ndarray]:
     """The fixed binarized-MNIST split of Larochelle & Murray (used by the RBM, VAE and
     PixelCNN likelihood tables): ``{"train": (50000, 784), "valid": (10000, 784),

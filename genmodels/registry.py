@@ -29,6 +29,7 @@ FAMILIES = (
     "genmodels.hmm",
     "genmodels.boltzmann",
     "genmodels.vae",
+    "genmodels.autoregressive",
 )
 _loaded = False
 

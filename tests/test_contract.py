@@ -6,6 +6,7 @@ hyper-parameters come from its ``_test_params()``.
 
 from __future__ import annotations
 
+import json
 import pickle
 import warnings
 
@@ -35,6 +36,8 @@ def _data(kind: str, n: int = 120, d: int = 3, seed: int = 0) -> np.ndarray:
         return rng.poisson(rates[group]).astype(float)
     if kind == "categorical":
         return ((rng.randint(0, 3, size=(n, d)) + group[:, None]) % 4).astype(float)
+    if kind == "tokens":  # one token id per frame: a noisy cycle 0, 1, 2, 3, 0, ...
+        return ((np.arange(n) + (rng.uniform(size=n) < 0.2)) % 4).astype(float)[:, None]
     raise NotImplementedError(f"the contract suite has no example data for input_kind={kind!r}")
 
 
@@ -177,8 +180,12 @@ def test_save_load_gives_identical_outputs(model_cls, tmp_path):
     assert loaded.get_params().keys() == model.get_params().keys()
     np.testing.assert_array_equal(loaded.score_samples(X), model.score_samples(X))
     np.testing.assert_array_equal(loaded.sample(5, random_state=3), model.sample(5, random_state=3))
-    # The file is a safetensors file, not a pickle.
-    assert path.read_bytes()[:1] != b"\x80"
+    # The file is a safetensors file (an 8-byte header length, then a JSON header), not a
+    # pickle (whose protocols 2-5 start with 0x80 and the protocol number).
+    data = path.read_bytes()
+    header = int.from_bytes(data[:8], "little")
+    assert 8 + header <= len(data) and data[8:9] == b"{"
+    assert json.loads(data[8 : 8 + header])["__metadata__"]["format"] == "genmodels"
 
 
 def test_same_seed_same_result(model_cls):
@@ -234,7 +241,7 @@ def test_bad_input_gives_clear_errors(model_cls):
     if not caps.missing_values:
         with pytest.raises(ValueError, match="NaN"):
             fit(nan)
-    if caps.input_kind in ("binary", "counts", "categorical"):
+    if caps.input_kind in ("binary", "counts", "categorical", "tokens"):
         # Counts and codes refuse negatives; 0/1 data refuse anything else unless the
         # model thresholds them (BernoulliNB's binarize), so check with thresholding off.
         strict = model_cls(**{**cls_params, "binarize": None}) if "binarize" in cls_params else None

@@ -129,6 +129,10 @@ def write_user_files(folder: Path) -> None:
     B = patterns[rng.integers(0, 2, 100)] ^ (rng.random((100, 12)) < 0.1)
     _write_csv(folder / "binary.csv", [f"b{j}" for j in range(12)], B.astype(int).astype(str))
 
+    # lines.txt: a small text for the character transformer.
+    verse = "To be, or not to be, that is the question:\nWhether 'tis nobler in the mind\n"
+    (folder / "lines.txt").write_text(verse * 20, encoding="utf-8")
+
     # counts.npz (scipy.sparse.save_npz) and labels.txt: sparse word counts and their labels.
     import scipy.sparse as sp
 

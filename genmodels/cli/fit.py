@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..registry import model_class
-from . import tables
+from . import sequences, tables
 from .common import (
     CommandError,
     add_column_options,
@@ -156,7 +156,9 @@ def fit_one(cls: type[GenerativeModel], params, X, y, lengths, training) -> Gene
     ``lengths``, with the fit keywords ``training``."""
     model = cls(**params)
     if cls.capabilities.sequential:
-        return model.fit(X, lengths)
+        return (
+            model.fit(X, lengths, **training) if cls.capabilities.neural else model.fit(X, lengths)
+        )
     if cls.capabilities.supervised:
         return model.fit(X, y, **training)
     return model.fit(X, **training)
@@ -205,6 +207,10 @@ def _training_data(cls: type[GenerativeModel], args: argparse.Namespace):
         raise CommandError(
             f"{name} is a sequence model, fitted without labels: it takes no {option}"
         )
+    if caps.input_kind == "tokens" and sequences.is_text_source(args.data):
+        if args.sequence_column is not None:
+            raise CommandError(f"{args.data}: a text file has no --sequence-column")
+        return sequences.load_texts(args.data), None, None, None
     if caps.sequential:
         seqs = read_sequences(args.data, args.sequence_column, args)
         return seqs.frames, seqs.columns, None, seqs.lengths
@@ -284,6 +290,8 @@ def validation_data(cls: type[GenerativeModel], args: argparse.Namespace, names)
     training ``names`` by name; for a sequence model ``(frames, lengths)``."""
     supervised = cls.capabilities.supervised
     source = str(args.validation)
+    if cls.capabilities.input_kind == "tokens" and sequences.is_text_source(source):
+        return sequences.load_texts(source)
     if cls.capabilities.sequential:  # held-out sequences, for --select val
         seqs = read_sequences(source, args.sequence_column, args)
         return align_columns(seqs.frames, seqs.columns, names, source, cls.__name__), seqs.lengths

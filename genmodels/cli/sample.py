@@ -39,8 +39,8 @@ def add_parser(sub) -> None:
         "--output",
         default="samples.csv",
         help=".csv, .npy, or .png (an image grid; 64 or 784 features only); for sequence "
-        "models .npz (X and lengths), .csv (a sequence column) or .npy (n, T, D) "
-        "(default samples.csv)",
+        "models .npz (X and lengths), .csv (a sequence column) or .npy (n, T, D); for text "
+        "models .txt (default samples.csv)",
     )
     p.add_argument("--seed", type=int, default=None, help="random seed of the draw")
     p.add_argument(
@@ -69,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
     """Draw ``-n`` samples and write them where ``-o`` says."""
     out = Path(args.output)
     suffix = out.suffix.lower()
+    if suffix == sequences.TEXT_SUFFIX:
+        return _sample_text(args, out)
     if suffix not in (*sequences.SEQUENCE_WRITE_SUFFIXES, ".png"):
         raise CommandError(
             f"cannot write samples to {out}: use a .csv, .npy or .png (image grid) file "
@@ -124,6 +126,25 @@ def _image_grid(model: GenerativeModel, X: np.ndarray, out: Path, label, means: 
     if label is not None:
         title += f", class {label}"
     save_image_grid(X.reshape(-1, *shape), out, title=title)
+
+
+def _sample_text(args: argparse.Namespace, out: Path) -> int:
+    """``sample`` of a text model into a .txt file: ``-n`` texts of ``--length``
+    characters, separated by blank lines."""
+    model = load_model(args.model_file)
+    if getattr(model, "vocabulary_", None) is None:
+        raise CommandError(
+            f"cannot write samples of {type(model).__name__} to {out}: a .txt file is for "
+            "models fitted on text (e.g. genmodels fit transformer input.txt); use .csv, "
+            ".npy or .png (or .npz, for sequence models)"
+        )
+    length = DEFAULT_LENGTH if args.length is None else args.length
+    if length < 1:
+        raise CommandError(f"--length must be a positive number of characters, got {length}")
+    texts = model.sample_text(args.n_samples, length=length, random_state=args.seed)
+    out.write_text("\n\n".join(texts) + "\n", encoding="utf-8")
+    print(f"wrote {len(texts)} texts x {length} characters to {out}")
+    return 0
 
 
 def _sample_sequences(model: GenerativeModel, args: argparse.Namespace, out: Path) -> int:

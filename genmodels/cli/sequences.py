@@ -16,9 +16,26 @@ from typing import NamedTuple
 import numpy as np
 
 from .npfiles import as_table, npz_array, open_numpy
-from .tables import BUILTIN_PREFIX, READ_SUFFIXES, column_names, save_records, split_csv_column
+from .tables import (
+    BUILTIN_PREFIX,
+    READ_SUFFIXES,
+    column_names,
+    read_text,
+    save_records,
+    split_csv_column,
+)
 
-__all__ = ["SEQUENCE_WRITE_SUFFIXES", "SequenceData", "load_sequences", "save_sequences"]
+__all__ = [
+    "SEQUENCE_WRITE_SUFFIXES",
+    "SequenceData",
+    "is_text_source",
+    "load_sequences",
+    "load_texts",
+    "save_sequences",
+]
+
+#: The suffix of text files (a text model's training data, one document per file).
+TEXT_SUFFIX = ".txt"
 
 #: File types :func:`save_sequences` writes.
 SEQUENCE_WRITE_SUFFIXES = (".csv", ".npy", ".npz")
@@ -85,6 +102,33 @@ def load_sequences(
             )
         return _sequences_3d(arr, path)
     return _npz_sequences(path)
+
+
+def is_text_source(source: str | os.PathLike) -> bool:
+    """Whether ``source`` is text for a text model: a ``.txt`` file or a folder."""
+    path = Path(source)
+    return path.suffix.lower() == TEXT_SUFFIX or path.is_dir()
+
+
+def load_texts(source: str | os.PathLike) -> list[str]:
+    """The documents of ``source``: a UTF-8 ``.txt`` file (one document), or a folder whose
+    ``.txt`` files (sorted by name) are one document each."""
+    path = Path(source)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() == TEXT_SUFFIX and p.is_file())
+        if not files:
+            raise ValueError(f"{path}: the folder holds no {TEXT_SUFFIX} files")
+    elif not path.is_file():
+        raise FileNotFoundError(f"no text file at {path}")
+    else:
+        files = [path]
+    texts = []
+    for f in files:
+        text = read_text(f)
+        if not text:
+            raise ValueError(f"{f}: the text file is empty")
+        texts.append(text)
+    return texts
 
 
 def _sequences_3d(arr: np.ndarray, path: Path) -> SequenceData:

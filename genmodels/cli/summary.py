@@ -26,6 +26,8 @@ def fit_summary(
     """Rows describing a just-fitted model on its training data ``X`` (labels ``y``; for a
     sequence model, ``X`` holds the frames of sequences of ``lengths``)."""
     caps = model.capabilities
+    if isinstance(X, list) and X and isinstance(X[0], str):
+        return _text_fit_summary(model, X, source)
     if caps.sequential:
         return _sequence_fit_summary(model, X, lengths, source)
     rows = [
@@ -162,4 +164,26 @@ def _sequence_fit_summary(
         )
     if kind == "exact" and model.capabilities.information_criteria:
         rows.append(("BIC", num(model.bic(frames, lengths))))
+    return rows
+
+
+def _text_fit_summary(
+    model: GenerativeModel, texts: list[str], source: str
+) -> list[tuple[str, str]]:
+    """A text model's rows: the documents, the vocabulary, training, and the exact
+    training log-likelihood per character (nats and bits)."""
+    n_chars = sum(len(t) for t in texts)
+    rows = [
+        ("model", type(model).__name__),
+        ("data", f"{len(texts)} text(s), {n_chars} characters ({source})"),
+        ("vocabulary", f"{model.vocab_size_} characters"),
+    ]
+    rows.extend(training_summary(model))
+    ll = float(np.sum(model.score_samples(texts)))
+    rows.append(
+        (
+            "train log-likelihood",
+            f"{num(ll / n_chars)} nats/character ({num(-ll / n_chars / np.log(2))} bits/character)",
+        )
+    )
     return rows

@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 
 from .._version import __version__
+from .autoregressive import autoregressive_section
 from .boltzmann import boltzmann_section
 from .core import Context, FigureRef, Section, SectionBuilder, Table, limited_threads
 from .hmm import hidden_markov_section
@@ -43,6 +44,7 @@ SECTIONS: list[SectionBuilder] = [
     hidden_markov_section,
     boltzmann_section,
     vae_section,
+    autoregressive_section,
 ]
 
 

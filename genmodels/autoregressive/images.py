@@ -1,0 +1,180 @@
+"""``ImageModel``: what the autoregressive models of images share (PixelCNN, PixelRNN):
+rows of pixel levels in, folded by ``image_shape``; the whole image as the context; whole
+images out of ``sample``; ``inpaint`` of the lower rows."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+
+from .. import attributes as A
+from ..backend import to_numpy
+from ..validation import NONE, Interval, Satisfies, check_array, check_n_features
+from ._sampling import check_sampling
+from .base import AutoregressiveModel
+
+
+def _is_shape(v: Any) -> bool:
+    return (
+        isinstance(v, tuple | list)
+        and len(v) == 2
+        and all(isinstance(s, int | np.integer) and s > 0 for s in v)
+    )
+
+
+#: The hyper-parameters every image model has.
+IMAGE_PARAM_SPEC: dict[str, list] = {
+    "n_layers": [Interval(int, 1, None)],
+    "channels": [Interval(int, 1, None)],
+    "kernel_size": [
+        Satisfies(lambda v: isinstance(v, int) and v >= 3 and v % 2, "an odd integer >= 3")
+    ],
+    "head_channels": [Interval(int, 1, None)],
+    "n_levels": [Interval(int, 2, None)],
+    "image_shape": [NONE, Satisfies(_is_shape, "(height, width)")],
+}
+
+
+class ImageModel(AutoregressiveModel):
+    """Abstract base of the image models (not registered): pixels in raster order are the
+    tokens. A subclass supplies ``_build_module`` (a network answering the token protocol
+    over images: ``_pixelcnn_net``, ``_pixelrnn_net``) and its hyper-parameters."""
+
+    _param_spec = IMAGE_PARAM_SPEC
+    _fitted_spec = {
+        "image_shape_": A.Attr(
+            (2,),
+            kind="int",
+            constraints=(
+                A.Range(1),
+                A.Check(
+                    lambda v, ctx: int(np.prod(v)) == ctx.get("n_features_in_"),
+                    "its product is n_features_in_",
+                ),
+            ),
+        ),
+    }
+
+    # -- images in, as token streams --------------------------------------------------------
+
+    def _token_lists(self, X, lengths=None, *, fitting: bool) -> list[np.ndarray]:
+        owner = type(self).__name__
+        if lengths is not None:
+            raise ValueError(f"{owner} models images (rows of pixels): it takes no lengths")
+        arr = check_array(X, owner=owner)
+        if fitting:
+            self._remember_features(X, arr)
+            self.image_shape_ = self._shape(arr.shape[1])
+            self.vocab_size_ = int(self.n_levels)
+        else:
+            check_n_features(arr, self.n_features_in_, owner)
+        top = self.vocab_size_ - 1
+        if arr.min() < 0 or arr.max() > top or (arr != np.round(arr)).any():
+            what = "negative" if arr.min() < 0 else "fractional or too large"
+            raise ValueError(
+                f"{owner}: pixel values must be integer levels 0..{top} (n_levels="
+                f"{self.vocab_size_}), got {what} values; binarize grey images first, "
+                "e.g. X > 0.5"
+            )
+        return list(arr.astype(np.int64))
+
+    def _shape(self, n_features: int) -> tuple[int, int]:
+        owner = type(self).__name__
+        if self.image_shape is None:
+            side = math.isqrt(n_features)
+            if side * side != n_features:
+                raise ValueError(f"{owner}: rows of {n_features} pixels need image_shape=(H, W)")
+            return (side, side)
+        h, w = (int(s) for s in self.image_shape)
+        if h * w != n_features:
+            raise ValueError(
+                f"{owner}: image_shape={self.image_shape} holds {h * w} pixels but the data "
+                f"have {n_features} features"
+            )
+        return (h, w)
+
+    # -- the context: the whole image ---------------------------------------------------------
+
+    @property
+    def _n_pixels(self) -> int:
+        return int(np.prod(self.image_shape_))
+
+    def _block(self) -> int:
+        return self._n_pixels
+
+    def _context_start(self, j: int) -> int:
+        return 0
+
+    def _score_windows(self, length: int) -> list[tuple[int, int, int]]:
+        return [(0, 0, length)]
+
+    @property
+    def _cache_restarts(self) -> bool:
+        return False
+
+    def _step_width(self) -> int:
+        return 2 * int(self.channels) * int(self.image_shape_[1])
+
+    # -- images out --------------------------------------------------------------------------
+
+    def sample(
+        self,
+        n_samples: int = 1,
+        *,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        random_state=None,
+        return_latent: bool = False,
+        use_cache: bool = True,
+    ) -> np.ndarray:
+        """``n_samples`` images, (n_samples, H W) pixel levels as floats."""
+        X = super().sample(
+            n_samples,
+            length=self._n_pixels if hasattr(self, "image_shape_") else 1,
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
+            random_state=random_state,
+            return_latent=return_latent,
+            use_cache=use_cache,
+        )
+        return X[..., 0]
+
+    @torch.no_grad()
+    def inpaint(
+        self,
+        X,
+        n_rows: int,
+        *,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        random_state=None,
+        use_cache: bool = True,
+    ) -> np.ndarray:
+        """Keep the first ``n_rows`` rows of each image of ``X`` and draw the rest from
+        the model given them: (n, H W)."""
+        self._check_fitted()
+        owner = type(self).__name__
+        h, w = (int(s) for s in self.image_shape_)
+        if not isinstance(n_rows, int | np.integer) or not 0 <= n_rows < h:
+            raise ValueError(f"{owner}: n_rows must be an integer in [0, {h}), got {n_rows!r}")
+        t, k, p = check_sampling(temperature, top_k, top_p, owner)
+        images = np.stack(self._token_lists(X, fitting=False))
+        keep = int(n_rows) * w
+        bos = np.full((len(images), 1), self.vocab_size_)
+        prefix = torch.as_tensor(np.concatenate([bos, images[:, :keep]], 1), device=self._device())
+        new = self._generate(
+            prefix,
+            self._n_pixels - keep,
+            temperature=t,
+            top_k=k,
+            top_p=p,
+            generator=self._generator(random_state),
+            use_cache=use_cache,
+        )
+        return np.concatenate([images[:, :keep], to_numpy(new)], 1).astype(np.float64)
