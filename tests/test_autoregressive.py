@@ -195,6 +195,35 @@ def test_bad_text_and_settings_get_clear_errors():
         codes.score_samples([np.zeros((3, 2))])
 
 
+def test_bpe_tokenizer_round_trips_and_scores_its_tokens_by_the_chain_rule(tmp_path):
+    pytest.importorskip("tokenizers", reason="the text extra: pip install 'genmodels[text]'")
+    text = "the cat sat on the mat. the rat sat on the cat. " * 40
+    model = Transformer(
+        1, 2, 16, block_size=32, tokenizer="bpe", vocab_size=280, epochs=3, random_state=0
+    ).fit(text)
+    assert model.vocabulary_ is None and 256 < model.vocab_size_ <= 280
+    odd = "the ünïcode cat: ✓"  # characters never seen in fit still encode (byte level)
+    ids = model._encode_text([odd], fitting=False)[0]
+    assert model._decode_text(ids) == odd and len(ids) < 32  # one window scores it all
+    assert len(model._encode_text(["the cat sat"], fitting=False)[0]) < len("the cat sat")
+    # the score of a text is the chain rule over its tokens
+    u = torch.as_tensor(np.concatenate([[model.vocab_size_], ids]))[None]
+    with torch.no_grad():
+        logp = torch.log_softmax(model.module_(u[:, :-1]).double(), -1)[0]
+    chain = float(logp[torch.arange(len(ids)), u[0, 1:]].sum())
+    assert model.score_samples([odd])[0] == pytest.approx(chain, rel=1e-6)
+    path = tmp_path / "bpe.safetensors"
+    model.save(path)
+    again = genmodels.load(path)
+    assert again.tokenizer_json_ == model.tokenizer_json_
+    np.testing.assert_allclose(again.score_samples([text[:200]]), model.score_samples([text[:200]]))
+    assert again.complete("the c", 5, temperature=0) == model.complete("the c", 5, temperature=0)
+    with pytest.raises(ValueError, match="vocab_size > 256"):
+        Transformer(1, 2, 8, tokenizer="bpe", vocab_size=100).fit(text)
+    # refitting on characters forgets the BPE tokenizer
+    assert Transformer(1, 2, 8, block_size=4, epochs=1).fit("abab").tokenizer_json_ is None
+
+
 # -- the sampling filters -----------------------------------------------------------------------
 
 

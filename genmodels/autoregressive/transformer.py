@@ -22,7 +22,44 @@ _PARAM_SPEC: dict[str, list] = {
     "dropout": [Interval(float, 0.0, 1.0, closed="left")],
     "positions": [OneOf(("learned", "rotary"))],
     "vocab_size": [NONE, Interval(int, 2, None)],
+    "tokenizer": [OneOf(("char", "bpe"))],
 }
+
+#: The byte-level BPE vocabulary when ``vocab_size`` is not given (256 bytes + merges).
+BPE_VOCAB = 512
+
+
+def _tokenizers(owner: str):
+    """The ``tokenizers`` package, or a clear error naming the extra that brings it."""
+    try:
+        import tokenizers
+    except ImportError:  # pragma: no cover - the text extra is installed by make test
+        raise ImportError(
+            f"{owner}(tokenizer='bpe') needs the tokenizers package: pip install 'genmodels[text]'"
+        ) from None
+    return tokenizers
+
+
+def train_bpe(texts: list[str], vocab_size: int, owner: str = "Transformer"):
+    """A byte-level BPE tokenizer (Hugging Face ``tokenizers``) trained on ``texts``: every
+    string encodes (no unknown symbol), and decoding inverts encoding exactly."""
+    tk = _tokenizers(owner)
+    if vocab_size < 257:
+        raise ValueError(
+            f"{owner}: a byte-level BPE vocabulary needs vocab_size > 256 (the 256 bytes "
+            f"and at least one merge), got {vocab_size}"
+        )
+    tok = tk.Tokenizer(tk.models.BPE())
+    tok.pre_tokenizer = tk.pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    tok.decoder = tk.decoders.ByteLevel()
+    trainer = tk.trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        initial_alphabet=tk.pre_tokenizers.ByteLevel.alphabet(),
+        special_tokens=[],
+        show_progress=False,
+    )
+    tok.train_from_iterator(texts, trainer=trainer)
+    return tok
 
 
 @register("gpt")
@@ -37,8 +74,13 @@ class Transformer(AutoregressiveModel):
     ``use_cache=False``.
 
     Data: a text (``str``) or a list of texts, tokenised by characters (the vocabulary is
-    the characters seen in ``fit``, ``vocabulary_``), or sequences of integer codes (a
-    list of 1-D arrays, an (n_sequences, length) array, or frames with ``lengths``).
+    the characters seen in ``fit``, ``vocabulary_``) or, with ``tokenizer="bpe"``, by a
+    byte-level byte-pair encoding trained on the fit texts (Hugging Face ``tokenizers``,
+    the ``genmodels[text]`` extra; any string encodes, decoding is exact); or sequences of
+    integer codes (a list of 1-D arrays, an (n_sequences, length) array, or frames with
+    ``lengths``). ``score_samples`` of a text is the log-likelihood of its tokens in nats
+    whichever the tokenizer, so ``-score / len(text)`` (nats per character) compares the
+    two.
 
     Parameters
     ----------
@@ -47,7 +89,9 @@ class Transformer(AutoregressiveModel):
     dropout : float, default 0.0
     positions : {"learned", "rotary"}, default "learned"
     vocab_size : int, optional: the number of token ids for integer-code data (default:
-        the largest id seen + 1); ignored for text.
+        the largest id seen + 1); the BPE vocabulary for ``tokenizer="bpe"`` (default
+        512); ignored for characters.
+    tokenizer : {"char", "bpe"}, default "char": how text is tokenised.
     epochs, batch_size, optimizer, lr, weight_decay, lr_schedule, warmup_steps, grad_clip,
     early_stopping, checkpoint_dir, checkpoint_every, device, mixed_precision, random_state,
     verbose : the trainer's, as on every neural model (see :mod:`genmodels.nn`).
@@ -55,6 +99,8 @@ class Transformer(AutoregressiveModel):
     Attributes
     ----------
     vocab_size_ : int; vocabulary_ : str (the characters, in id order) or None;
+    tokenizer_json_ : str or None (the trained BPE tokenizer as its JSON, read back with
+    ``tokenizers.Tokenizer.from_str``: data, never code);
     n_features_in_ : 1; module_ : the network; history_, n_epochs_, best_epoch_,
     stopped_early_ : the training record (``loss`` in nats per token).
     """
@@ -70,6 +116,7 @@ class Transformer(AutoregressiveModel):
     _param_spec = _PARAM_SPEC
     _fitted_spec = {
         "vocabulary_": A.Attr((), kind="str", nullable=True),
+        "tokenizer_json_": A.Attr((), kind="str", nullable=True, optional=True),
     }
 
     def __init__(
@@ -82,6 +129,7 @@ class Transformer(AutoregressiveModel):
         dropout: float = 0.0,
         positions: str = "learned",
         vocab_size: int | None = None,
+        tokenizer: str = "char",
         epochs: int = 1,
         batch_size: int = 32,
         optimizer: str = "adamw",
@@ -105,6 +153,7 @@ class Transformer(AutoregressiveModel):
         self.dropout = dropout
         self.positions = positions
         self.vocab_size = vocab_size
+        self.tokenizer = tokenizer
         self.epochs = epochs
         self.batch_size = batch_size
         self.optimizer = optimizer
@@ -138,10 +187,36 @@ class Transformer(AutoregressiveModel):
 
     @property
     def _has_text(self) -> bool:
-        return getattr(self, "vocabulary_", None) is not None
+        return (
+            getattr(self, "vocabulary_", None) is not None
+            or getattr(self, "tokenizer_json_", None) is not None
+        )
+
+    def _bpe(self):
+        """The fitted BPE tokenizer (built from its JSON once, then kept in memory)."""
+        cached = getattr(self, "_bpe_cache", None)
+        if cached is None or cached[0] is not self.tokenizer_json_:
+            tk = _tokenizers(type(self).__name__)
+            cached = (self.tokenizer_json_, tk.Tokenizer.from_str(self.tokenizer_json_))
+            self._bpe_cache = cached
+        return cached[1]
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_bpe_cache", None)  # a Rust object; rebuilt from tokenizer_json_
+        return state
 
     def _encode_text(self, texts: list[str], *, fitting: bool) -> list[np.ndarray]:
         owner = type(self).__name__
+        if fitting and self.tokenizer == "bpe":
+            tok = train_bpe(texts, int(self.vocab_size or BPE_VOCAB), owner)
+            self.tokenizer_json_ = tok.to_str()
+            self.vocabulary_ = None
+            self.vocab_size_ = int(tok.get_vocab_size())
+            self.n_features_in_ = 1
+        if getattr(self, "tokenizer_json_", None) is not None:
+            tok = self._bpe()
+            return [np.asarray(e.ids, dtype=np.int64) for e in tok.encode_batch(texts)]
         if fitting:
             chars = sorted(set().union(*map(set, texts)))
             if len(chars) < 2:
@@ -165,6 +240,8 @@ class Transformer(AutoregressiveModel):
     def _decode_text(self, tokens: np.ndarray) -> str:
         if not self._has_text:
             return super()._decode_text(tokens)
+        if getattr(self, "tokenizer_json_", None) is not None:
+            return self._bpe().decode([int(i) for i in tokens], skip_special_tokens=False)
         return "".join(self.vocabulary_[int(i)] for i in tokens)
 
     def sample_text(self, n_samples: int = 1, *, length: int = 100, **kwargs) -> list[str]:
@@ -177,6 +254,7 @@ class Transformer(AutoregressiveModel):
     def _token_lists(self, X, lengths=None, *, fitting: bool):
         if fitting:
             self.vocabulary_ = None
+            self.tokenizer_json_ = None
         if self.d_model % self.n_heads:
             raise ValueError(
                 f"Transformer: d_model={self.d_model} must be divisible by n_heads={self.n_heads}"
