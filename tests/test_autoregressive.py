@@ -487,3 +487,39 @@ def test_pixelcnn_learns_digits_and_refuses_bad_pixels():
         model.inpaint(X[:2], 8)
     with pytest.raises(ValueError, match="image_shape"):
         PixelCNN(epochs=1).fit(np.zeros((4, 10)))
+
+
+def test_command_line_inpaints_the_lower_rows_of_a_png(tmp_path, capsys):
+    import matplotlib.image as mpimg
+    import matplotlib.pyplot as plt
+    from sklearn.datasets import load_digits
+
+    from genmodels import PixelCNN
+    from genmodels.cli.main import main
+
+    X = (load_digits().data > 7).astype(float)
+    model = PixelCNN(2, 8, kernel_size=3, epochs=1, random_state=0).fit(X[:300])
+    path = tmp_path / "pcnn.safetensors"
+    model.save(path)
+    digit = X[400].reshape(8, 8)
+    plt.imsave(tmp_path / "partial.png", digit, cmap="gray", vmin=0, vmax=1)
+    out = tmp_path / "inpainted.png"
+    argv = [
+        "complete", str(path), "--image", str(tmp_path / "partial.png"),
+        "--keep-rows", "5", "--samples", "3", "--seed", "0", "-o", str(out),
+    ]  # fmt: skip
+    assert main(argv) == 0
+    assert "kept 5 of 8 rows" in capsys.readouterr().out
+    strip = mpimg.imread(out)[::4, ::4, 0]  # 4x4 pixels each; grey: R = G = B
+    tiles = [strip[:, i * 9 : i * 9 + 8] for i in range(4)]
+    np.testing.assert_allclose(tiles[0][5:], 0.5, atol=0.01)  # the rows drawn afresh
+    for tile in tiles[1:]:  # every completion keeps the given rows and draws 0/1 pixels
+        np.testing.assert_allclose(tile[:5], digit[:5], atol=0.01)
+        assert set(np.round(tile[5:], 2).ravel()) <= {0.0, 1.0}
+    assert main([*argv[:-1], str(tmp_path / "x.jpg")]) == 1
+    assert ".png" in capsys.readouterr().err
+    plt.imsave(tmp_path / "big.png", np.zeros((9, 8)), cmap="gray")
+    assert main(["complete", str(path), "--image", str(tmp_path / "big.png")]) == 1
+    assert "8x8" in capsys.readouterr().err
+    assert main(["complete", str(path), "ab", "--image", str(tmp_path / "big.png")]) == 1
+    assert "not both" in capsys.readouterr().err
