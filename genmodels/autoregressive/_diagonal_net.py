@@ -14,7 +14,11 @@ the left. The second direction runs on the map flipped left to right (its state 
 follows (i - 1, j) and (i, j + 1), which would see the future of row i); its output map
 is therefore **shifted down by one row** before it is added to the first direction's, so
 pixel (i, j) gets it from (i - 1, j): the quadrant above and to the right, rows < i only.
-Together one layer already sees every pixel before (i, j) in raster order. States outside
+Together one layer already sees every pixel before (i, j) in raster order but one, the
+last pixel of the row above, (i - 1, W - 1), unless the first convolution reaches it
+(j >= W - 1 - k // 2): a causal map's position (i - 1, W - 1) sees only the pixels before
+it, and row i's left-to-right direction runs away from it, at any depth (the paper's
+design; tests/test_autoregressive.py checks this field exactly). States outside
 the image (the skewed map's padding) are held at zero, so the boundary is the zeros a
 pixel-by-pixel cache would use. Layers are residual; the head is the Row LSTM's.
 
@@ -116,12 +120,14 @@ class DiagonalBiLSTMNet(ImageLSTMNet):
         gates = self.input_to_state[layer](x)
         # the right-to-left half on the flipped map
         gates = torch.cat([gates[:, : 4 * c], gates[:, 4 * c :].flip(-1)], 1)
-        gates = skew(gates).permute(3, 0, 1, 2)  # (W + H - 1, n, 8C, H), one diagonal each
+        # one (n, 8C, H) tensor per diagonal (unbind: indexing one at a time would cost a
+        # full-size gradient each in the backward pass)
+        gates = skew(gates).unbind(-1)
         conv = self.state_to_state[layer]
         hid = x.new_zeros(n, 2 * c, h)
         cell = x.new_zeros(n, 2 * c, h)
         hs, cs = [], []
-        for k in range(gates.shape[0]):
+        for k in range(len(gates)):
             g = gates[k] + conv(F.pad(hid, (1, 0)))
             hid, cell = self._cells(g, cell)
             inside = self.inside[:, k]
