@@ -399,6 +399,10 @@ def test_mu_law_round_trip():
 
 
 def _pixelcnn(shape=(3, 3), n_levels=2, n_layers=4, cls="PixelCNN", **kw):
+    """A tiny fitted image model with spread weights; ``cls`` "PixelRNN-diagonal" is
+    PixelRNN with ``layer="diagonal"``."""
+    if cls == "PixelRNN-diagonal":
+        cls, kw = "PixelRNN", {"layer": "diagonal", **kw}
     rng = np.random.RandomState(0)
     X = rng.randint(0, n_levels, size=(40, shape[0] * shape[1])).astype(float)
     params = dict(
@@ -421,8 +425,8 @@ def _pixelcnn(shape=(3, 3), n_levels=2, n_layers=4, cls="PixelCNN", **kw):
     return model
 
 
-@pytest.mark.parametrize("cls", ["PixelCNN", "PixelRNN"])
-@pytest.mark.parametrize("shape, n_levels", [((2, 3), 2), ((3, 2), 3)])
+@pytest.mark.parametrize("cls", ["PixelCNN", "PixelRNN", "PixelRNN-diagonal"])
+@pytest.mark.parametrize("shape, n_levels", [((2, 3), 2), ((3, 2), 3), ((3, 3), 2)])
 def test_image_models_probabilities_of_every_image_sum_to_one(shape, n_levels, cls):
     model = _pixelcnn(shape, n_levels, cls=cls)
     n = shape[0] * shape[1]
@@ -438,7 +442,7 @@ def test_pixelcnn_sees_every_pixel_above_and_to_the_left_and_no_other():
         assert _depends_on(net, (16,), p, uniform=True).tolist() == [q < p for q in range(16)], p
 
 
-@pytest.mark.parametrize("cls", ["PixelCNN", "PixelRNN"])
+@pytest.mark.parametrize("cls", ["PixelCNN", "PixelRNN", "PixelRNN-diagonal"])
 @pytest.mark.parametrize("settings", [{"temperature": 0}, {}, {"top_p": 0.8}])
 def test_image_models_row_cached_sampling_gives_the_naive_images(settings, cls):
     model = _pixelcnn((6, 5), n_levels=3, cls=cls)
@@ -468,6 +472,87 @@ def test_pixelrnn_row_lstm_sees_its_neighbours_before_it_and_nothing_later():
         for r, c in near:
             if 0 <= r and 0 <= c < w:
                 assert seen[r * w + c], ((i, j), (r, c))
+
+
+def test_skew_and_unskew():
+    from genmodels.autoregressive._diagonal_net import skew, unskew
+
+    x = torch.randn(2, 3, 4, 5)
+    s = skew(x)
+    assert s.shape == (2, 3, 4, 8)
+    for i in range(4):  # row i shifted right by i, zeros around it
+        assert torch.equal(s[:, :, i, i : i + 5], x[:, :, i])
+        assert not s[:, :, i, :i].any() and not s[:, :, i, i + 5 :].any()
+    assert torch.equal(unskew(s, 5), x)
+
+
+@pytest.mark.parametrize("n_layers, kernel_size", [(1, 3), (2, 3), (2, 5)])
+@pytest.mark.parametrize("shape", [(4, 5), (5, 3), (3, 7)])
+def test_pixelrnn_diagonal_bilstm_sees_every_pixel_before_it_but_one(shape, n_layers, kernel_size):
+    """The Diagonal BiLSTM's receptive field, exactly: pixel (i, j) depends on nothing at or
+    after it, and on every pixel before it (the far right of the rows above too, through
+    the right-to-left direction shifted down one row: (i - 1, j + 1), (i - 2, W - 1) ...)
+    but one: the last pixel of the row above, (i - 1, W - 1), unless the first convolution
+    reaches it (j >= W - 1 - k // 2). That pixel is in no map at row i - 1 (a causal map's
+    position (i - 1, W - 1) sees only the pixels before it) and row i's left-to-right
+    direction runs away from it: the paper's design, at any depth."""
+    h, w = shape
+    net = _pixelcnn(
+        shape, n_layers=n_layers, kernel_size=kernel_size, cls="PixelRNN-diagonal"
+    ).module_.eval()
+    for p in range(h * w):
+        i, j = divmod(p, w)
+        blind = (i - 1) * w + w - 1 if i > 0 and j < w - 1 - kernel_size // 2 else None
+        seen = _depends_on(net, (h * w,), p, uniform=True)
+        assert seen.tolist() == [q < p and q != blind for q in range(h * w)], (i, j)
+
+
+def test_pixelrnn_row_lstm_field_is_a_triangle_where_the_diagonal_one_is_whole():
+    """What tells the two apart: with one layer (and the 3 x 3 first convolution), the Row
+    LSTM's pixel (2, 0) misses the right of row 0; the Diagonal BiLSTM's sees it."""
+    h, w = 3, 7
+    p, far = 2 * w, 5  # pixel (2, 0); pixel (0, 5)
+    row = _pixelcnn((h, w), n_layers=1, cls="PixelRNN").module_.eval()
+    diagonal = _pixelcnn((h, w), n_layers=1, cls="PixelRNN-diagonal").module_.eval()
+    assert not _depends_on(row, (h * w,), p, uniform=True)[far]
+    assert _depends_on(diagonal, (h * w,), p, uniform=True)[far]
+
+
+def test_pixelrnn_diagonal_cache_gives_the_full_pass_logits():
+    """prefill at any point, then step, against forward's logits of the whole image."""
+    net = _pixelcnn((4, 5), n_levels=3, n_layers=2, cls="PixelRNN-diagonal").module_.eval()
+    g = torch.Generator().manual_seed(0)
+    tokens = torch.cat([torch.full((3, 1), 3), torch.randint(0, 3, (3, 20), generator=g)], 1)
+    with torch.no_grad():
+        full = net(tokens)
+        for start in (1, 4, 5, 12):
+            logits, cache = net.prefill(tokens[:, :start])
+            torch.testing.assert_close(logits, full[:, start - 1], atol=1e-5, rtol=0)
+            for q in range(start, 20):
+                logits, cache = net.step(tokens[:, q], cache)
+                torch.testing.assert_close(logits, full[:, q], atol=1e-5, rtol=0)
+
+
+def test_pixelrnn_diagonal_learns_digits_and_round_trips_a_model_file(tmp_path):
+    from sklearn.datasets import load_digits
+
+    from genmodels import PixelRNN
+
+    X = (load_digits().data > 7).astype(float)
+    model = PixelRNN(2, 16, layer="diagonal", head_channels=32, epochs=4, lr=3e-3, random_state=0)
+    model.fit(X[:1000])
+    loss = model.history_["loss"]
+    assert loss[-1] < loss[0]
+    held_out = -model.score_samples(X[1200:]).mean()
+    assert held_out < 0.6 * 64 * math.log(2)  # well below 1 bit a pixel (a coin flip)
+    path = tmp_path / "prnn.safetensors"
+    model.save(path)
+    again = genmodels.load(path)
+    assert again.layer == "diagonal" and type(again.module_) is type(model.module_)
+    np.testing.assert_allclose(again.score_samples(X[1200:1250]), model.score_samples(X[1200:1250]))
+    np.testing.assert_array_equal(again.sample(3, random_state=1), model.sample(3, random_state=1))
+    with pytest.raises(ValueError, match="layer"):
+        PixelRNN(layer="diag", epochs=1).fit(X[:10])
 
 
 def test_pixelcnn_learns_digits_and_refuses_bad_pixels():

@@ -64,7 +64,49 @@ class LSTMCache:
     row: int = 0
 
 
-class RowLSTMNet(nn.Module):
+class ImageLSTMNet(nn.Module):
+    """What the PixelRNN networks share: the input scaling, the LSTM cell, the output head
+    and the token protocol over images (``forward``, ``forward_embeddings``); a subclass
+    supplies ``image_logits`` and the cache (``prefill`` / ``step``)."""
+
+    def _make_head(self, c: int, head_channels: int, n_levels: int) -> nn.Module:
+        return nn.Sequential(
+            nn.ReLU(),
+            nn.Conv2d(c, head_channels, 1),
+            nn.ReLU(),
+            nn.Conv2d(head_channels, n_levels, 1),
+        )
+
+    def _input(self, x: torch.Tensor) -> torch.Tensor:
+        return x / (self.n_levels - 1)
+
+    def _cell(self, gates: torch.Tensor, cell: torch.Tensor):
+        i, f, o, g = gates.chunk(4, dim=1)
+        cell = torch.sigmoid(f) * cell + torch.sigmoid(i) * torch.tanh(g)
+        return torch.sigmoid(o) * torch.tanh(cell), cell
+
+    def image_logits(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _image(self, tokens: torch.Tensor) -> torch.Tensor:
+        n, length = tokens.shape
+        h, w = self.shape
+        flat = torch.zeros(n, h * w, dtype=torch.float32, device=tokens.device)
+        flat[:, : length - 1] = tokens[:, 1:].float()
+        return flat.view(n, 1, h, w)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        length = tokens.shape[1]
+        logits = self.image_logits(self._image(tokens))
+        return logits.flatten(2).transpose(1, 2)[:, :length]
+
+    def forward_embeddings(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = self.shape
+        img = x.view(-1, 1, h, w) * (self.n_levels - 1)
+        return self.image_logits(img).flatten(2).transpose(1, 2)
+
+
+class RowLSTMNet(ImageLSTMNet):
     def __init__(
         self,
         n_levels: int,
@@ -86,20 +128,7 @@ class RowLSTMNet(nn.Module):
         self.state_to_state = nn.ModuleList(
             nn.Conv2d(c, 4 * c, (1, k), padding=(0, k // 2)) for _ in range(n_layers)
         )
-        self.head = nn.Sequential(
-            nn.ReLU(),
-            nn.Conv2d(c, head_channels, 1),
-            nn.ReLU(),
-            nn.Conv2d(head_channels, n_levels, 1),
-        )
-
-    def _input(self, x: torch.Tensor) -> torch.Tensor:
-        return x / (self.n_levels - 1)
-
-    def _cell(self, gates: torch.Tensor, cell: torch.Tensor):
-        i, f, o, g = gates.chunk(4, dim=1)
-        cell = torch.sigmoid(f) * cell + torch.sigmoid(i) * torch.tanh(g)
-        return torch.sigmoid(o) * torch.tanh(cell), cell
+        self.head = self._make_head(c, head_channels, n_levels)
 
     def _row(self, image: torch.Tensor, i: int, states):
         """Row ``i`` of ``image`` (n, 1, H, W) through the first convolution and every LSTM
@@ -129,24 +158,7 @@ class RowLSTMNet(nn.Module):
             rows.append(out)
         return self.head(torch.cat(rows, dim=2))
 
-    # -- the token protocol (as PixelCNN's) --------------------------------------------------
-
-    def _image(self, tokens: torch.Tensor) -> torch.Tensor:
-        n, length = tokens.shape
-        h, w = self.shape
-        flat = torch.zeros(n, h * w, dtype=torch.float32, device=tokens.device)
-        flat[:, : length - 1] = tokens[:, 1:].float()
-        return flat.view(n, 1, h, w)
-
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        length = tokens.shape[1]
-        logits = self.image_logits(self._image(tokens))
-        return logits.flatten(2).transpose(1, 2)[:, :length]
-
-    def forward_embeddings(self, x: torch.Tensor) -> torch.Tensor:
-        h, w = self.shape
-        img = x.view(-1, 1, h, w) * (self.n_levels - 1)
-        return self.image_logits(img).flatten(2).transpose(1, 2)
+    # -- the row cache ----------------------------------------------------------------------
 
     def prefill(self, tokens: torch.Tensor) -> tuple[torch.Tensor, LSTMCache]:
         image = self._image(tokens)
