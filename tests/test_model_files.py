@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from safetensors.numpy import load as st_load
 from safetensors.numpy import save as st_save
-from test_contract import _data, _example, _fit_args, _make
+from test_contract import _data, _example, _fit_args, _labels, _make
 
 import genmodels
 from genmodels import attributes as A
@@ -51,6 +51,8 @@ CONFIGS = [(name, {}, "fit") for name in sorted(MODELS)] + [
     ("GaussianBernoulliRBM", {}, "scored"),
     ("BoltzmannMachine", {}, "scored"),
     ("MultinomialNB", {"class_prior": [0.5, 0.25, 0.25]}, "fit"),
+    ("PixelCNN", {}, "conditioned"),
+    ("WaveNet", {}, "conditioned"),
 ]
 CONFIG_IDS = [
     "-".join([name, *(f"{k}={v}" for k, v in extra.items()), *([how] if how != "fit" else [])])
@@ -67,6 +69,15 @@ class _Frame(np.ndarray):
         return out
 
 
+def _conditions(cls, X) -> dict:
+    """The conditioning of a ``"conditioned"`` fit: class labels, and for a model that
+    takes them local features (two per level) and a sample rate."""
+    out = {"y": _labels(len(X))}
+    if cls._local_conditioning:
+        out["features"] = [np.ones((x.shape[0], 2)) * (i % 3) for i, x in enumerate(X)]
+    return out
+
+
 def _fitted(name: str, extra: dict, how: str):
     cls = MODELS[name]
     X = _example(cls)
@@ -78,6 +89,9 @@ def _fitted(name: str, extra: dict, how: str):
             model.partial_fit(X)
         elif how == "dataframe":
             model.fit(_Frame(X, [f"f{j}" for j in range(X.shape[1])]))
+        elif how == "conditioned":
+            rate = {"sample_rate": 8000} if cls._local_conditioning else {}
+            model.fit(X, **_conditions(cls, X), **rate)
         else:
             model.fit(*_fit_args(cls, X))
         if how == "scored":
@@ -453,7 +467,10 @@ def test_good_files_load_and_give_identical_outputs(saved, cid):
     args = _fit_args(type(model), X)
     if type(model).capabilities.supervised and not type(model).capabilities.neural:
         args = (X,)
-    np.testing.assert_array_equal(loaded.score_samples(*args[:1]), model.score_samples(*args[:1]))
+    kw = _conditions(type(model), X) if cid.endswith("-conditioned") else {}
+    np.testing.assert_array_equal(
+        loaded.score_samples(*args[:1], **kw), model.score_samples(*args[:1], **kw)
+    )
 
 
 def test_the_error_names_the_example_problems(saved, tmp_path):

@@ -19,6 +19,12 @@ in raster order; ``forward(tokens)`` rebuilds the image from it (pixels not yet 
 zeros, which no prediction sees) and returns logits (n, L, V), position p predicting pixel
 p. ``prefill`` / ``step`` cache by rows: the vertical stack is computed once per row, and
 each new pixel runs the horizontal stack over its row only (W positions instead of H x W).
+
+Class conditioning (the paper's conditional PixelCNN): with ``n_classes`` > 0 the label's
+learned embedding gives every layer of both stacks a bias on its pre-gate activations
+(V^T h, the same at every pixel). It comes as a ``Condition`` (``_conditioning``), the last
+argument of ``forward`` / ``prefill``; the row cache keeps the biases, so cached
+generation stays exact.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ class RowCache:
     p: int
     row: int = -1
     v_to_h: list[torch.Tensor] | None = None
+    bias: torch.Tensor | None = None  # the label's biases (n, n_layers, 2, 2C, 1, 1), or None
 
 
 class GatedPixelCNN(nn.Module):
@@ -57,6 +64,7 @@ class GatedPixelCNN(nn.Module):
         channels: int,
         kernel_size: int = 5,
         head_channels: int = 64,
+        n_classes: int = 0,
     ):
         super().__init__()
         self.n_levels = n_levels
@@ -79,6 +87,17 @@ class GatedPixelCNN(nn.Module):
             nn.ReLU(),
             nn.Conv2d(head_channels, n_levels, 1),
         )
+        # per class, per layer, a pre-gate bias of the vertical and of the horizontal stack
+        self.label_bias = nn.Embedding(n_classes, n_layers * 2 * 2 * c) if n_classes else None
+
+    def _bias(self, cond) -> torch.Tensor | None:
+        """The label's pre-gate biases (n, n_layers, 2 (vertical, horizontal), 2C, 1, 1)."""
+        if cond is None or cond.labels is None or self.label_bias is None:
+            return None
+        n_layers = len(self.v_convs)
+        return self.label_bias(cond.labels).view(
+            -1, n_layers, 2, self.v_convs[0].out_channels, 1, 1
+        )
 
     # -- the two stacks --------------------------------------------------------------------------
 
@@ -92,17 +111,21 @@ class GatedPixelCNN(nn.Module):
             out = F.pad(out, (0, 0, 1, 0))[:, :, :-1]
         return out
 
-    def vertical(self, x: torch.Tensor) -> list[torch.Tensor]:
+    def vertical(self, x: torch.Tensor, bias: torch.Tensor | None = None) -> list[torch.Tensor]:
         """What each layer's horizontal stack takes from the vertical one: (n, 2C, H, W)."""
         v = self._input(x)
         links = []
         for i in range(len(self.v_convs)):
             a = self._v_layer(i, v)
+            if bias is not None:
+                a = a + bias[:, i, 0]
             links.append(self.v_to_h[i](a))
             v = _gate(a)
         return links
 
-    def horizontal(self, x_rows: torch.Tensor, links: list[torch.Tensor]) -> torch.Tensor:
+    def horizontal(
+        self, x_rows: torch.Tensor, links: list[torch.Tensor], bias: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Logits (n, V, R, W) of the rows ``x_rows`` (n, 1, R, W) given the vertical
         links of the same rows."""
         h = self._input(x_rows)
@@ -110,13 +133,16 @@ class GatedPixelCNN(nn.Module):
             a = self.h_convs[i](F.pad(h, (self.kw - 1, 0, 0, 0)))
             if i == 0:  # only pixels to the left: shift right by one column
                 a = F.pad(a, (1, 0, 0, 0))[..., :-1]
+            if bias is not None:
+                a = a + bias[:, i, 1]
             g = self.h_res[i](_gate(a + links[i]))
             h = g if i == 0 else h + g
         return self.head(h)
 
-    def image_logits(self, x: torch.Tensor) -> torch.Tensor:
+    def image_logits(self, x: torch.Tensor, cond=None) -> torch.Tensor:
         """Logits (n, V, H, W) of every pixel of images ``x`` (n, 1, H, W) of levels."""
-        return self.horizontal(x, self.vertical(x))
+        bias = self._bias(cond)
+        return self.horizontal(x, self.vertical(x, bias), bias)
 
     # -- the token protocol --------------------------------------------------------------------
 
@@ -128,23 +154,25 @@ class GatedPixelCNN(nn.Module):
         flat[:, : length - 1] = tokens[:, 1:].float()
         return flat.view(n, 1, h, w)
 
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+    def forward(self, tokens: torch.Tensor, cond=None) -> torch.Tensor:
         length = tokens.shape[1]
-        logits = self.image_logits(self._image(tokens))  # (n, V, H, W)
+        logits = self.image_logits(self._image(tokens), cond)  # (n, V, H, W)
         return logits.flatten(2).transpose(1, 2)[:, :length]
 
-    def forward_embeddings(self, x: torch.Tensor) -> torch.Tensor:
+    def forward_embeddings(self, x: torch.Tensor, cond=None) -> torch.Tensor:
         """Logits (n, HW, V) from a real-valued image input ``x`` (n, HW) (already scaled
         as the network scales levels): for gradient checks."""
         h, w = self.shape
         img = x.view(-1, 1, h, w) * (self.n_levels - 1)
-        return self.image_logits(img).flatten(2).transpose(1, 2)
+        return self.image_logits(img, cond).flatten(2).transpose(1, 2)
 
-    def prefill(self, tokens: torch.Tensor) -> tuple[torch.Tensor, RowCache]:
-        cache = RowCache(self._image(tokens), tokens.shape[1] - 1)
+    def prefill(self, tokens: torch.Tensor, cond=None) -> tuple[torch.Tensor, RowCache]:
+        cache = RowCache(self._image(tokens), tokens.shape[1] - 1, bias=self._bias(cond))
         return self._next(cache), cache
 
-    def step(self, token: torch.Tensor, cache: RowCache) -> tuple[torch.Tensor, RowCache]:
+    def step(
+        self, token: torch.Tensor, cache: RowCache, cond=None
+    ) -> tuple[torch.Tensor, RowCache]:
         h, w = self.shape
         p = cache.p
         cache.image[:, 0, p // w, p % w] = token.float()
@@ -156,15 +184,17 @@ class GatedPixelCNN(nn.Module):
         h, w = self.shape
         i, j = divmod(cache.p, w)
         if cache.row != i:  # a new row: its vertical features, once
-            links = self.vertical_row(cache.image, i)
+            links = self.vertical_row(cache.image, i, cache.bias)
             cache.row, cache.v_to_h = i, links
         row = cache.image[:, :, i : i + 1]
-        return self.horizontal(row, cache.v_to_h)[:, :, 0, j]
+        return self.horizontal(row, cache.v_to_h, cache.bias)[:, :, 0, j]
 
-    def vertical_row(self, x: torch.Tensor, i: int) -> list[torch.Tensor]:
+    def vertical_row(
+        self, x: torch.Tensor, i: int, bias: torch.Tensor | None = None
+    ) -> list[torch.Tensor]:
         """The vertical links of row ``i`` only, from the rows of ``x`` above it: the
         receptive field of row i of layer l is rows i - l (kh - 1) - 1 .. i - 1."""
         n_layers = len(self.v_convs)
         top = max(0, i - n_layers * (self.kh - 1) - 1)
-        links = self.vertical(x[:, :, top : i + 1])
+        links = self.vertical(x[:, :, top : i + 1], bias)
         return [link[:, :, -1:] for link in links]

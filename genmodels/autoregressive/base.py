@@ -25,7 +25,15 @@ A model supplies
 * ``_build_module()`` (as every neural model): a network answering ``forward(tokens)``
   (logits (n, L, V), position i predicting the token after token i), ``prefill(tokens)``
   and ``step(token, cache)`` (see ``_transformer_net``), token id ``V`` standing for BOS;
-* optionally ``_encode_text`` / ``_decode_text`` (a tokenizer, for models of text).
+* optionally ``_encode_text`` / ``_decode_text`` (a tokenizer, for models of text);
+* optionally conditioning (``_conditioning``): ``_label_conditioning = True`` for a model
+  that takes class labels (``fit(..., y=...)``, ``classes_``; its network gets labels),
+  ``_local_conditioning = True`` (and ``_hop()``) for one that takes local features
+  (``features=``, one (T', F) frame sequence per sequence, ``hop`` levels a frame). Such
+  a network's ``forward`` / ``prefill`` / ``step`` take a ``Condition`` as their last
+  argument whenever the model was fitted conditioned (never otherwise): its labels, and
+  its local features aligned with the tokens given (one position for ``step``). A model
+  fitted without them refuses them, and one fitted with them needs them.
 """
 
 from __future__ import annotations
@@ -43,10 +51,32 @@ from ..backend import cpu_threads, threads_for, to_numpy, torch_generator
 from ..hmm._sequences import check_sequences
 from ..nn import NeuralModel, StepContext
 from ..validation import check_random_state
+from ._conditioning import (
+    Condition,
+    Given,
+    check_features,
+    fit_classes,
+    label_codes,
+    upsample,
+)
 from ._sampling import check_sampling, draw
 
 _PAD = -1  # a target position outside the sequence (ignored by the loss)
 SCORE_TOKENS = 1 << 15  # positions scored at a time (windows of like lengths batched)
+
+
+def _padded(a: np.ndarray, length: int) -> np.ndarray:
+    """``a`` cut or zero-padded along its first axis to ``length`` rows."""
+    if len(a) >= length:
+        return a[:length]
+    return np.concatenate([a, np.zeros((length - len(a), *a.shape[1:]), dtype=a.dtype)])
+
+
+def _frames_in(features) -> int:
+    """Frames of the (first) feature sequence of ``features``."""
+    if isinstance(features, np.ndarray):
+        return features.shape[1] if features.ndim == 3 else len(features)
+    return len(features[0])
 
 
 def context_start(j: int, block_size: int) -> int:
@@ -78,6 +108,11 @@ class AutoregressiveModel(NeuralModel):
     _fitted_spec = {
         "vocab_size_": A.Attr((), kind="int", constraints=(A.Range(2),)),
     }
+
+    #: Whether the model takes class labels ``y`` (its network a label embedding).
+    _label_conditioning = False
+    #: Whether the model takes local features ``features`` (a frame sequence per sequence).
+    _local_conditioning = False
 
     # -- tokens in ------------------------------------------------------------------------
 
@@ -160,26 +195,160 @@ class AutoregressiveModel(NeuralModel):
         attention) or runs on for ever (a convolution's queues)."""
         return True
 
-    def fit(self, X, lengths=None, *, validation_data=None, resume: bool = False):
+    def fit(
+        self,
+        X,
+        lengths=None,
+        *,
+        y=None,
+        features=None,
+        validation_data=None,
+        resume: bool = False,
+    ):
         """Train on sequences ``X`` (texts for a model with a tokenizer; else sequences of
         token ids: a list of 1-D or (T, 1) arrays, an (S, T, 1) array, or frames with
-        ``lengths``) and return ``self``. ``validation_data``: held-out sequences (or
-        ``(frames, lengths)``), scored every epoch as ``val_loss`` (nats per token)."""
-        return super().fit(X, lengths, validation_data=validation_data, resume=resume)
+        ``lengths``) and return ``self``. ``y``: one class label per sequence, for a model
+        that takes them (then ``classes_``); ``features``: local features, one (T', F)
+        array per sequence, for a model that takes them. ``validation_data``: held-out
+        sequences, ``(X, lengths)``, or a dict of ``fit``'s arguments (``{"X": ...,
+        "y": ...}``), scored every epoch as ``val_loss`` (nats per token)."""
+        val = None if validation_data is None else self._validation_given(validation_data)
+        return super().fit(X, Given(lengths, y, features), validation_data=val, resume=resume)
+
+    def _validation_given(self, data) -> tuple:
+        """``(X, Given)`` of ``fit``'s ``validation_data``."""
+        if isinstance(data, dict):
+            unknown = set(data) - {"X", "lengths", "y", "features"}
+            if unknown or "X" not in data:
+                raise ValueError(
+                    f"{type(self).__name__}: validation_data as a dict takes the keys X, "
+                    f"lengths, y, features (X required), got {sorted(data)}"
+                )
+            return data["X"], Given(data.get("lengths"), data.get("y"), data.get("features"))
+        if isinstance(data, tuple) and len(data) == 2:
+            return data[0], Given(data[1])
+        return data, Given()
+
+    # -- conditioning -------------------------------------------------------------------------
+
+    @property
+    def _n_classes(self) -> int:
+        """Classes the network embeds (0: not conditioned on labels)."""
+        classes = getattr(self, "classes_", None)
+        return 0 if classes is None else len(classes)
+
+    @property
+    def _n_local(self) -> int:
+        """Local features per frame the network takes (0: none)."""
+        return int(getattr(self, "n_local_features_", 0) or 0)
+
+    def _hop(self) -> int:
+        """Levels per frame of the local features."""
+        return 1
+
+    def _label_codes(self, y, n: int, *, fitting: bool, what: str = "sequence"):
+        """Class indices (n,) of the labels ``y``, or None for a model without labels."""
+        owner = type(self).__name__
+        if not self._label_conditioning:
+            if y is not None:
+                raise ValueError(f"{owner} is not conditioned on class labels: it takes no y")
+            return None
+        if fitting:
+            self.classes_ = None if y is None else fit_classes(y, n, owner, what)
+        if self.classes_ is None:
+            if y is not None:
+                raise ValueError(f"{owner} was fitted without class labels: it takes no y")
+            return None
+        if y is None:
+            raise ValueError(
+                f"{owner} was fitted on class labels {self.classes_.tolist()}: pass y (one "
+                f"label, or one per {what})"
+            )
+        return label_codes(y, self.classes_, n, owner, what)
+
+    def _local_frames(self, features, lengths: list[int], *, fitting: bool):
+        """Checked local features (one (T'_i, F) float32 array per sequence), or None."""
+        owner = type(self).__name__
+        if not self._local_conditioning:
+            if features is not None:
+                raise ValueError(f"{owner} takes no local features (features=)")
+            return None
+        if fitting:
+            self.n_local_features_ = 0
+            if features is None:
+                return None
+            feats = check_features(features, lengths, self._hop(), None, owner)
+            self.n_local_features_ = int(feats[0].shape[1])
+            return feats
+        if self._n_local == 0:
+            if features is not None:
+                raise ValueError(f"{owner} was fitted without local features: it takes none")
+            return None
+        if features is None:
+            raise ValueError(
+                f"{owner} was fitted with local features ({self._n_local} per frame of "
+                f"{self._hop()} levels): pass features, one (frames, {self._n_local}) array "
+                "per sequence"
+            )
+        return check_features(features, lengths, self._hop(), self._n_local, owner)
+
+    def _sample_frames(self, features, n: int, length: int):
+        """``features`` for ``n`` generated sequences of ``length`` levels: one (T', F)
+        array for all, or one per sequence; None for a model fitted without them."""
+        if features is not None and self._n_local:
+            if isinstance(features, np.ndarray) and features.ndim == 2:
+                features = [features] * n
+        return self._local_frames(features, [length] * n, fitting=False)
+
+    def _condition(self, codes, local, length: int) -> Condition | None:
+        """The network's condition of streams of ``length`` input positions: class indices
+        ``codes`` and ``local`` features at the token rate (one array per stream, cut or
+        zero-padded to ``length``); None when the model is not conditioned."""
+        if codes is None and local is None:
+            return None
+        dev = self._device()
+        labels = None if codes is None else torch.as_tensor(codes, device=dev)
+        if local is not None:
+            local = torch.as_tensor(np.stack([_padded(f, length) for f in local]), device=dev)
+        return Condition(labels, local)
+
+    def _upsampled(self, frames, length: int):
+        """Local features at the token rate, (length, F) per sequence (None: none)."""
+        if frames is None:
+            return None
+        return [upsample(f, self._hop(), length) for f in frames]
 
     def _dataset(self, X, y=None, *, fitting: bool) -> Dataset:
-        seqs = self._token_lists(X, y, fitting=fitting)  # y: the frames' lengths
-        return TensorDataset(self._windows(seqs))
+        given = y if isinstance(y, Given) else Given(y)  # y: NeuralModel's second argument
+        seqs = self._token_lists(X, given.lengths, fitting=fitting)
+        codes = self._label_codes(given.y, len(seqs), fitting=fitting)
+        frames = self._local_frames(given.features, [len(s) for s in seqs], fitting=fitting)
+        rows, which, starts = self._window_rows(seqs)
+        tensors = [torch.as_tensor(np.stack(rows), dtype=torch.int64)]
+        if codes is not None:
+            tensors.append(torch.as_tensor(codes[which]))
+        if frames is not None:  # each window's frames, and where its first position falls
+            hop = self._hop()
+            b = self._train_window()[0]
+            k = (b - 1) // hop + 2
+            per = [
+                _padded(frames[i][st // hop : st // hop + k], k)
+                for i, st in zip(which, starts, strict=True)
+            ]
+            tensors.append(torch.as_tensor(np.stack(per)))
+            tensors.append(torch.as_tensor(np.asarray(starts) % hop, dtype=torch.int64))
+        return TensorDataset(*tensors)
 
-    def _windows(self, seqs: list[np.ndarray]) -> torch.Tensor:
-        """Training windows (n_windows, L + 1) of the input streams (BOS, x_1, ...): inputs
-        ``w[:, :-1]``, targets ``w[:, 1:]``, padded with -1; they start every L / 2
-        positions (every L - m, with m masked context targets: each target once)."""
+    def _window_rows(self, seqs: list[np.ndarray]):
+        """Training windows of the input streams (BOS, x_1, ...), each L + 1 tokens padded
+        with -1, with the sequence and the start of each: (rows, sequence indices, starts).
+        Windows start every L / 2 positions (every L - m, with m masked context targets:
+        each target once)."""
         b, m = self._train_window()
         hop = max(1, b - m if m else b // 2)
         bos = self.vocab_size_
-        rows = []
-        for s in seqs:
+        rows, which, where = [], [], []
+        for i, s in enumerate(seqs):
             u = np.concatenate([[bos], s])
             n_pred = len(s)
             starts = range(0, max(1, n_pred - b + hop), hop) if n_pred > b else [0]
@@ -190,38 +359,71 @@ class AutoregressiveModel(NeuralModel):
                 if len(w) < b + 1:
                     w = np.concatenate([w, np.full(b + 1 - len(w), _PAD)])
                 rows.append(w)
-        return torch.as_tensor(np.stack(rows), dtype=torch.int64)
+                which.append(i)
+                where.append(st)
+        return rows, np.asarray(which, dtype=np.int64), where
+
+    def _windows(self, seqs: list[np.ndarray]) -> torch.Tensor:
+        """Training windows (n_windows, L + 1): inputs ``w[:, :-1]``, targets ``w[:, 1:]``."""
+        return torch.as_tensor(np.stack(self._window_rows(seqs)[0]), dtype=torch.int64)
+
+    def _batch_condition(self, batch) -> Condition | None:
+        """The condition of a batch of training windows (labels, then frames and phases)."""
+        rest = list(batch[1:])
+        if not rest:
+            return None
+        labels = rest.pop(0) if self._n_classes else None
+        local = None
+        if rest:
+            frames, phase = rest
+            hop, length = self._hop(), batch[0].shape[1] - 1
+            idx = (phase[:, None] + torch.arange(length, device=phase.device)) // hop
+            local = frames.gather(1, idx[..., None].expand(-1, -1, frames.shape[-1]))
+        return Condition(labels, local)
 
     def _losses(self, batch, ctx: StepContext) -> dict:
         w = batch[0]
         inputs = w[:, :-1].clamp(min=0)
         targets = w[:, 1:]
-        logits = self.module_(inputs)
+        cond = self._batch_condition(batch)
+        logits = self.module_(inputs) if cond is None else self.module_(inputs, cond)
         loss = F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), ignore_index=_PAD)
         return {"loss": loss}
 
     # -- exact likelihood -------------------------------------------------------------------
 
     @torch.no_grad()
-    def score_samples(self, X, lengths=None) -> np.ndarray:
+    def score_samples(self, X, lengths=None, *, y=None, features=None) -> np.ndarray:
         """log p(x) of each sequence in nats (exact: the sum over its tokens of
-        log p(x_t | context), with the context windows of the module docstring)."""
+        log p(x_t | context), with the context windows of the module docstring); for a
+        model fitted conditioned, log p(x | y, features) given each sequence's label ``y``
+        (one for all, or one each) and local ``features``."""
         self._check_fitted()
         seqs = self._token_lists(X, lengths, fitting=False)
-        return self._score_token_lists(seqs)
+        return self._score_token_lists(seqs, *self._given_condition(seqs, y, features))
 
-    def _score_token_lists(self, seqs: list[np.ndarray]) -> np.ndarray:
+    def _given_condition(self, seqs, y, features):
+        codes = self._label_codes(y, len(seqs), fitting=False)
+        frames = self._local_frames(features, [len(s) for s in seqs], fitting=False)
+        return codes, frames
+
+    def _score_token_lists(self, seqs: list[np.ndarray], codes=None, frames=None) -> np.ndarray:
         net = self.module_.eval()
         dev = self._device()
         bos = self.vocab_size_
         out = np.zeros(len(seqs))
+        local = (
+            None
+            if frames is None
+            else [self._upsampled([f], len(s))[0] for f, s in zip(frames, seqs, strict=True)]
+        )
         # every (sequence, window) pair as one row of a batch of windows
-        jobs = []  # (sequence index, window tokens, targets, first, stop) per window
+        jobs = []  # (sequence index, window tokens, targets, first, stop, start) per window
         for i, s in enumerate(seqs):
             u = np.concatenate([[bos], s])
             for start, first, stop in self._score_windows(len(s)):
                 jobs.append(
-                    (i, u[start:stop], u[start + 1 : stop + 1], first - start, stop - start)
+                    (i, u[start:stop], u[start + 1 : stop + 1], first - start, stop - start, start)
                 )
         jobs.sort(key=lambda job: len(job[1]))  # batch windows of like lengths together
         k = 0
@@ -233,10 +435,16 @@ class AutoregressiveModel(NeuralModel):
             width = max(len(j[1]) for j in part)
             inp = np.zeros((len(part), width), dtype=np.int64)
             tgt = np.full((len(part), width), _PAD, dtype=np.int64)
-            for r, (_, ins, tg, first, stop) in enumerate(part):
+            for r, (_, ins, tg, first, stop, _start) in enumerate(part):
                 inp[r, : len(ins)] = ins
                 tgt[r, first:stop] = tg[first:stop]
-            logits = net(torch.as_tensor(inp, device=dev)).float()
+            cond = self._condition(
+                None if codes is None else codes[[j[0] for j in part]],
+                None if local is None else [local[j[0]][j[5] :] for j in part],
+                width,
+            )
+            tokens = torch.as_tensor(inp, device=dev)
+            logits = (net(tokens) if cond is None else net(tokens, cond)).float()
             t = torch.as_tensor(tgt, device=dev)
             picked = logits.gather(-1, t.clamp(min=0)[..., None])[..., 0]
             logp = picked.double() - torch.logsumexp(logits, dim=-1).double()
@@ -245,12 +453,12 @@ class AutoregressiveModel(NeuralModel):
                 out[job[0]] += per_row[r]
         return out
 
-    def bits_per_token(self, X, lengths=None) -> float:
+    def bits_per_token(self, X, lengths=None, *, y=None, features=None) -> float:
         """The mean negative log-likelihood per token in bits (bits per character for a
         character model, bits per dimension for images)."""
         self._check_fitted()
         seqs = self._token_lists(X, lengths, fitting=False)
-        total = self._score_token_lists(seqs).sum()
+        total = self._score_token_lists(seqs, *self._given_condition(seqs, y, features)).sum()
         return float(-total / sum(len(s) for s in seqs) / math.log(2))
 
     # -- generation -------------------------------------------------------------------------
@@ -270,9 +478,11 @@ class AutoregressiveModel(NeuralModel):
         top_p: float | None,
         generator: torch.Generator,
         use_cache: bool,
+        cond: Condition | None = None,
     ) -> torch.Tensor:
         """``n_new`` tokens after each row of ``prefixes`` (n, P) (input streams starting
-        with BOS, equal lengths): (n, n_new)."""
+        with BOS, equal lengths): (n, n_new). ``cond``: the condition of the input
+        positions 0 .. P + n_new - 2 (labels, local features), for a conditioned model."""
         net = self.module_.eval()
         n, p = prefixes.shape
         u = torch.empty(n, p + n_new, dtype=prefixes.dtype, device=prefixes.device)
@@ -283,16 +493,18 @@ class AutoregressiveModel(NeuralModel):
             s = self._context_start(j)
             # one new row per sequence is a few small kernels: on one thread unless the
             # batch is wide (a second thread would wait at every barrier; backend.threads_for)
+            extra = () if cond is None else (cond.window(s, j + 1),)
             if not use_cache:
                 with cpu_threads(threads_for(n * (j + 1 - s) * width)):
-                    logits = net(u[:, s : j + 1])[:, -1]
+                    logits = net(u[:, s : j + 1], *extra)[:, -1]
             elif cache is None or (s != cache_start and self._cache_restarts):
                 with cpu_threads(threads_for(n * (j + 1 - s) * width)):
-                    logits, cache = net.prefill(u[:, s : j + 1])
+                    logits, cache = net.prefill(u[:, s : j + 1], *extra)
                 cache_start = s
             else:
+                extra = () if cond is None else (cond.window(j, j + 1),)
                 with cpu_threads(threads_for(n * width)):
-                    logits, cache = net.step(u[:, j], cache)
+                    logits, cache = net.step(u[:, j], cache, *extra)
             u[:, j + 1] = draw(logits, temperature, top_k, top_p, generator)
         return u[:, p:]
 
@@ -311,7 +523,9 @@ class AutoregressiveModel(NeuralModel):
         self,
         n_samples: int = 1,
         *,
-        length: int = 100,
+        length: int | None = None,
+        y=None,
+        features=None,
         temperature: float = 1.0,
         top_k: int | None = None,
         top_p: float | None = None,
@@ -319,9 +533,12 @@ class AutoregressiveModel(NeuralModel):
         return_latent: bool = False,
         use_cache: bool = True,
     ):
-        """``n_samples`` sequences of ``length`` tokens, (n_samples, length, 1) integer codes
-        (as floats, like every sequence model's frames); ``sample_text`` gives strings.
-        ``temperature`` 0 decodes greedily; ``top_k`` / ``top_p`` filter each draw.
+        """``n_samples`` sequences of ``length`` tokens (default 100, or all the frames of
+        ``features``), (n_samples, length, 1) integer codes (as floats, like every sequence
+        model's frames); ``sample_text`` gives strings. ``y``: the class label of every
+        sample or one per sample, for a model fitted on labels; ``features``: local
+        features, one (frames, F) array for all or one per sample, for a model fitted with
+        them. ``temperature`` 0 decodes greedily; ``top_k`` / ``top_p`` filter each draw.
         ``use_cache=False`` runs the naive loop (the same tokens, slower)."""
         self._check_fitted()
         owner = type(self).__name__
@@ -329,13 +546,28 @@ class AutoregressiveModel(NeuralModel):
             raise ValueError(f"{owner} has no latent variables (return_latent=True)")
         if not isinstance(n_samples, int | np.integer) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
+        n = int(n_samples)
+        if length is None:
+            length = 100
+            if features is not None and self._n_local:
+                length = _frames_in(features) * self._hop()
         length = self._check_length(length)
         t, k, p = check_sampling(temperature, top_k, top_p, owner)
+        codes = self._label_codes(y, n, fitting=False, what="sample")
+        frames = self._sample_frames(features, n, length)
         dev = self._device()
-        start = torch.full((int(n_samples), 1), self.vocab_size_, dtype=torch.int64, device=dev)
+        start = torch.full((n, 1), self.vocab_size_, dtype=torch.int64, device=dev)
         gen = self._generator(random_state)
+        cond = self._condition(codes, self._upsampled(frames, length), length)
         toks = self._generate(
-            start, length, temperature=t, top_k=k, top_p=p, generator=gen, use_cache=use_cache
+            start,
+            length,
+            temperature=t,
+            top_k=k,
+            top_p=p,
+            generator=gen,
+            use_cache=use_cache,
+            cond=cond,
         )
         return to_numpy(toks).astype(np.float64)[..., None]
 
@@ -345,6 +577,8 @@ class AutoregressiveModel(NeuralModel):
         n_tokens: int = 100,
         *,
         n_samples: int = 1,
+        y=None,
+        features=None,
         temperature: float = 1.0,
         top_k: int | None = None,
         top_p: float | None = None,
@@ -353,7 +587,8 @@ class AutoregressiveModel(NeuralModel):
     ):
         """Continue ``prefix`` (a text for a model with a tokenizer, else a 1-D array of
         token ids) by ``n_tokens`` tokens, ``n_samples`` times: a list of strings (prefix
-        included) for text, else an (n_samples, len(prefix) + n_tokens) int array."""
+        included) for text, else an (n_samples, len(prefix) + n_tokens) int array. ``y``
+        and ``features`` (covering the prefix and the new tokens) as in ``sample``."""
         self._check_fitted()
         owner = type(self).__name__
         n_tokens = self._check_length(n_tokens, "n_tokens")
@@ -376,10 +611,21 @@ class AutoregressiveModel(NeuralModel):
             np.concatenate([[self.vocab_size_], ids]), dtype=torch.int64, device=dev
         )
         u = u[None].repeat(n, 1)
+        total = len(ids) + n_tokens
+        codes = self._label_codes(y, n, fitting=False, what="sample")
+        frames = self._sample_frames(features, n, total)
+        cond = self._condition(codes, self._upsampled(frames, total), total)
         gen = self._generator(random_state)
         new = to_numpy(
             self._generate(
-                u, n_tokens, temperature=t, top_k=k, top_p=p, generator=gen, use_cache=use_cache
+                u,
+                n_tokens,
+                temperature=t,
+                top_k=k,
+                top_p=p,
+                generator=gen,
+                use_cache=use_cache,
+                cond=cond,
             )
         )
         full = np.concatenate([np.repeat(ids[None], n, 0), new], axis=1)

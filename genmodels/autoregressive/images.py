@@ -13,6 +13,7 @@ import torch
 from .. import attributes as A
 from ..backend import to_numpy
 from ..validation import NONE, Interval, Satisfies, check_array, check_n_features
+from ._conditioning import Given
 from ._sampling import check_sampling
 from .base import AutoregressiveModel
 
@@ -96,6 +97,30 @@ class ImageModel(AutoregressiveModel):
             )
         return (h, w)
 
+    def fit(self, X, y=None, *, validation_data=None, resume: bool = False):
+        """Train on images ``X`` (rows of pixel levels) and return ``self``; ``y``: one
+        class label per image, for a model that takes them (then ``classes_``: the model
+        is p(x | y)). ``validation_data``: held-out images, or ``(images, labels)``."""
+        return super().fit(X, y=y, validation_data=validation_data, resume=resume)
+
+    def _validation_given(self, data) -> tuple:
+        if isinstance(data, tuple) and len(data) == 2:
+            return data[0], Given(None, data[1])
+        return super()._validation_given(data)
+
+    def _label_codes(self, y, n: int, *, fitting: bool, what: str = "image"):
+        return super()._label_codes(y, n, fitting=fitting, what="image")
+
+    @torch.no_grad()
+    def score_samples(self, X, y=None) -> np.ndarray:
+        """log p(x) of each image in nats (exact); log p(x | y) for a model fitted on
+        class labels, given one label for all or one per image."""
+        return super().score_samples(X, y=y)
+
+    def bits_per_token(self, X, y=None) -> float:
+        """The mean negative log-likelihood in bits per pixel (per dimension)."""
+        return super().bits_per_token(X, y=y)
+
     # -- the context: the whole image ---------------------------------------------------------
 
     @property
@@ -124,6 +149,7 @@ class ImageModel(AutoregressiveModel):
         self,
         n_samples: int = 1,
         *,
+        y=None,
         temperature: float = 1.0,
         top_k: int | None = None,
         top_p: float | None = None,
@@ -131,10 +157,12 @@ class ImageModel(AutoregressiveModel):
         return_latent: bool = False,
         use_cache: bool = True,
     ) -> np.ndarray:
-        """``n_samples`` images, (n_samples, H W) pixel levels as floats."""
+        """``n_samples`` images, (n_samples, H W) pixel levels as floats; ``y``: the class
+        of every image, or one per image (a model fitted on labels)."""
         X = super().sample(
             n_samples,
             length=self._n_pixels if hasattr(self, "image_shape_") else 1,
+            y=y,
             temperature=temperature,
             top_k=top_k,
             top_p=top_p,
@@ -150,6 +178,7 @@ class ImageModel(AutoregressiveModel):
         X,
         n_rows: int,
         *,
+        y=None,
         temperature: float = 1.0,
         top_k: int | None = None,
         top_p: float | None = None,
@@ -157,7 +186,8 @@ class ImageModel(AutoregressiveModel):
         use_cache: bool = True,
     ) -> np.ndarray:
         """Keep the first ``n_rows`` rows of each image of ``X`` and draw the rest from
-        the model given them: (n, H W)."""
+        the model given them (and their labels ``y``, for a model fitted on labels):
+        (n, H W)."""
         self._check_fitted()
         owner = type(self).__name__
         h, w = (int(s) for s in self.image_shape_)
@@ -166,6 +196,7 @@ class ImageModel(AutoregressiveModel):
         t, k, p = check_sampling(temperature, top_k, top_p, owner)
         images = np.stack(self._token_lists(X, fitting=False))
         keep = int(n_rows) * w
+        codes = self._label_codes(y, len(images), fitting=False)
         bos = np.full((len(images), 1), self.vocab_size_)
         prefix = torch.as_tensor(np.concatenate([bos, images[:, :keep]], 1), device=self._device())
         new = self._generate(
@@ -176,5 +207,6 @@ class ImageModel(AutoregressiveModel):
             top_p=p,
             generator=self._generator(random_state),
             use_cache=use_cache,
+            cond=self._condition(codes, None, self._n_pixels),
         )
         return np.concatenate([images[:, :keep], to_numpy(new)], 1).astype(np.float64)

@@ -7,6 +7,7 @@ from typing import Any
 
 from ..base import Capabilities
 from ..registry import register
+from ._conditioning import LABEL_SPEC
 from ._pixelcnn_net import GatedPixelCNN
 from .images import ImageModel
 
@@ -25,6 +26,12 @@ class PixelCNN(ImageModel):
     Data: rows of ``H x W`` pixel levels 0..``n_levels``-1 (binarized MNIST: 784 values of
     0/1), folded by ``image_shape`` (default: square).
 
+    Class conditioning (optional): ``fit(X, y)`` with one label per image makes the
+    conditional PixelCNN p(x | y) of the paper (the label's learned embedding is a bias on
+    the pre-gate activations of every layer of both stacks); then ``score_samples(X, y)``
+    is the exact log p(x | y), and ``sample(n, y=...)`` / ``inpaint(X, n_rows, y=...)``
+    draw given labels (one for all, or one per image).
+
     Parameters
     ----------
     n_layers : int, default 7; channels : int, default 32; kernel_size : int (odd), default 5
@@ -35,13 +42,20 @@ class PixelCNN(ImageModel):
 
     Attributes
     ----------
-    image_shape_ (H, W), vocab_size_ (= n_levels), n_features_in_ (H W), module_,
+    image_shape_ (H, W), vocab_size_ (= n_levels), n_features_in_ (H W), classes_ (the
+    labels seen in ``fit``; None when fitted without), module_,
     history_ (``loss``: nats per pixel), n_epochs_.
     """
 
     capabilities = Capabilities(
-        likelihood="exact", input_kind="binary", neural=True, resumable=True
+        likelihood="exact",
+        input_kind="binary",
+        neural=True,
+        resumable=True,
+        conditional_sampling=True,
     )
+    _label_conditioning = True
+    _fitted_spec = LABEL_SPEC
 
     def __init__(
         self,
@@ -111,4 +125,5 @@ class PixelCNN(ImageModel):
             channels=self.channels,
             kernel_size=self.kernel_size,
             head_channels=self.head_channels,
+            n_classes=self._n_classes,
         )

@@ -11,6 +11,7 @@ from .. import attributes as A
 from ..base import Capabilities
 from ..registry import register
 from ..validation import NONE, Interval
+from ._conditioning import LABEL_SPEC
 from ._wavenet_net import WaveNetNet
 from .base import AutoregressiveModel
 
@@ -51,6 +52,17 @@ class WaveNet(AutoregressiveModel):
     with ``lengths``, an (S, T, 1) array); :func:`mu_law_encode` makes them from audio in
     [-1, 1] and :func:`mu_law_decode` turns samples back into audio.
 
+    Conditioning (optional, chosen by ``fit``): ``fit(X, y=labels)`` makes a model of
+    p(x | y), one class label per waveform (a speaker, a word; global conditioning: the
+    label's learned embedding is a bias on every layer's filter and gate), and then
+    ``score_samples(X, y=...)``, ``sample(n, y=...)`` and ``complete(..., y=...)`` take
+    labels; ``fit(X, features=F)`` conditions on local features, one (T', F) array per
+    waveform whose frame k covers levels k ``hop_length`` .. (k + 1) ``hop_length`` - 1
+    (T' = ceil(T / ``hop_length``); upsampled by repetition, then a 1x1 convolution into
+    every layer's filter and gate), which ``score_samples`` / ``sample`` / ``complete``
+    then need too. ``sample_rate``: the audio's rate, kept as ``sample_rate_`` (for
+    writing samples as sound; the command line sets it from the WAV files).
+
     Parameters
     ----------
     layers_per_block : int, default 10; n_blocks : int, default 3
@@ -59,17 +71,27 @@ class WaveNet(AutoregressiveModel):
     chunk_length : int or None, default None: the training windows' length (None: twice
         the receptive field); windows after a sequence's first overlap by the receptive
         field and train only the levels whose whole receptive field they hold.
+    hop_length : int, default 1: levels per frame of the local features (if any).
     epochs, batch_size, optimizer, lr, ... : the trainer's, as on every neural model.
 
     Attributes
     ----------
     vocab_size_, n_features_in_ (1), receptive_field_ (inputs each prediction sees, itself
-    included), module_, history_ (``loss``: nats per level), n_epochs_.
+    included), classes_ (the labels seen in ``fit``; None when fitted without),
+    n_local_features_ (F; 0 without local features), sample_rate_ (Hz, or None), module_,
+    history_ (``loss``: nats per level), n_epochs_.
     """
 
     capabilities = Capabilities(
-        likelihood="exact", input_kind="tokens", sequential=True, neural=True, resumable=True
+        likelihood="exact",
+        input_kind="tokens",
+        sequential=True,
+        neural=True,
+        resumable=True,
+        conditional_sampling=True,
     )
+    _label_conditioning = True
+    _local_conditioning = True
 
     _param_spec = {
         "layers_per_block": [Interval(int, 1, 20)],
@@ -78,9 +100,13 @@ class WaveNet(AutoregressiveModel):
         "skip_channels": [Interval(int, 1, None)],
         "vocab_size": [Interval(int, 2, None)],
         "chunk_length": [NONE, Interval(int, 2, None)],
+        "hop_length": [Interval(int, 1, None)],
     }
 
     _fitted_spec = {
+        **LABEL_SPEC,
+        "n_local_features_": A.Attr((), kind="int", constraints=(A.Range(0),)),
+        "sample_rate_": A.Attr((), kind="int", constraints=(A.Range(1),), nullable=True),
         "receptive_field_": A.Attr(
             (),
             kind="int",
@@ -104,6 +130,7 @@ class WaveNet(AutoregressiveModel):
         *,
         vocab_size: int = 256,
         chunk_length: int | None = None,
+        hop_length: int = 1,
         epochs: int = 10,
         batch_size: int = 8,
         optimizer: str = "adam",
@@ -126,6 +153,7 @@ class WaveNet(AutoregressiveModel):
         self.skip_channels = skip_channels
         self.vocab_size = vocab_size
         self.chunk_length = chunk_length
+        self.hop_length = hop_length
         self.epochs = epochs
         self.batch_size = batch_size
         self.optimizer = optimizer
@@ -154,6 +182,37 @@ class WaveNet(AutoregressiveModel):
             "batch_size": 8,
             "random_state": 0,
         }
+
+    def fit(
+        self,
+        X,
+        lengths=None,
+        *,
+        y=None,
+        features=None,
+        sample_rate: int | None = None,
+        validation_data=None,
+        resume: bool = False,
+    ):
+        """Train on waveforms of levels ``X`` (and labels ``y``, local ``features``: see
+        the class docstring) and return ``self``; ``sample_rate`` (Hz) is kept as
+        ``sample_rate_``."""
+        if sample_rate is not None and (
+            not isinstance(sample_rate, int | np.integer)
+            or isinstance(sample_rate, bool)
+            or sample_rate < 1
+        ):
+            raise ValueError(
+                f"WaveNet: sample_rate must be a positive integer, got {sample_rate!r}"
+            )
+        super().fit(
+            X, lengths, y=y, features=features, validation_data=validation_data, resume=resume
+        )
+        self.sample_rate_ = None if sample_rate is None else int(sample_rate)
+        return self
+
+    def _hop(self) -> int:
+        return int(self.hop_length)
 
     # -- the receptive field as the context --------------------------------------------------
 
@@ -196,4 +255,6 @@ class WaveNet(AutoregressiveModel):
             n_blocks=self.n_blocks,
             residual_channels=self.residual_channels,
             skip_channels=self.skip_channels,
+            n_classes=self._n_classes,
+            n_local=self._n_local,
         )

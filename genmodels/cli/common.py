@@ -289,6 +289,10 @@ def label_column(model: GenerativeModel, data: str, target: str | None, ignore=(
 
 def class_label(model: GenerativeModel, text: str):
     """The element of ``model.classes_`` written as ``text`` on the command line."""
+    if getattr(model, "classes_", None) is None:
+        raise CommandError(
+            f"{type(model).__name__} was fitted without class labels: it takes no --class"
+        )
     classes = np.asarray(model.classes_)
     matches = [c for c in classes if str(c) == text]
     if not matches:

@@ -4,13 +4,14 @@ summarise the fit."""
 from __future__ import annotations
 
 import argparse
+import inspect
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..registry import model_class
-from . import sequences, tables
+from . import audio, sequences, tables
 from .common import (
     CommandError,
     add_column_options,
@@ -33,7 +34,7 @@ from .select import (
     sweep_setting,
 )
 from .settings import check_param_names, match_tuple_settings, parse_settings
-from .summary import fit_summary
+from .summary import audio_fit_summary, fit_summary
 
 if TYPE_CHECKING:
     from ..base import GenerativeModel
@@ -70,6 +71,13 @@ def add_parser(sub) -> None:
         metavar="FILE",
         help="class labels from a file beside DATA, one per row (.npy, .txt, or a one-column "
         ".csv): for data that has no column to hold them, e.g. a sparse .npz of counts",
+    )
+    p.add_argument(
+        "--labels-from-name",
+        action="store_true",
+        help="audio (a folder of .wav files, for wavenet): each file's class label is its "
+        "name before the first '_' (7_jackson_0.wav: 7), for a model conditioned on it; a "
+        "folder of class subfolders labels its files by subfolder without this option",
     )
     add_sequence_column(p, saved_model=False)
     add_column_options(p)
@@ -122,7 +130,20 @@ def run(args: argparse.Namespace) -> int:
     if (caps.iterative or caps.neural) and "verbose" not in params:  # both take `verbose`
         params["verbose"] = 0 if args.quiet else 1
         restore["verbose"] = defaults["verbose"]
-    X, columns, y, lengths = _training_data(cls, args)
+    wavs = None
+    if audio.is_wav_source(args.data):
+        wavs, X, params = _audio_data(cls, args, params)
+        columns, lengths, y = None, None, None
+        training = {**training, "sample_rate": wavs.sample_rate}
+        if wavs.labels is not None:
+            training["y"] = wavs.labels
+    else:
+        if args.labels_from_name:
+            raise CommandError(
+                "--labels-from-name labels .wav files by their names; "
+                f"{args.data} is not a WAV file or a folder of them"
+            )
+        X, columns, y, lengths = _training_data(cls, args)
     held_out = None
     if args.validation is not None:
         held_out = validation_data(cls, args, columns)
@@ -143,7 +164,10 @@ def run(args: argparse.Namespace) -> int:
     # in its file (a Boltzmann machine's log Z, by AIS for large ones), so that a later
     # `genmodels score` reuses it. The model is saved even if the summary fails.
     try:
-        rows = fit_summary(model, X, args.data, y, lengths=lengths)
+        if wavs is not None:
+            rows = audio_fit_summary(model, X, wavs, args.data)
+        else:
+            rows = fit_summary(model, X, args.data, y, lengths=lengths)
     finally:
         model.save(out)
     print_rows(rows)
@@ -161,6 +185,8 @@ def fit_one(cls: type[GenerativeModel], params, X, y, lengths, training) -> Gene
         )
     if cls.capabilities.supervised:
         return model.fit(X, y, **training)
+    if y is not None:  # a model that may be conditioned on labels (e.g. pixelcnn)
+        return model.fit(X, y=y, **training)
     return model.fit(X, **training)
 
 
@@ -205,7 +231,8 @@ def _training_data(cls: type[GenerativeModel], args: argparse.Namespace):
         )
     if caps.sequential and given:
         raise CommandError(
-            f"{name} is a sequence model, fitted without labels: it takes no {option}"
+            f"{name} is a sequence model, fitted without labels: it takes no {option} (a "
+            "wavenet fitted on .wav files takes labels from their names or subfolders)"
         )
     if caps.input_kind == "tokens" and sequences.is_text_source(args.data):
         if args.sequence_column is not None:
@@ -224,9 +251,37 @@ def _training_data(cls: type[GenerativeModel], args: argparse.Namespace):
             f"{name} needs class labels to fit: name their column with "
             "--target COLUMN (or use a builtin: data set)"
         )
-    if not caps.supervised and given:
+    if not caps.supervised and not caps.conditional_sampling and given:
         raise CommandError(f"{name} is unsupervised: it takes no {option} labels")
+    if not caps.supervised and not given:
+        y = None  # a builtin's labels condition such a model only when asked for
     return X, columns, y, None
+
+
+def _audio_data(cls: type[GenerativeModel], args: argparse.Namespace, params):
+    """``(wavs, levels, params)``: the recordings of a WAV ``DATA`` mu-law encoded to the
+    model's ``vocab_size`` levels, one (T, 1) sequence per file."""
+    from ..autoregressive import mu_law_encode
+
+    if "sample_rate" not in inspect.signature(cls.fit).parameters:
+        raise CommandError(
+            f"{cls.__name__} does not model audio: .wav data is for wavenet "
+            f"({args.data} holds .wav files)"
+        )
+    for option, given in (
+        ("--target", args.target is not None),
+        ("--labels", args.labels is not None),
+        ("--sequence-column", args.sequence_column is not None),
+    ):
+        if given:
+            raise CommandError(
+                f"{option} is not for .wav data: labels come from the file names "
+                "(--labels-from-name) or from class subfolders"
+            )
+    wavs = audio.load_wavs(args.data, labels_from_name=args.labels_from_name)
+    levels = cls(**params).get_params()["vocab_size"]
+    X = [mu_law_encode(w, levels).astype(np.float64)[:, None] for w in wavs.waves]
+    return wavs, X, params
 
 
 def training_options(
@@ -290,6 +345,14 @@ def validation_data(cls: type[GenerativeModel], args: argparse.Namespace, names)
     training ``names`` by name; for a sequence model ``(frames, lengths)``."""
     supervised = cls.capabilities.supervised
     source = str(args.validation)
+    if audio.is_wav_source(source):
+        from ..autoregressive import mu_law_encode
+
+        wavs = audio.load_wavs(source, labels_from_name=args.labels_from_name)
+        default = cls().get_params().get("vocab_size", 256)
+        levels = parse_settings(args.settings).get("vocab_size", default)
+        X = [mu_law_encode(w, levels).astype(np.float64)[:, None] for w in wavs.waves]
+        return {"X": X, "y": wavs.labels}
     if cls.capabilities.input_kind == "tokens" and sequences.is_text_source(source):
         return sequences.load_texts(source)
     if cls.capabilities.sequential:  # held-out sequences, for --select val

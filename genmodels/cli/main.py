@@ -71,6 +71,11 @@ Examples:
       the most probable hidden state of every frame (Viterbi) and its posterior probability
   genmodels sample hmm.safetensors -n 5 --length 200 -o seqs.npz
       draw 5 sequences of 200 frames (.npz with X and lengths, .csv, or (n, T, D) .npy)
+  genmodels fit wavenet recordings/ --labels-from-name -o digits.safetensors
+      a WaveNet on a folder of mono .wav files (mu-law levels), conditioned on the label
+      before each name's first '_' (7_jackson_0.wav); class subfolders label files too
+  genmodels sample digits.safetensors --class 7 -n 1 --length 4000 -o seven.wav
+      a recording of class 7 at the files' sample rate (-n 3: seven_0.wav .. seven_2.wav)
   genmodels fit vae digits01.npy --set latent_dim=16 --set epochs=50 --checkpoint-dir ckpt/
       fit a variational autoencoder to 0/1 images, checkpointing every epoch into ckpt/
   genmodels fit vae digits01.npy --set latent_dim=16 --set epochs=80 --checkpoint-dir ckpt/ --resume

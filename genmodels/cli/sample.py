@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import sequences, tables
+from . import audio, sequences, tables
 from .common import CommandError, add_verb, class_label, feature_names, load_model, not_sequential
 
 if TYPE_CHECKING:
@@ -40,7 +40,8 @@ def add_parser(sub) -> None:
         default="samples.csv",
         help=".csv, .npy, or .png (an image grid; 64 or 784 features only); for sequence "
         "models .npz (X and lengths), .csv (a sequence column) or .npy (n, T, D); for text "
-        "models .txt (default samples.csv)",
+        "models .txt; for audio models (wavenet fitted on .wav files) .wav: one mono 16-bit "
+        "file, or with -n > 1 the files NAME_0.wav, NAME_1.wav, ... (default samples.csv)",
     )
     p.add_argument("--seed", type=int, default=None, help="random seed of the draw")
     p.add_argument(
@@ -61,7 +62,8 @@ def add_parser(sub) -> None:
         "--class",
         dest="label",
         metavar="LABEL",
-        help="draw from this class only (models with class-conditional sampling, e.g. naive Bayes)",
+        help="draw from this class only (models with class-conditional sampling, e.g. naive "
+        "Bayes; a pixelcnn or wavenet fitted on class labels needs one)",
     )
 
 
@@ -71,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
     suffix = out.suffix.lower()
     if suffix == sequences.TEXT_SUFFIX:
         return _sample_text(args, out)
+    if suffix == audio.WAV_SUFFIX:
+        return _sample_audio(args, out)
     if suffix not in (*sequences.SEQUENCE_WRITE_SUFFIXES, ".png"):
         raise CommandError(
             f"cannot write samples to {out}: use a .csv, .npy or .png (image grid) file "
@@ -92,6 +96,8 @@ def run(args: argparse.Namespace) -> int:
         if not model.capabilities.conditional_sampling:
             raise CommandError(f"{name} cannot sample from a given class")
         extra["y"] = class_label(model, args.label)
+    else:
+        _check_no_class_needed(model)
     decodes = model.capabilities.prediction == "embedding"  # it decodes codes: E[x | z]
     if args.draws and not decodes:
         raise CommandError(f"--draws is for models with a decoder (e.g. vae); {name} has none")
@@ -154,15 +160,81 @@ def _sample_sequences(model: GenerativeModel, args: argparse.Namespace, out: Pat
         raise CommandError(
             f"cannot draw {out}: {name} samples sequences; write .npz, .csv or .npy instead"
         )
-    if args.label is not None:
-        raise CommandError(f"{name} cannot sample from a given class")
     length = DEFAULT_LENGTH if args.length is None else args.length
     if length < 1:
         raise CommandError(f"--length must be a positive number of frames, got {length}")
     X = np.asarray(
-        model.sample(args.n_samples, length=length, random_state=args.seed), dtype=np.float64
+        model.sample(
+            args.n_samples, length=length, random_state=args.seed, **_sequence_class(model, args)
+        ),
+        dtype=np.float64,
     )
     X = X.reshape(X.shape[0], X.shape[1], -1)
     sequences.save_sequences(out, X, feature_names(model))
     print(f"wrote {X.shape[0]} sequences x {X.shape[1]} frames x {X.shape[2]} features to {out}")
+    return 0
+
+
+def _check_no_class_needed(model: GenerativeModel) -> None:
+    """A model fitted conditioned on class labels (not a classifier, which draws them)
+    samples given one: ask for ``--class``."""
+    classes = getattr(model, "classes_", None)
+    if classes is not None and not model.capabilities.supervised:
+        known = ", ".join(str(c) for c in classes)
+        raise CommandError(
+            f"{type(model).__name__} was fitted on class labels: choose one with --class "
+            f"LABEL (classes: {known})"
+        )
+
+
+def _sequence_class(model: GenerativeModel, args: argparse.Namespace) -> dict:
+    """``{"y": label}`` of ``--class`` for a sequence model (one fitted on labels)."""
+    name = type(model).__name__
+    if not model.capabilities.conditional_sampling:
+        if args.label is not None:
+            raise CommandError(f"{name} cannot sample from a given class")
+        return {}
+    if getattr(model, "n_local_features_", 0):
+        raise CommandError(
+            f"{name} is conditioned on local features, which the command line cannot give: "
+            "sample it from Python (model.sample(n, features=...))"
+        )
+    if args.label is None:
+        _check_no_class_needed(model)
+        return {}
+    return {"y": class_label(model, args.label)}
+
+
+def _sample_audio(args: argparse.Namespace, out: Path) -> int:
+    """``sample`` of a model of audio into .wav files: ``-n`` recordings of ``--length``
+    samples at the model's ``sample_rate_``, mu-law decoded, 16-bit; one file ``out``, or
+    ``out``'s stem with ``_0``, ``_1``, ... for several."""
+    from ..autoregressive import mu_law_decode
+
+    model = load_model(args.model_file)
+    name = type(model).__name__
+    rate = getattr(model, "sample_rate_", None)
+    if rate is None:
+        raise CommandError(
+            f"cannot write {out}: {name} was not fitted on .wav files, so it has no sample "
+            "rate (sample_rate_); write .npz, .csv or .npy instead"
+        )
+    length = DEFAULT_LENGTH if args.length is None else args.length
+    if length < 1:
+        raise CommandError(f"--length must be a positive number of samples, got {length}")
+    if args.n_samples < 1:
+        raise CommandError(f"-n must be a positive number of recordings, got {args.n_samples}")
+    codes = model.sample(
+        args.n_samples, length=length, random_state=args.seed, **_sequence_class(model, args)
+    )[..., 0]
+    waves = mu_law_decode(codes, model.vocab_size_)
+    paths = (
+        [out]
+        if len(waves) == 1
+        else [out.with_name(f"{out.stem}_{i}{out.suffix}") for i in range(len(waves))]
+    )
+    for path, wave in zip(paths, waves, strict=True):
+        audio.write_wav(path, wave, rate)
+    where = str(out) if len(paths) == 1 else f"{paths[0]} .. {paths[-1].name}"
+    print(f"wrote {len(paths)} recording(s) x {length} samples at {rate} Hz to {where}")
     return 0

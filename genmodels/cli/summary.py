@@ -41,9 +41,10 @@ def fit_summary(
     if caps.prediction == "embedding":
         rows.extend(active_dimension_rows(model, X, y))
     kind = caps.likelihood
+    conditioned = not caps.supervised and getattr(model, "classes_", None) is not None
     if kind != "none":
-        rows.extend(likelihood_rows(model, X))
-    if caps.supervised and y is not None:
+        rows.extend(likelihood_rows(model, X, y if conditioned else None))
+    if (caps.supervised or conditioned) and y is not None:
         rows.append(("classes", ", ".join(str(c) for c in model.classes_)))
         if caps.prediction == "class":
             rows.append(("train accuracy", f"{np.mean(model.predict(X) == y):.4f}"))
@@ -75,11 +76,15 @@ def active_dimension_rows(model: GenerativeModel, X, y) -> list[tuple[str, str]]
     return [("active latent dimensions", f"{active} of {dims} ({note})")]
 
 
-def likelihood_rows(model: GenerativeModel, X) -> list[tuple[str, str]]:
+def likelihood_rows(model: GenerativeModel, X, y=None) -> list[tuple[str, str]]:
     """The mean training log-likelihood, named for how it was made (see
-    :func:`~genmodels.cli.common.likelihood_method`); for AIS models the log Z too."""
-    mean = num(model.score(X))  # first: it computes (and caches) what the method reports
+    :func:`~genmodels.cli.common.likelihood_method`); for AIS models the log Z too. ``y``:
+    the labels of a model conditioned on them (log p(x | y))."""
+    # first: scoring computes (and caches) what the method reports
+    mean = num(model.score(X) if y is None else float(np.mean(model.score_samples(X, y))))
     label, _, note = likelihood_method(model)
+    if y is not None:
+        label += " given the class"
     if model.capabilities.estimator == "ais":
         return [(f"train {label}", f"{mean} nats/sample (mean)"), ("log Z", note)]
     inline = f"; {note}" if note else ""
@@ -164,6 +169,33 @@ def _sequence_fit_summary(
         )
     if kind == "exact" and model.capabilities.information_criteria:
         rows.append(("BIC", num(model.bic(frames, lengths))))
+    return rows
+
+
+def audio_fit_summary(model: GenerativeModel, levels, wavs, source: str) -> list[tuple[str, str]]:
+    """A model of audio's rows: the recordings, their rate and classes, training, and the
+    exact training log-likelihood of the mu-law levels (given the labels, if any)."""
+    n = sum(len(x) for x in levels)
+    rate = wavs.sample_rate
+    rows = [
+        ("model", type(model).__name__),
+        (
+            "data",
+            f"{len(levels)} recording(s), {n} samples at {rate} Hz ({n / rate:.1f} s; {source})",
+        ),
+        ("levels", f"{model.vocab_size_} (mu-law)"),
+    ]
+    if wavs.labels is not None:
+        rows.append(("classes", ", ".join(str(c) for c in model.classes_)))
+    rows.extend(training_summary(model))
+    ll = float(np.sum(model.score_samples(levels, y=wavs.labels)))
+    given = " given the class" if wavs.labels is not None else ""
+    rows.append(
+        (
+            f"train log-likelihood{given}",
+            f"{num(ll / n)} nats/sample ({num(-ll / n / np.log(2))} bits/sample)",
+        )
+    )
     return rows
 
 
