@@ -49,6 +49,8 @@ bench: $(VENV)/.bench
 	$(PY) benchmarks/hmm.py $(BENCH_ARGS)
 	$(PY) benchmarks/rbm.py $(BENCH_ARGS)
 	$(PY) benchmarks/trainer_overhead.py $(filter-out --busy,$(BENCH_ARGS))
+	$(PY) benchmarks/autoregressive.py $(BENCH_ARGS)
+	$(PY) benchmarks/autoregressive_training.py $(filter-out --busy,$(BENCH_ARGS))
 
 bench-busy: $(VENV)/.bench
 	$(MAKE) bench BENCH_ARGS="--busy $(BENCH_ARGS)"
