@@ -164,9 +164,12 @@ class GatedPixelCNN(nn.Module):
         if self.channel_path is not None:
             weight = self.channel_path.weight * self.channel_mask
             a = a + F.conv2d(self._input(x), weight)
-        out = self.head[3](self.head[2](a)).permute(0, 2, 3, 1)  # (n, R, W, outputs)
         if self.output == "categorical":
+            out = self.head[3](self.head[2](a)).permute(0, 2, 3, 1)  # (n, R, W, C V)
             return out.unflatten(-1, (self.n_channels, self.n_levels))
+        # the mixture's means need more than bfloat16's 3 digits (a level of 256 is 0.8%)
+        with torch.autocast(a.device.type, enabled=False):
+            out = self.head[3](self.head[2](a.float())).permute(0, 2, 3, 1)
         levels = x.permute(0, 2, 3, 1)
         return mixture.mixture_log_probs(
             out, levels, self.n_levels, self.n_channels, self.n_mixtures
