@@ -53,6 +53,8 @@ CONFIGS = [(name, {}, "fit") for name in sorted(MODELS)] + [
     ("MultinomialNB", {"class_prior": [0.5, 0.25, 0.25]}, "fit"),
     ("PixelCNN", {}, "conditioned"),
     ("WaveNet", {}, "conditioned"),
+    ("PixelCNN", {"output": "logistic_mixture"}, "fit"),
+    ("PixelCNN", {"image_shape": (1, 1, 3)}, "fit"),  # colour: the channel path's weights
 ]
 CONFIG_IDS = [
     "-".join([name, *(f"{k}={v}" for k, v in extra.items()), *([how] if how != "fit" else [])])
@@ -295,6 +297,8 @@ def _break_relation(name, c, value, state):
         return bad
     if "product is n_features_in_" in d:  # the same number of dimensions, one more pixel
         return (*tuple(value)[:-1], int(tuple(value)[-1]) + 1)
+    if "(H, W) or (H, W, C)" in d:  # an image shape of 4 dimensions, the same product
+        return (*tuple(value), *[1] * (4 - len(value)))
     if "per-epoch lists" in d:
         return {"loss": 1.0}
     if "log Z cache" in d:

@@ -1,6 +1,8 @@
 """``ImageModel``: what the autoregressive models of images share (PixelCNN, PixelRNN):
-rows of pixel levels in, folded by ``image_shape``; the whole image as the context; whole
-images out of ``sample``; ``inpaint`` of the lower rows."""
+rows of pixel levels in, folded by ``image_shape`` ((H, W), or (H, W, C) channel-last for
+a model of colour images); the whole image as the context; whole images out of
+``sample``; ``inpaint`` of the lower rows. The tokens are the sub-pixels in raster order,
+channel innermost (pixel 0's channels, then pixel 1's, ...)."""
 
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from .base import AutoregressiveModel
 def _is_shape(v: Any) -> bool:
     return (
         isinstance(v, tuple | list)
-        and len(v) == 2
+        and len(v) in (2, 3)
         and all(isinstance(s, int | np.integer) and s > 0 for s in v)
     )
 
@@ -35,22 +37,25 @@ IMAGE_PARAM_SPEC: dict[str, list] = {
     ],
     "head_channels": [Interval(int, 1, None)],
     "n_levels": [Interval(int, 2, None)],
-    "image_shape": [NONE, Satisfies(_is_shape, "(height, width)")],
+    "image_shape": [NONE, Satisfies(_is_shape, "(height, width) or (height, width, channels)")],
 }
 
 
 class ImageModel(AutoregressiveModel):
     """Abstract base of the image models (not registered): pixels in raster order are the
     tokens. A subclass supplies ``_build_module`` (a network answering the token protocol
-    over images: ``_pixelcnn_net``, ``_pixelrnn_net``) and its hyper-parameters."""
+    over images: ``_pixelcnn_net``, ``_pixelrnn_net``) and its hyper-parameters, and sets
+    ``_colour`` if it models images of several channels."""
 
     _param_spec = IMAGE_PARAM_SPEC
+    _colour = False
     _fitted_spec = {
         "image_shape_": A.Attr(
-            (2,),
+            (None,),
             kind="int",
             constraints=(
                 A.Range(1),
+                A.Check(lambda v, ctx: len(v) in (2, 3), "(H, W) or (H, W, C)"),
                 A.Check(
                     lambda v, ctx: int(np.prod(v)) == ctx.get("n_features_in_"),
                     "its product is n_features_in_",
@@ -82,20 +87,28 @@ class ImageModel(AutoregressiveModel):
             )
         return list(arr.astype(np.int64))
 
-    def _shape(self, n_features: int) -> tuple[int, int]:
+    def _shape(self, n_features: int) -> tuple[int, ...]:
         owner = type(self).__name__
         if self.image_shape is None:
             side = math.isqrt(n_features)
             if side * side != n_features:
-                raise ValueError(f"{owner}: rows of {n_features} pixels need image_shape=(H, W)")
+                raise ValueError(
+                    f"{owner}: rows of {n_features} pixels need image_shape=(H, W)"
+                    + (" or (H, W, C)" if self._colour else "")
+                )
             return (side, side)
-        h, w = (int(s) for s in self.image_shape)
-        if h * w != n_features:
+        shape = tuple(int(s) for s in self.image_shape)
+        if len(shape) == 3 and shape[2] > 1 and not self._colour:
             raise ValueError(
-                f"{owner}: image_shape={self.image_shape} holds {h * w} pixels but the data "
-                f"have {n_features} features"
+                f"{owner} models images of one channel: image_shape=(H, W), got "
+                f"{self.image_shape} (colour images: PixelCNN)"
             )
-        return (h, w)
+        if math.prod(shape) != n_features:
+            raise ValueError(
+                f"{owner}: image_shape={self.image_shape} holds {math.prod(shape)} values but "
+                f"the data have {n_features} features"
+            )
+        return shape
 
     def fit(self, X, y=None, *, validation_data=None, resume: bool = False):
         """Train on images ``X`` (rows of pixel levels) and return ``self``; ``y``: one
@@ -125,7 +138,12 @@ class ImageModel(AutoregressiveModel):
 
     @property
     def _n_pixels(self) -> int:
+        """Tokens an image has: its sub-pixels, H W C."""
         return int(np.prod(self.image_shape_))
+
+    @property
+    def _n_channels(self) -> int:
+        return int(self.image_shape_[2]) if len(self.image_shape_) == 3 else 1
 
     def _block(self) -> int:
         return self._n_pixels
@@ -157,8 +175,9 @@ class ImageModel(AutoregressiveModel):
         return_latent: bool = False,
         use_cache: bool = True,
     ) -> np.ndarray:
-        """``n_samples`` images, (n_samples, H W) pixel levels as floats; ``y``: the class
-        of every image, or one per image (a model fitted on labels)."""
+        """``n_samples`` images, (n_samples, H W C) sub-pixel levels as floats (C = 1 for
+        grey images); ``y``: the class of every image, or one per image (a model fitted
+        on labels)."""
         X = super().sample(
             n_samples,
             length=self._n_pixels if hasattr(self, "image_shape_") else 1,
@@ -187,15 +206,15 @@ class ImageModel(AutoregressiveModel):
     ) -> np.ndarray:
         """Keep the first ``n_rows`` rows of each image of ``X`` and draw the rest from
         the model given them (and their labels ``y``, for a model fitted on labels):
-        (n, H W)."""
+        (n, H W C)."""
         self._check_fitted()
         owner = type(self).__name__
-        h, w = (int(s) for s in self.image_shape_)
+        h, w = (int(s) for s in self.image_shape_[:2])
         if not isinstance(n_rows, int | np.integer) or not 0 <= n_rows < h:
             raise ValueError(f"{owner}: n_rows must be an integer in [0, {h}), got {n_rows!r}")
         t, k, p = check_sampling(temperature, top_k, top_p, owner)
         images = np.stack(self._token_lists(X, fitting=False))
-        keep = int(n_rows) * w
+        keep = int(n_rows) * w * self._n_channels
         codes = self._label_codes(y, len(images), fitting=False)
         bos = np.full((len(images), 1), self.vocab_size_)
         prefix = torch.as_tensor(np.concatenate([bos, images[:, :keep]], 1), device=self._device())

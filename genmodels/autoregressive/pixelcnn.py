@@ -1,4 +1,5 @@
-"""``PixelCNN``: the gated, blind-spot-free PixelCNN over images of discrete levels, with
+"""``PixelCNN``: the gated, blind-spot-free PixelCNN over grey or colour images of
+discrete levels, with a categorical or a discretised logistic mixture (PixelCNN++) output,
 row-cached sampling and inpainting."""
 
 from __future__ import annotations
@@ -7,24 +8,46 @@ from typing import Any
 
 from ..base import Capabilities
 from ..registry import register
+from ..validation import Interval, OneOf
 from ._conditioning import LABEL_SPEC
-from ._pixelcnn_net import GatedPixelCNN
-from .images import ImageModel
+from ._pixelcnn_net import OUTPUTS, GatedPixelCNN
+from .images import IMAGE_PARAM_SPEC, ImageModel
 
 
 @register()
 class PixelCNN(ImageModel):
     """The gated PixelCNN (van den Oord et al. 2016): p(x) = prod over pixels in raster
     order of p(x_ij | pixels above and to the left), with a vertical and a horizontal
-    stack of gated convolutions (no blind spot) and a categorical output over
-    ``n_levels`` levels per pixel (2: binary images). ``score_samples`` is the exact
-    log-likelihood of each image in nats; ``sample`` draws whole images and ``inpaint``
-    completes the lower rows of given ones, both with the row cache (the vertical stack
-    once per row, the horizontal stack over one row per pixel) or naively
-    (``use_cache=False``: the whole network over the whole image per pixel).
+    stack of gated convolutions (no blind spot), over ``n_levels`` levels per sub-pixel
+    (2: binary images, 256: 8-bit ones). ``score_samples`` is the exact log-likelihood of
+    each image in nats; ``sample`` draws whole images and ``inpaint`` completes the lower
+    rows of given ones, both with the row cache (the vertical stack once per row, the
+    horizontal stack over one row per pixel) or naively (``use_cache=False``: the whole
+    network over the whole image per sub-pixel); both give the same images.
 
-    Data: rows of ``H x W`` pixel levels 0..``n_levels``-1 (binarized MNIST: 784 values of
-    0/1), folded by ``image_shape`` (default: square).
+    Colour: with ``image_shape=(H, W, C)`` each pixel's C channels are C tokens (channel
+    innermost), and p(x_ij) = prod_c p(x_ijc | pixels before, channels < c of x_ij). The
+    convolutions see every channel of the earlier pixels; the dependence on the pixel's own
+    earlier channels is in the output alone.
+
+    Output (``output``):
+
+    * ``"categorical"`` (default): a softmax over the ``n_levels`` levels; for colour, a
+      masked (channel-autoregressive) 1x1 path in the head feeds channels < c of the pixel
+      into channel c's logits;
+    * ``"logistic_mixture"``: PixelCNN++'s discretised logistic mixture (Salimans et al.
+      2017) of ``n_mixtures`` components a pixel, on levels 0 and ``n_levels``-1 the tail
+      masses; for colour one mixture over the whole pixel, the mean of channel c shifted
+      linearly by the values of channels < c. The network turns it into exact
+      log-probabilities of each sub-pixel's levels given the earlier channels, so scores,
+      sampling, temperature, top-k and top-p treat both outputs alike. Fewer parameters
+      than a 256-way softmax and smooth over neighbouring levels: the output for 8-bit
+      images (for binary ones it has little to offer).
+
+    Data: rows of ``H x W x C`` sub-pixel levels 0..``n_levels``-1, an (n, H, W, C) array
+    flattened (``X.reshape(len(X), -1)``; binarized MNIST: 784 values of 0/1), folded by
+    ``image_shape`` (default: square, one channel). Note the order: channel last, unlike
+    the convolutional VAE's (C, H, W).
 
     Class conditioning (optional): ``fit(X, y)`` with one label per image makes the
     conditional PixelCNN p(x | y) of the paper (the label's learned embedding is a bias on
@@ -37,15 +60,24 @@ class PixelCNN(ImageModel):
     n_layers : int, default 7; channels : int, default 32; kernel_size : int (odd), default 5
     head_channels : int, default 64
     n_levels : int, default 2
-    image_shape : (H, W), optional
+    image_shape : (H, W) or (H, W, C), optional
+    output : "categorical" or "logistic_mixture", default "categorical"
+    n_mixtures : int, default 5 (the logistic mixture's components)
     epochs, batch_size, optimizer, lr, ... : the trainer's, as on every neural model.
 
     Attributes
     ----------
-    image_shape_ (H, W), vocab_size_ (= n_levels), n_features_in_ (H W), classes_ (the
-    labels seen in ``fit``; None when fitted without), module_,
-    history_ (``loss``: nats per pixel), n_epochs_.
+    image_shape_ (H, W) or (H, W, C), vocab_size_ (= n_levels), n_features_in_ (H W C),
+    classes_ (the labels seen in ``fit``; None when fitted without), module_,
+    history_ (``loss``: nats per sub-pixel), n_epochs_.
     """
+
+    _param_spec = {
+        **IMAGE_PARAM_SPEC,
+        "output": [OneOf(OUTPUTS)],
+        "n_mixtures": [Interval(int, 1, None)],
+    }
+    _colour = True
 
     capabilities = Capabilities(
         likelihood="exact",
@@ -65,7 +97,9 @@ class PixelCNN(ImageModel):
         kernel_size: int = 5,
         head_channels: int = 64,
         n_levels: int = 2,
-        image_shape: tuple[int, int] | None = None,
+        image_shape: tuple[int, ...] | None = None,
+        output: str = "categorical",
+        n_mixtures: int = 5,
         epochs: int = 10,
         batch_size: int = 64,
         optimizer: str = "adam",
@@ -88,6 +122,8 @@ class PixelCNN(ImageModel):
         self.head_channels = head_channels
         self.n_levels = n_levels
         self.image_shape = image_shape
+        self.output = output
+        self.n_mixtures = n_mixtures
         self.epochs = epochs
         self.batch_size = batch_size
         self.optimizer = optimizer
@@ -126,4 +162,6 @@ class PixelCNN(ImageModel):
             kernel_size=self.kernel_size,
             head_channels=self.head_channels,
             n_classes=self._n_classes,
+            output=self.output,
+            n_mixtures=self.n_mixtures,
         )
