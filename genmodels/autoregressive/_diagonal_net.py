@@ -84,12 +84,8 @@ class DiagonalBiLSTMNet(ImageLSTMNet):
         kernel_size: int = 3,
         head_channels: int = 64,
     ):
-        super().__init__()
-        self.n_levels = n_levels
-        self.vocab_size = n_levels
-        self.shape = tuple(shape)
+        super().__init__(n_levels, shape, channels)
         c = channels
-        self.channels = c
         self.first = MaskedConv(1, c, kernel_size)
         # gates of both directions: output channels [0, 4C) left-to-right, [4C, 8C) right-
         # to-left; the state-to-state kernel's index 0 is the row above, 1 the same row

@@ -69,6 +69,13 @@ class ImageLSTMNet(nn.Module):
     and the token protocol over images (``forward``, ``forward_embeddings``); a subclass
     supplies ``image_logits`` and the cache (``prefill`` / ``step``)."""
 
+    def __init__(self, n_levels: int, shape: tuple[int, int], channels: int):
+        super().__init__()
+        self.n_levels = n_levels
+        self.vocab_size = n_levels
+        self.shape = tuple(shape)
+        self.channels = channels
+
     def _make_head(self, c: int, head_channels: int, n_levels: int) -> nn.Module:
         return nn.Sequential(
             nn.ReLU(),
@@ -117,12 +124,8 @@ class RowLSTMNet(ImageLSTMNet):
         kernel_size: int = 3,
         head_channels: int = 64,
     ):
-        super().__init__()
-        self.n_levels = n_levels
-        self.vocab_size = n_levels
-        self.shape = tuple(shape)
+        super().__init__(n_levels, shape, channels)
         c, k = channels, kernel_size
-        self.channels = c
         self.first = MaskedConv(1, c, k)
         self.input_to_state = nn.ModuleList(RowConv(c, 4 * c, k) for _ in range(n_layers))
         self.state_to_state = nn.ModuleList(
