@@ -59,6 +59,34 @@ def binarized_mnist() -> dict[str, np.ndarray]:
         return {k: f[k].astype(np.float64) for k in ("train", "valid", "test")}
 
 
+def _read_idx(path: Path) -> np.ndarray:
+    """An IDX file (gzip): big-endian magic (0, 0, type 0x08 = uint8, ndim), then the sizes."""
+    import gzip
+
+    with gzip.open(path, "rb") as f:
+        raw = f.read()
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
+        raise ValueError(f"{path} is not an IDX file of unsigned bytes")
+    ndim = raw[3]
+    dims = np.frombuffer(raw, dtype=">u4", count=ndim, offset=4).astype(int)
+    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
+    if data.size != int(np.prod(dims)):
+        raise ValueError(f"{path}: {data.size} bytes of data for dimensions {tuple(dims)}")
+    return data.reshape(tuple(dims))
+
+
+def mnist() -> dict[str, np.ndarray]:
+    """MNIST (LeCun et al.), the official split: ``{"train_images": (60000, 28, 28),
+    "train_labels": (60000,), "test_images": (10000, 28, 28), "test_labels": (10000,)}``,
+    images as uint8 grey levels 0-255 (white digit on black), labels as int64 0-9."""
+    out = {}
+    for part, stem in (("train", "train"), ("test", "t10k")):
+        out[f"{part}_images"] = _read_idx(dataset_path("mnist", f"{stem}-images-idx3-ubyte.gz"))
+        labels = _read_idx(dataset_path("mnist", f"{stem}-labels-idx1-ubyte.gz"))
+        out[f"{part}_labels"] = labels.astype(np.int64)
+    return out
+
+
 def movielens_100k(split: str = "u1") -> tuple[np.ndarray, np.ndarray]:
     """MovieLens 100K ratings of a standard split (``"u1"``..``"u5"``, ``"ua"``, ``"ub"``):
     ``(train, test)``, each an (n, 3) int64 array of (user, item, rating) with 0-based user

@@ -58,3 +58,34 @@ def test_odds_thyroid():
     _need("odds")
     X, y = datasets.odds("thyroid")
     assert X.shape == (3772, 6) and y.sum() == 93
+
+
+def test_mnist_official_split_and_idx_checks(tmp_path):
+    _need("mnist")
+    d = datasets.mnist()
+    assert {k: v.shape for k, v in d.items()} == {
+        "train_images": (60000, 28, 28),
+        "train_labels": (60000,),
+        "test_images": (10000, 28, 28),
+        "test_labels": (10000,),
+    }
+    assert d["train_images"].dtype == np.uint8 and d["train_images"].max() == 255
+    # the known class counts of the official test set
+    assert np.bincount(d["test_labels"]).tolist() == [
+        980,
+        1135,
+        1032,
+        1010,
+        982,
+        892,
+        958,
+        1028,
+        974,
+        1009,
+    ]
+    import gzip
+
+    bad = tmp_path / "x.gz"
+    bad.write_bytes(gzip.compress(b"\x00\x00\x0d\x01\x00\x00\x00\x02ab"))
+    with pytest.raises(ValueError, match="not an IDX file"):
+        datasets._read_idx(bad)
