@@ -25,7 +25,10 @@ _WHERE = {
     "ComponentReseededWarning": "exceptions",
     "ModelFileError": "exceptions",
     "ModelVersionWarning": "exceptions",
+    "NoLikelihoodError": "exceptions",
     "NotFittedError": "exceptions",
+    "GAN": "gan",
+    "ConditionalGAN": "gan",
     "GMMHMM": "hmm",
     "CategoricalHMM": "hmm",
     "GaussianHMM": "hmm",
@@ -58,8 +61,10 @@ if TYPE_CHECKING:
         ComponentReseededWarning,
         ModelFileError,
         ModelVersionWarning,
+        NoLikelihoodError,
         NotFittedError,
     )
+    from .gan import GAN, ConditionalGAN
     from .hmm import GMMHMM, CategoricalHMM, GaussianHMM, MultinomialHMM, PoissonHMM
     from .mixture import GaussianMixture
     from .naive_bayes import BernoulliNB, CategoricalNB, ComplementNB, GaussianNB, MultinomialNB
@@ -91,7 +96,9 @@ __all__ = [
     "CategoricalRBM",
     "ComplementNB",
     "ComponentReseededWarning",
+    "ConditionalGAN",
     "ConditionalVAE",
+    "GAN",
     "GMMHMM",
     "GaussianBernoulliRBM",
     "GaussianHMM",
@@ -100,6 +107,7 @@ __all__ = [
     "GenerativeModel",
     "ModelFileError",
     "ModelVersionWarning",
+    "NoLikelihoodError",
     "MultinomialHMM",
     "MultinomialNB",
     "MultVAE",

@@ -11,12 +11,18 @@ __all__ = [
     "ConvergenceWarning",
     "ModelFileError",
     "ModelVersionWarning",
+    "NoLikelihoodError",
     "NotFittedError",
 ]
 
 
 class ModelFileError(ValueError):
     """A model file that genmodels refuses to load (truncated, corrupt, foreign, too new...)."""
+
+
+class NoLikelihoodError(NotImplementedError):
+    """A model family without a tractable likelihood (GANs) asked for one: ``score_samples``
+    and ``score`` are not defined; the message names what to judge the model with instead."""
 
 
 class ModelVersionWarning(UserWarning):

@@ -103,13 +103,13 @@ def save_model(model: GenerativeModel, path: str | os.PathLike) -> None:
         if isinstance(value, np.random.RandomState):
             value = None  # a generator's state is not a hyper-parameter worth persisting
         if _is_tensor(value):
-            tensors[f"param/{name}"] = np.ascontiguousarray(value)
+            tensors[f"param/{name}"] = np.array(value, order="C")  # ascontiguousarray makes 0-d 1-d
         else:
             params[name] = to_json_value(value)
     attributes: dict[str, Any] = {}
     for name, value in state.items():
         if _is_tensor(value):
-            tensors[f"attr/{name}"] = np.ascontiguousarray(value)
+            tensors[f"attr/{name}"] = np.array(value, order="C")  # ascontiguousarray makes 0-d 1-d
         else:
             attributes[name] = to_json_value(value)
 

@@ -30,6 +30,7 @@ FAMILIES = (
     "genmodels.boltzmann",
     "genmodels.vae",
     "genmodels.autoregressive",
+    "genmodels.gan",
 )
 _loaded = False
 

@@ -56,6 +56,18 @@ def _fit_args(cls, X):
     return (X, _labels(len(X))) if cls.capabilities.supervised else (X,)
 
 
+def _has_likelihood(cls) -> bool:
+    return cls.capabilities.likelihood != "none"
+
+
+def _outputs(model, X) -> np.ndarray:
+    """What a fitted model computes from X, to compare two models by: its scores, or for a
+    model without a likelihood (a GAN) seeded samples."""
+    if _has_likelihood(type(model)):
+        return model.score_samples(X)
+    return model.sample(6, random_state=11)
+
+
 def _make(cls, **extra):
     params = {**cls._test_params(), **extra}
     return cls(**params)
@@ -164,6 +176,12 @@ def test_fit_sample_score(model_cls):
         S2, latent = model.sample(7, random_state=0, return_latent=True)
         assert len(latent) == 7
         np.testing.assert_array_equal(S, S2)
+    if not _has_likelihood(model_cls):
+        with pytest.raises(genmodels.NoLikelihoodError, match="genmodels.metrics"):
+            model.score_samples(X)
+        with pytest.raises(genmodels.NoLikelihoodError):
+            model.score(X)
+        return
     scores = model.score_samples(X)
     assert scores.shape == (X.shape[0],) and scores.dtype == np.float64
     assert np.isfinite(scores).all()
@@ -178,7 +196,7 @@ def test_save_load_gives_identical_outputs(model_cls, tmp_path):
     loaded = genmodels.load(path)
     assert type(loaded) is model_cls
     assert loaded.get_params().keys() == model.get_params().keys()
-    np.testing.assert_array_equal(loaded.score_samples(X), model.score_samples(X))
+    np.testing.assert_array_equal(_outputs(loaded, X), _outputs(model, X))
     np.testing.assert_array_equal(loaded.sample(5, random_state=3), model.sample(5, random_state=3))
     # The file is a safetensors file (an 8-byte header length, then a JSON header), not a
     # pickle (whose protocols 2-5 start with 0x80 and the protocol number).
@@ -194,7 +212,7 @@ def test_same_seed_same_result(model_cls):
     seed = {"random_state": 0} if "random_state" in model_cls().get_params() else {}
     a = _fit(model_cls, X, **seed)
     b = _fit(model_cls, X, **seed)
-    np.testing.assert_array_equal(a.score_samples(X), b.score_samples(X))
+    np.testing.assert_array_equal(_outputs(a, X), _outputs(b, X))
     np.testing.assert_array_equal(a.sample(4, random_state=1), b.sample(4, random_state=1))
 
 
@@ -202,7 +220,7 @@ def test_pickles_in_memory(model_cls):
     X = _example(model_cls)
     model = _fit(model_cls, X)
     again = pickle.loads(pickle.dumps(model))
-    np.testing.assert_array_equal(again.score_samples(X), model.score_samples(X))
+    np.testing.assert_array_equal(_outputs(again, X), _outputs(model, X))
 
 
 def test_unfitted_model_raises_not_fitted(model_cls, tmp_path):
@@ -210,8 +228,9 @@ def test_unfitted_model_raises_not_fitted(model_cls, tmp_path):
     model = _make(model_cls)
     with pytest.raises(NotFittedError, match="not fitted"):
         model.sample(3)
-    with pytest.raises(NotFittedError, match="not fitted"):
-        model.score_samples(X)
+    if _has_likelihood(model_cls):
+        with pytest.raises(NotFittedError, match="not fitted"):
+            model.score_samples(X)
     with pytest.raises(NotFittedError, match="not fitted"):
         model.save(tmp_path / "x.safetensors")
 
@@ -248,8 +267,9 @@ def test_bad_input_gives_clear_errors(model_cls):
         with pytest.raises(ValueError, match="negative|only 0 and 1"):
             (strict.fit(X - 10.0, y) if strict is not None else fit(X - 10.0))
     fitted = _fit(model_cls, X)
-    with pytest.raises(ValueError, match="features"):
-        fitted.score_samples(X[..., :-1])
+    if _has_likelihood(model_cls):
+        with pytest.raises(ValueError, match="features"):
+            fitted.score_samples(X[..., :-1])
     with pytest.raises(ValueError, match="n_samples"):
         fitted.sample(0)
 

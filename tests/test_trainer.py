@@ -278,6 +278,38 @@ def test_two_parameter_groups_step_two_to_one(tmp_path):
             Trainer(epochs=1).fit(task, _rows(10))
 
 
+def test_a_group_that_steps_every_kth_batch_and_the_after_step_hook():
+    """group_every {"g": 3} (WGAN-GP's critic steps, each on a fresh batch): over 2 epochs of
+    4 batches "d" steps on all 8 and "g" on batches 3 and 6 (counted across epochs); the
+    schedule of "g" spans its 2 steps; after_step sees every step; each group's history
+    is the mean over the steps it took, not diluted by the batches it skipped."""
+    seen_after: list[tuple[str, int]] = []
+
+    class Task(_Task):
+        def group_every(self):
+            return {"g": 3}
+
+        def after_step(self, group, ctx):
+            seen_after.append((group, ctx.step))
+
+    task = Task(
+        {"d": torch.zeros(1), "g": torch.zeros(1)},
+        lambda batch, ctx, m: m[ctx.group].sum() * 0 + (2.0 if ctx.group == "g" else 1.0),
+        groups={"d": ["d"], "g": ["g"]},
+    )
+    result = Trainer(epochs=2, batch_size=25, lr=0.1, lr_schedule="linear").fit(task, _rows(100))
+    assert [c[0] for c in task.calls] == ["d", "d", "d", "g", "d", "d", "d", "g", "d", "d"]
+    assert seen_after == [(g, s) for g, s, _ in task.calls]
+    assert result.group_steps == {"d": 8, "g": 2}
+    h = result.history
+    assert h["d_loss"] == [1.0, 1.0] and h["g_loss"] == [2.0, 2.0]
+    assert h["g_lr"][-1] == pytest.approx(0.1 * (1 - 1 / 2))  # step 1 of 2
+    for bad in ({"x": 2}, {"g": 0}):
+        Task.group_every = lambda self, bad=bad: bad
+        with pytest.raises(ValueError, match="group_every"):
+            Trainer(epochs=1).fit(task, _rows(10))
+
+
 # ----------------------------------------------------------------------------------------
 # Validation and early stopping
 

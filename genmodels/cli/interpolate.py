@@ -36,8 +36,10 @@ def add_parser(sub) -> None:
     p.add_argument(
         "a",
         metavar="A",
+        nargs="?",
         help="data (CSV/.npy/.npz or builtin:NAME) holding the first row: its only row, or "
-        "row I of --rows",
+        "row I of --rows (not for a GAN, which has no encoder: its path runs between two "
+        "latent codes drawn with --seed)",
     )
     p.add_argument(
         "b",
@@ -74,6 +76,12 @@ def add_parser(sub) -> None:
         metavar="COLUMN",
         help="a column of class labels in A and B, left out of the features",
     )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="GANs: the seed of the two latent codes the path joins (default 0)",
+    )
     add_column_options(p)
     p.add_argument(
         "-o",
@@ -88,13 +96,18 @@ def run(args: argparse.Namespace) -> int:
     """Decode ``--steps`` points on the path between the latent codes of two rows."""
     model = load_model(args.model_file)
     name = type(model).__name__
-    if model.capabilities.prediction != "embedding":
+    caps = model.capabilities
+    if caps.latent and caps.likelihood == "none":  # a generator: codes in, no encoder
+        return _walk_generator(model, args)
+    if caps.prediction != "embedding":
         raise CommandError(
             f"{name} has no continuous latent space to interpolate in: interpolate needs a "
             "model that encodes rows to latent codes and decodes them (e.g. vae)"
         )
     if args.steps < 2:
         raise CommandError(f"--steps must be at least 2 (the two ends), got {args.steps}")
+    if args.a is None:
+        raise CommandError(f"{name} interpolates between two rows: give the data A they are in")
     if args.b is None and args.rows is None:
         raise CommandError(
             "name the two rows: --rows I J (rows of A), or two files A B of one row each"
@@ -132,6 +145,46 @@ def run(args: argparse.Namespace) -> int:
     else:
         tables.save_table(out, path, feature_names(model))
     print(f"decoded {args.steps} points on the {args.method} path from {where_a} to {where_b}")
+    print(f"wrote {path.shape[0]} rows x {path.shape[1]} features to {out}")
+    return 0
+
+
+def _walk_generator(model: GenerativeModel, args: argparse.Namespace) -> int:
+    """``interpolate`` for a model that generates from latent codes but encodes nothing (a
+    GAN): the path between two codes drawn from the prior with ``--seed``."""
+    name = type(model).__name__
+    if args.a is not None or args.rows is not None:
+        raise CommandError(
+            f"{name} has no encoder, so it cannot start a path from data rows; give no data "
+            "and choose the two latent codes with --seed"
+        )
+    if args.steps < 2:
+        raise CommandError(f"--steps must be at least 2 (the two ends), got {args.steps}")
+    d = int(model.fitted_attributes()["n_features_in_"])
+    shape = tables.image_shape_for(d)
+    out = Path(args.output or ("interpolation.png" if shape else "interpolation.csv"))
+    suffix = out.suffix.lower()
+    if suffix not in (*tables.WRITE_SUFFIXES, ".png"):
+        raise CommandError(f"cannot write the path to {out}: use a .png, .csv or .npy file")
+    if suffix == ".png" and shape is None:
+        raise CommandError(
+            f"cannot draw {out}: the rows have {d} features, which is not an image size "
+            "genmodels knows (64 = 8x8, 784 = 28x28); write .csv or .npy instead"
+        )
+    extra = _decoding_class(model, args.label, None)
+    path = np.asarray(
+        model.interpolate(args.steps, method=args.method, random_state=args.seed, **extra),
+        dtype=np.float64,
+    )
+    if suffix == ".png":
+        from ..figures import interpolation_strip
+
+        label = f", class {extra['y']}" if "y" in extra else ""
+        title = f"{name}: {args.steps} points on the {args.method} latent path{label}"
+        interpolation_strip(path, out, image_shape=shape, title=title)
+    else:
+        tables.save_table(out, path, feature_names(model))
+    print(f"generated {args.steps} points on the {args.method} path between two latent codes")
     print(f"wrote {path.shape[0]} rows x {path.shape[1]} features to {out}")
     return 0
 

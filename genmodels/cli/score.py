@@ -62,7 +62,10 @@ def run(args: argparse.Namespace) -> int:
     caps = model.capabilities
     kind = caps.likelihood
     if kind == "none":
-        raise CommandError(f"{type(model).__name__} has no likelihood to score data with")
+        raise CommandError(
+            f"{type(model).__name__} has no likelihood to score data with; judge its samples "
+            f"with `genmodels evaluate {args.model_file}` (sample-quality metrics) instead"
+        )
     importance = caps.estimator == "importance"
     if args.importance is not None:
         if not importance:

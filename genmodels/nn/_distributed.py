@@ -130,20 +130,22 @@ class World:
             offset += p.numel()
         return out
 
-    def mean_metrics(self, sums: dict[str, Any], rows: int) -> dict[str, float]:
-        """Row-weighted means of per-row metric sums (floats or tensors) over every process."""
+    def mean_metrics(self, sums: dict[str, Any], rows: int | dict[str, int]) -> dict[str, float]:
+        """Row-weighted means of per-row metric sums (floats or tensors) over every process;
+        ``rows`` is the rows behind every sum, or a dict of them per metric."""
         if not sums:
             return {}
         keys = sorted(sums)
+        per_key = rows if isinstance(rows, dict) else dict.fromkeys(keys, rows)
         device = next((v.device for v in sums.values() if isinstance(v, torch.Tensor)), None)
         flat = torch.stack(
             [torch.as_tensor(sums[k], dtype=torch.float64, device=device).reshape(()) for k in keys]
-            + [torch.tensor(float(rows), dtype=torch.float64, device=device)]
+            + [torch.tensor(float(per_key[k]), dtype=torch.float64, device=device) for k in keys]
         )
         if self.size > 1:
             tdist.all_reduce(flat)
-        values = flat.tolist()
-        return {k: values[i] / values[-1] for i, k in enumerate(keys)}
+        values, n = flat.tolist(), len(keys)
+        return {k: values[i] / values[n + i] for i, k in enumerate(keys)}
 
     def gather_states(self, state: torch.Tensor) -> list[torch.Tensor]:
         """Every process's copy of a generator state (uint8), in rank order."""

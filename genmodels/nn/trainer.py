@@ -161,6 +161,18 @@ class TaskHooks(Protocol):
         the monitor) beside the batch means."""
         ...
 
+    def group_every(self) -> dict[str, int]:
+        """Groups that step only on every k-th batch (counted across epochs): ``{"generator":
+        5}`` gives WGAN-GP's five critic steps, each on a fresh batch, per generator step.
+        The others step on every batch; on a batch where several step they go in the
+        order of ``parameter_groups``."""
+        ...
+
+    def after_step(self, group: str, ctx: StepContext) -> None:
+        """Called after each optimiser step of ``group`` (e.g. to update a moving average
+        of the weights)."""
+        ...
+
 
 @dataclass
 class TrainResult:
@@ -439,16 +451,22 @@ class _Optimisers:
     task, which updates its parameters itself), the steps per batch, each group's
     learning-rate schedule (spanning the steps it takes), mixed precision."""
 
-    def __init__(self, trainer: Trainer, task: TrainingTask | ManualTask, n_batches: int):
+    def __init__(
+        self, trainer: Trainer, task: TrainingTask | ManualTask, n_batches: int, every=None
+    ):
         self.trainer = trainer
         self.manual = trainer.optimizer == "manual"
         self.groups = task.parameter_groups()
         self.steps_per_batch = _group_steps(task.group_steps(), self.groups)
+        self.every = _group_every({} if every is None else every(), self.groups)
         self.optimizers = {
             n: trainer._make_optimizer(n, p) for n, p in self.groups.items() if not self.manual
         }
         self.base_lr = {n: trainer._group_value(trainer.lr, n) for n in self.groups}
-        self.total = {n: trainer.epochs * n_batches * s for n, s in self.steps_per_batch.items()}
+        self.total = {
+            n: max(1, trainer.epochs * n_batches * s // self.every[n])
+            for n, s in self.steps_per_batch.items()
+        }
         self.last_lr = {n: trainer._lr(self.base_lr[n], 0, 0, self.total[n]) for n in self.groups}
         self.prefix = {n: "" if len(self.groups) == 1 else f"{n}_" for n in self.groups}
         # A manual task computes in its own precision: no autocast, nothing to scale.
@@ -531,6 +549,8 @@ class _Hooks:
     load_extra_state: Callable[[dict[str, Any]], None] | None
     batch_order: Callable[[int], torch.Tensor] | None
     epoch_metrics: Callable[[int], dict[str, float]] | None
+    group_every: Callable[[], dict[str, int]] | None
+    after_step: Callable[[str, StepContext], None] | None
 
     @classmethod
     def of(cls, task) -> _Hooks:
@@ -539,6 +559,8 @@ class _Hooks:
             getattr(task, "load_extra_state", None),
             getattr(task, "batch_order", None),
             getattr(task, "epoch_metrics", None),
+            getattr(task, "group_every", None),
+            getattr(task, "after_step", None),
         )
 
 
@@ -558,7 +580,7 @@ class _Run:
             train, trainer.batch_size, self.gens.shuffle, self.device, self.world, trainer.drop_last
         )
         self.batches.order = self.hooks.batch_order
-        self.opt = _Optimisers(trainer, task, len(self.batches))
+        self.opt = _Optimisers(trainer, task, len(self.batches), self.hooks.group_every)
         self.monitor = trainer._monitor(validation)
         self.state = RunState(dict.fromkeys(self.opt.groups, 0))
         self.show = trainer.verbose > 0 and self.world.rank == 0
@@ -646,10 +668,14 @@ class _Run:
         metrics (training means, validation, learning rates, time)."""
         t0 = time.perf_counter()
         self.module.train()
-        sums, rows = _Sums(self.device), 0
+        sums = _Sums(self.device)
         opt, world, step_counts = self.opt, self.world, self.state.group_step
+        after_step, n_batches = self.hooks.after_step, len(self.batches)
         for b, (batch, batch_rows) in enumerate(self.batches.epoch(epoch)):
+            seen = epoch * n_batches + b + 1  # batches since the run began, this one included
             for name, n_steps in opt.steps_per_batch.items():
+                if seen % opt.every[name]:
+                    continue
                 for _ in range(n_steps):
                     step = step_counts[name]
                     lr = opt.rate(name, step, epoch)
@@ -659,13 +685,13 @@ class _Run:
                     else:
                         opt.step(self.task, name, batch, ctx, batch_rows, world, sums, b)
                     step_counts[name] += 1
-            rows += batch[0].shape[0]  # this process's rows of the global batch
+                    if after_step is not None:
+                        after_step(name, ctx)
             if self.show:
-                if b % 10 == 0 and sums.sums:  # a running mean every 10 batches
-                    key, total_value = sums.first()  # (syncs on a GPU)
-                    running[key] = total_value / max(rows, 1)
+                if b % 10 == 0 and sums.sums:  # running means every 10 batches (sync a GPU)
+                    running.update(sums.shown(opt.prefix.values()))
                 bar.update(1, **running)
-        metrics = self.world.mean_metrics(sums.sums, rows)
+        metrics = self.world.mean_metrics(sums.sums, sums.rows)
         if self.hooks.epoch_metrics is not None:
             own = self.hooks.epoch_metrics(epoch)
             metrics.update(own)
@@ -726,6 +752,17 @@ def _group_steps(steps: dict[str, int], groups: dict) -> dict[str, int]:
     return out
 
 
+def _group_every(every: dict[str, int], groups: dict) -> dict[str, int]:
+    """How often (every k-th batch) each parameter group steps (1 unless the task says)."""
+    unknown = sorted(set(every) - set(groups))
+    if unknown:
+        raise ValueError(f"group_every names {unknown}, which are not parameter groups")
+    bad = {k: v for k, v in every.items() if not isinstance(v, int) or v < 1}
+    if bad:
+        raise ValueError(f"group_every must be a whole number of batches >= 1, got {bad}")
+    return {name: every.get(name, 1) for name in groups}
+
+
 class _Sums:
     """Row-weighted sums of the per-batch metrics. On the CPU they are Python floats
     (``.item()`` costs nothing there); elsewhere device tensors, so that training never
@@ -734,16 +771,23 @@ class _Sums:
     def __init__(self, device: torch.device):
         self.host = device.type == "cpu"
         self.sums: dict[str, Any] = {}
+        # Rows behind each sum: a group that steps twice per batch, or on every 5th batch
+        # only, is averaged over the steps it took.
+        self.rows: dict[str, int] = {}
 
     def add(self, out: dict[str, torch.Tensor], n: int, prefix: str = "") -> None:
         for k, v in out.items():
             key = prefix + k
             v = v.detach().item() * n if self.host else v.detach().float() * n
             self.sums[key] = self.sums[key] + v if key in self.sums else v
+            self.rows[key] = self.rows.get(key, 0) + n
 
-    def first(self) -> tuple[str, float]:
-        key, value = next(iter(self.sums.items()))
-        return key, float(value)
+    def shown(self, prefixes) -> dict[str, float]:
+        """Running means for a progress bar: each group's loss (a GAN's two), or the first
+        metric when a task names none ``loss``."""
+        keys = [f"{p}loss" for p in prefixes if f"{p}loss" in self.sums]
+        keys = keys or [next(iter(self.sums))]
+        return {k: float(self.sums[k]) / max(self.rows[k], 1) for k in keys}
 
 
 class _Batches:

@@ -1,0 +1,234 @@
+"""The GAN family (issue 13): the losses against their closed forms, networks that fit any
+image size, the training schedule (n critic steps, each on its own batch), the moving
+average of the generator, exact resumption, what a trained GAN learns about simple
+distributions, conditioning, and the errors a user meets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from sklearn.datasets import load_digits
+
+import genmodels
+from genmodels import GAN, ConditionalGAN
+from genmodels.gan import _losses
+from genmodels.gan._networks import (
+    DCGANDiscriminator,
+    DCGANGenerator,
+    MLPDiscriminator,
+    downsampling_plan,
+    upsampling_plan,
+)
+from genmodels.nn import _checkpoint as ckpt
+
+# ----------------------------------------------------------------------------------------
+# The losses
+
+
+def test_losses_equal_their_closed_forms():
+    real = torch.tensor([2.0, -1.0, 0.5])
+    fake = torch.tensor([-3.0, 0.2])
+    ones, zeros = torch.ones(3), torch.zeros(2)
+    bce = F.binary_cross_entropy_with_logits
+    expected = bce(real, ones) + bce(fake, zeros)
+    got = _losses.discriminator_loss("non-saturating", real, fake)
+    torch.testing.assert_close(got, expected)
+    torch.testing.assert_close(
+        _losses.generator_loss("non-saturating", fake), -torch.log(torch.sigmoid(fake)).mean()
+    )
+    hinge = (0 + 2.0 + 0.5) / 3 + (0 + 1.2) / 2  # relu(1 - real), relu(1 + fake)
+    assert _losses.discriminator_loss("hinge", real, fake).item() == pytest.approx(hinge)
+    assert _losses.generator_loss("hinge", fake).item() == pytest.approx(1.4)
+    wgan = fake.mean() - real.mean()
+    torch.testing.assert_close(_losses.discriminator_loss("wgan-gp", real, fake), wgan)
+    with pytest.raises(ValueError, match="loss must be one of"):
+        _losses.discriminator_loss("ls", real, fake)
+
+
+def test_gradient_penalty_of_a_linear_critic_is_its_closed_form():
+    """A linear critic w.x has gradient w everywhere: the penalty is (||w|| - 1)^2 whatever
+    the points, and it is differentiable in w."""
+    w = torch.tensor([3.0, 4.0], requires_grad=True)  # ||w|| = 5
+    real, fake = torch.randn(16, 2), torch.randn(16, 2)
+    gp = _losses.gradient_penalty(lambda x: x @ w, real, fake, torch.Generator().manual_seed(0))
+    assert gp.item() == pytest.approx(16.0)
+    (g,) = torch.autograd.grad(gp, w)
+    torch.testing.assert_close(g, 2 * (5 - 1) * w.detach() / 5)  # d/dw (||w|| - 1)^2
+
+
+# ----------------------------------------------------------------------------------------
+# Networks of any image size
+
+
+@pytest.mark.parametrize("shape", [(1, 28, 28), (1, 8, 8), (3, 13, 9), (1, 7, 5), (2, 1, 3)])
+def test_dcgan_networks_fit_any_image_size_with_nothing_padded(shape):
+    gen = DCGANGenerator(10, shape, channels=(16, 8))
+    z = torch.randn(4, 10)
+    x = gen(z)
+    assert x.shape == (4, *shape)
+    for conditioning in ("projection", "concat"):
+        disc = DCGANDiscriminator(shape, (8, 16), n_classes=3, conditioning=conditioning)
+        assert disc(x, torch.tensor([0, 1, 2, 1])).shape == (4,)
+
+
+def test_size_plans():
+    assert upsampling_plan(28, 2) == [7, 14, 28]
+    assert upsampling_plan(13, 3) == [2, 4, 7, 13]
+    assert downsampling_plan(28, 3) == [(4, 2), (4, 2), (4, 2)]  # 28 -> 14 -> 7 -> 3
+    assert downsampling_plan(3, 3) == [(4, 2), (3, 1), (3, 1)]  # 3 -> 1, then it stays
+
+
+def test_projection_discriminator_adds_the_label_embedding_inner_product():
+    disc = MLPDiscriminator((5,), (8,), n_classes=3, conditioning="projection")
+    x = torch.randn(6, 5)
+    y = torch.tensor([0, 1, 2, 0, 1, 2])
+    h = disc.body(x)
+    expected = disc.head(h).squeeze(1) + (disc.embed(y) * h).sum(1)
+    torch.testing.assert_close(disc(x, y), expected)
+    with pytest.raises(ValueError, match="conditional"):
+        disc(x)
+
+
+# ----------------------------------------------------------------------------------------
+# Training
+
+
+def _gaussian(n=2000, seed=0):
+    rng = np.random.RandomState(seed)
+    return rng.randn(n, 2) * [0.5, 2.0] + [3.0, -2.0]
+
+
+def test_an_mlp_gan_learns_a_gaussians_mean_and_spread():
+    X = _gaussian()
+    gan = GAN(8, hidden_dims=(64, 64), ema=0.99, epochs=40, batch_size=100, lr=1e-3,
+              random_state=0)  # fmt: skip
+    S = gan.fit(X).sample(4000, random_state=1)
+    np.testing.assert_allclose(S.mean(0), [3.0, -2.0], atol=0.25)
+    np.testing.assert_allclose(S.std(0), [0.5, 2.0], rtol=0.3)
+    assert gan.output_ == "linear"
+
+
+def test_wgan_gp_takes_five_critic_steps_on_fresh_batches_per_generator_step(tmp_path):
+    X = _gaussian(400)
+    gan = GAN(4, hidden_dims=(16,), loss="wgan-gp", epochs=2, batch_size=40,
+              checkpoint_dir=str(tmp_path), random_state=0).fit(X)  # fmt: skip
+    progress = ckpt.load_checkpoint(tmp_path, owner=gan._checkpoint_owner())["progress"]
+    assert progress["group_step"] == {"discriminator": 20, "generator": 4}
+    h = gan.history_
+    assert {"discriminator_gp", "discriminator_wasserstein", "generator_loss"} <= set(h)
+    assert gan._betas() == (0.0, 0.9) and gan._discriminator_norm() == "none"
+
+
+def test_the_moving_average_is_what_samples_come_from():
+    X = _gaussian(300)
+    gan = GAN(4, hidden_dims=(16,), ema=0.9, epochs=2, batch_size=50, random_state=0).fit(X)
+    net = gan.module_
+    ema = dict(net.generator_ema.named_parameters())
+    live = dict(net.generator.named_parameters())
+    assert any(not torch.equal(ema[k], live[k]) for k in live)
+    z = np.random.RandomState(0).randn(5, 4)
+    with torch.no_grad():
+        x = net.generator_ema(torch.as_tensor(z, dtype=torch.float32))
+    expected = x.numpy() * gan.data_scale_ + gan.data_offset_
+    np.testing.assert_allclose(gan.decode(z), expected, rtol=1e-6)
+    # one update: ema <- d ema + (1 - d) live
+    before = {k: v.clone() for k, v in ema.items()}
+    net.update_ema(0.75)
+    for k in live:
+        torch.testing.assert_close(ema[k], 0.75 * before[k] + 0.25 * live[k])
+
+
+def test_resumed_training_gives_the_uninterrupted_run(tmp_path):
+    X = load_digits().data[:300]
+    kw = dict(latent_dim=8, image_shape=(8, 8), generator_channels=(16, 8),
+              discriminator_channels=(8, 16), ema=0.99, batch_size=50, random_state=3)  # fmt: skip
+    straight = GAN(epochs=2, **kw).fit(X)
+    half = GAN(epochs=1, checkpoint_dir=str(tmp_path), **kw).fit(X)
+    resumed = half.set_params(epochs=2).fit(X, resume=True)
+    np.testing.assert_array_equal(
+        resumed.sample(6, random_state=1), straight.sample(6, random_state=1)
+    )
+    assert resumed.history_["generator_loss"] == straight.history_["generator_loss"]
+
+
+def test_dcgan_samples_images_in_the_datas_range_and_saves_batch_norm_state(tmp_path):
+    X = load_digits().data[:200]  # 0..16
+    gan = GAN(8, architecture="dcgan", generator_channels=(16, 8), discriminator_channels=(8, 16),
+              epochs=1, batch_size=50, random_state=0).fit(X)  # fmt: skip
+    assert gan.feature_shape_ == (1, 8, 8) and gan.output_ == "tanh"
+    S = gan.sample(50, random_state=0)
+    assert S.shape == (50, 64) and S.min() >= 0.0 and S.max() <= 16.0
+    gan.save(tmp_path / "g.safetensors")
+    again = genmodels.load(tmp_path / "g.safetensors")
+    np.testing.assert_array_equal(again.sample(5, random_state=2), gan.sample(5, random_state=2))
+
+
+def test_spectral_norm_keeps_the_discriminators_layers_at_unit_norm():
+    gan = GAN(4, hidden_dims=(32, 32), loss="hinge", spectral_norm=True, epochs=3,
+              batch_size=50, random_state=0).fit(_gaussian(500))  # fmt: skip
+    layers = [m for m in gan.module_.discriminator.modules() if isinstance(m, torch.nn.Linear)]
+    assert len(layers) == 3
+    for layer in layers:
+        sigma = torch.linalg.matrix_norm(layer.weight.detach(), 2).item()
+        assert sigma == pytest.approx(1.0, abs=0.05)
+
+
+# ----------------------------------------------------------------------------------------
+# Conditioning and the latent space
+
+
+@pytest.mark.parametrize("conditioning", ["projection", "concat"])
+def test_a_conditional_gan_draws_each_class_where_its_data_are(conditioning):
+    rng = np.random.RandomState(0)
+    y = np.repeat(["left", "right"], 600)
+    X = np.where(y == "left", -4.0, 4.0)[:, None] + 0.5 * rng.randn(1200, 1)
+    gan = ConditionalGAN(4, conditioning=conditioning, hidden_dims=(32, 32), epochs=40,
+                         batch_size=100, lr=1e-3, random_state=0).fit(X, y)  # fmt: skip
+    left = gan.sample(500, y="left", random_state=1)
+    right = gan.sample(500, y="right", random_state=1)
+    assert left.mean() == pytest.approx(-4.0, abs=0.5) and right.mean() == pytest.approx(
+        4.0, abs=0.5
+    )
+    mixed = gan.sample(400, random_state=2)  # labels drawn from class_prior_
+    assert 0.3 < (mixed > 0).mean() < 0.7
+    with pytest.raises(ValueError, match="unknown class label 'up'"):
+        gan.sample(3, y="up")
+    with pytest.raises(ValueError, match="pass the class label"):
+        gan.interpolate(4)
+    assert gan.interpolate(4, y="right").shape == (4, 1)
+
+
+def test_interpolate_joins_the_two_codes():
+    gan = GAN(3, hidden_dims=(8,), epochs=1, random_state=0).fit(_gaussian(100))
+    a, b = np.array([1.0, 0.0, -1.0]), np.array([0.0, 2.0, 0.5])
+    path = gan.interpolate(5, z_a=a, z_b=b, method="linear")
+    np.testing.assert_allclose(path[[0, -1]], gan.decode(np.stack([a, b])), rtol=1e-6)
+    np.testing.assert_allclose(path[2], gan.decode(((a + b) / 2)[None])[0], rtol=1e-6)
+    assert gan.interpolate(6, random_state=0).shape == (6, 2)
+    with pytest.raises(ValueError, match="latent_dim"):
+        gan.interpolate(4, z_a=[1.0, 2.0])
+    with pytest.raises(ValueError, match="steps"):
+        gan.interpolate(1)
+
+
+# ----------------------------------------------------------------------------------------
+# What a user is told
+
+
+def test_no_likelihood_and_the_errors_a_user_meets():
+    X = _gaussian(100)
+    gan = GAN(3, hidden_dims=(8,), epochs=1, random_state=0).fit(X)
+    with pytest.raises(genmodels.NoLikelihoodError, match="genmodels evaluate"):
+        gan.score_samples(X)
+    with pytest.raises(ValueError, match="early_stopping"):
+        GAN(early_stopping=3).fit(X)
+    with pytest.raises(ValueError, match="invalid hyper-parameter loss"):
+        GAN(loss="least-squares").fit(X)
+    with pytest.raises(ValueError, match="image_shape"):
+        GAN(image_shape=(5, 5)).fit(X)
+    with pytest.raises(ValueError, match="fit needs class labels"):
+        ConditionalGAN().fit(X)
+    with pytest.raises(ValueError, match="NaN"):
+        gan.decode(np.full((2, 3), np.nan))
