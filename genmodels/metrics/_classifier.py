@@ -6,8 +6,8 @@ Input convention (every public function here): images as ``(N, 28, 28)`` or ``(N
 arrays (rows in row-major pixel order, as ``images.reshape(N, 784)`` gives), white digit on
 black, with pixel intensities in ``[0, 1]``. ``uint8`` arrays are read as 0-255 and divided
 by 255. Float values a little outside ``[0, 1]`` (a Gaussian mixture's or a GAN's samples)
-are clipped to it; a float array whose maximum exceeds 2 looks like 0-255 intensities and is
-an error (divide by 255 first). The network normalises internally with MNIST's mean and
+are clipped to it; a float array whose maximum exceeds 25 looks like 0-255 intensities and
+is an error (divide by 255 first). The network normalises internally with MNIST's mean and
 standard deviation, so callers never do.
 
 The weights were trained by ``examples/train_mnist_classifier.py`` on the 60,000 official
@@ -41,12 +41,21 @@ INPUT_CONVENTION = (
     "(N, 28, 28) or (N, 784) float in [0, 1] (uint8 0-255 divided by 255), white on black"
 )
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
+#: Float images above this look like 0-255 intensities (a Gaussian model's samples of [0, 1]
+#: pixels overshoot 1 by a few standard deviations, never by this much).
+MAX_FLOAT = 25.0
 
 
 class MnistNet(nn.Module):
     """Three 3x3 convolutions (16, 32, 64 channels; ReLU; 2x2 max-pooling after each:
     28 -> 14 -> 7 -> 3), a fully connected layer of ``n_features`` ReLU units (the
-    penultimate features), dropout, and the 10 class logits."""
+    penultimate layer), dropout, and the 10 class logits.
+
+    :meth:`features` are the penultimate layer's pre-activations (before its ReLU): after
+    the ReLU, images far from any digit (uniform noise) map to small vectors with many
+    zeros that land inside the k-nearest-neighbour balls of real digits, so noise got a
+    precision of 0.99; the pre-activations keep the sign and send it far away (precision
+    0.0; docs/results.md, "Sample-quality metrics (MNIST)")."""
 
     def __init__(self, n_features: int = 128, dropout: float = 0.3):
         super().__init__()
@@ -59,17 +68,17 @@ class MnistNet(nn.Module):
         self.out = nn.Linear(n_features, 10)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """Penultimate features ``(B, n_features)`` of images ``x`` ``(B, 1, 28, 28)`` in
-        [0, 1]."""
+        """Penultimate pre-activations ``(B, n_features)`` of images ``x``
+        ``(B, 1, 28, 28)`` in [0, 1]."""
         h = (x - MNIST_MEAN) / MNIST_STD
         h = torch.max_pool2d(torch.relu(self.conv1(h)), 2)  # (B, 16, 14, 14)
         h = torch.max_pool2d(torch.relu(self.conv2(h)), 2)  # (B, 32, 7, 7)
         h = torch.max_pool2d(torch.relu(self.conv3(h)), 2)  # (B, 64, 3, 3)
-        return torch.relu(self.fc(h.flatten(1)))  # (B, n_features)
+        return self.fc(h.flatten(1))  # (B, n_features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Class logits ``(B, 10)``."""
-        return self.out(self.drop(self.features(x)))
+        return self.out(self.drop(torch.relu(self.features(x))))
 
 
 def as_images(images, name: str = "images") -> np.ndarray:
@@ -93,7 +102,7 @@ def as_images(images, name: str = "images") -> np.ndarray:
     a = a.astype(np.float32)
     if not np.isfinite(a).all():
         raise ValueError(f"{name} contain NaN or infinite values")
-    if a.max() > 2.0:
+    if a.max() > MAX_FLOAT:
         raise ValueError(
             f"{name} have values up to {a.max():.4g}: pixel intensities must be in [0, 1] "
             "(divide 0-255 floats by 255, or pass uint8)"
@@ -125,11 +134,14 @@ class MnistClassifier:
             for i in range(0, len(x), self.batch_size):
                 xb = torch.from_numpy(x[i : i + self.batch_size]).unsqueeze(1)  # (B, 1, 28, 28)
                 h = self.net.features(xb)
-                out.append((torch.softmax(self.net.out(h), dim=1) if head else h).numpy())
+                out.append(
+                    (torch.softmax(self.net.out(torch.relu(h)).double(), 1) if head else h).numpy()
+                )
         return np.concatenate(out).astype(np.float64)
 
     def features(self, images) -> np.ndarray:
-        """Penultimate-layer features, ``(N, n_features)`` float64."""
+        """Penultimate-layer features (pre-activations, see :class:`MnistNet`),
+        ``(N, n_features)`` float64."""
         return self._run(images, head=False)
 
     def predict_proba(self, images) -> np.ndarray:
