@@ -19,11 +19,35 @@ import warnings
 from collections.abc import Sequence
 
 from .._version import __version__
-from . import complete, decode, demo, fit, info, interpolate, models, predict, sample, score
+from . import (
+    complete,
+    decode,
+    demo,
+    evaluate,
+    fit,
+    info,
+    interpolate,
+    models,
+    predict,
+    sample,
+    score,
+)
 from .common import PROG, CommandError, error, exit_code, one_line, show_warning
 
 #: The verbs, in the order ``genmodels --help`` lists them.
-VERBS = (fit, sample, score, predict, decode, complete, interpolate, info, demo, models)
+VERBS = (
+    fit,
+    sample,
+    score,
+    evaluate,
+    predict,
+    decode,
+    complete,
+    interpolate,
+    info,
+    demo,
+    models,
+)
 
 
 def user_errors() -> tuple[type[BaseException], ...]:
@@ -53,6 +77,8 @@ Examples:
       draw 100 samples (.csv, .npy, or .png for image data such as the digits)
   genmodels score gmm.safetensors data.csv -o scores.csv
       per-sample log-likelihoods in nats, with a summary
+  genmodels evaluate gan.safetensors --metrics fid,kid,pr,coverage --reference mnist-test
+      sample-quality metrics of a model of 28x28 images against MNIST's test set
   genmodels predict gmm.safetensors data.csv -o components.csv
       most probable component (classes, for classifiers) and the probabilities
   genmodels fit rbm binary.csv --set n_components=64 -o rbm.safetensors
