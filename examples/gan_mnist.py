@@ -26,6 +26,30 @@ from genmodels.datasets import DatasetNotFound, mnist
 from genmodels.figures import save_image_grid
 
 
+def coverage_curve(out: Path) -> None:
+    """Class coverage and the class histogram's distance from uniform of each epoch's
+    1,000 saved samples (the same latent codes every epoch), as coverage.png and .json."""
+    from matplotlib.figure import Figure
+
+    from genmodels.metrics import class_coverage, class_histogram_distance, mnist_classifier
+
+    files = sorted(out.glob("samples_epoch_*.npy"))
+    rows = []
+    for f in files:
+        probs = mnist_classifier().predict_proba(np.clip(np.load(f), 0, 1))
+        rows.append((int(f.stem.rsplit("_", 1)[1]), class_coverage(probs, 10),
+                     class_histogram_distance(probs, 10)))  # fmt: skip
+    (out / "coverage.json").write_text(json.dumps(rows))
+    fig = Figure(figsize=(5, 3), layout="constrained")
+    ax = fig.add_subplot()
+    ax.plot([r[0] for r in rows], [r[1] for r in rows], "o-", label="class coverage")
+    ax.plot([r[0] for r in rows], [r[2] for r in rows], "s--", label="class TV from uniform")
+    ax.set(xlabel="epoch", ylim=(-0.02, 1.02), title=f"{out.name}: 1,000 samples per epoch")
+    ax.legend()
+    fig.savefig(out / "coverage.png", dpi=100)
+    print("coverage by epoch:", rows)
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument(
@@ -43,7 +67,15 @@ def main() -> int:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="gan-mnist", help="folder for model, samples, pictures")
+    p.add_argument(
+        "--curve-only",
+        action="store_true",
+        help="only redraw the coverage curve from the saved per-epoch samples",
+    )
     args = p.parse_args()
+    if args.curve_only:
+        coverage_curve(Path(args.out))
+        return 0
     torch.set_num_threads(args.threads)
     try:
         data = mnist()
@@ -61,6 +93,7 @@ def main() -> int:
         loss=args.loss,
         spectral_norm=args.spectral_norm,
         ema=args.ema or None,
+        monitor_classes="mnist",
         lr=args.lr,
         batch_size=args.batch_size,
         epochs=1,
@@ -84,6 +117,7 @@ def main() -> int:
         if elapsed > 60 * args.minutes:
             break
     model.save(out / "gan.safetensors")
+    coverage_curve(out)
     samples = model.sample(10000, random_state=2026)
     np.save(out / "samples_10000.npy", samples.astype(np.float32))
     (out / "log.json").write_text(json.dumps(log, indent=1))

@@ -232,3 +232,25 @@ def test_no_likelihood_and_the_errors_a_user_meets():
         ConditionalGAN().fit(X)
     with pytest.raises(ValueError, match="NaN"):
         gan.decode(np.full((2, 3), np.nan))
+
+
+def test_the_mode_collapse_monitor_records_class_coverage_of_fixed_codes():
+    from genmodels.metrics import class_coverage, mnist_classifier
+
+    digits = load_digits().data[:256] / 16.0  # 8 x 8 digits drawn 3x larger on 28 x 28
+    X = np.zeros((256, 28, 28))
+    X[:, 2:26, 2:26] = np.kron(digits.reshape(-1, 8, 8), np.ones((3, 3)))
+    X = X.reshape(256, 784)
+    gan = GAN(8, hidden_dims=(32,), epochs=4, batch_size=64, monitor_classes="mnist",
+              monitor_every=2, monitor_samples=200, random_state=5).fit(X)  # fmt: skip
+    h = gan.history_
+    assert h["monitor_epoch"] == [2.0, 4.0] and len(h["class_coverage"]) == 2
+    assert len(h["generator_loss"]) == 4
+    # the last value is the coverage of the same codes under the final weights
+    gen = torch.Generator().manual_seed(6)
+    z = torch.randn(200, 8, generator=gen).numpy()
+    probs = mnist_classifier().predict_proba(np.clip(gan.decode(z), 0, 1))
+    assert h["class_coverage"][-1] == class_coverage(probs, 10)
+    assert 0.0 <= h["class_tv"][-1] <= 1.0
+    with pytest.raises(ValueError, match="784"):
+        GAN(monitor_classes="mnist").fit(_gaussian(50))

@@ -92,6 +92,9 @@ _PARAM_SPEC: dict[str, list] = {
     ],
     "lr_discriminator": [NONE, Interval(float, 0.0, None, closed="neither")],
     "output": [OneOf(("auto", "tanh", "linear"))],
+    "monitor_classes": [NONE, OneOf(("mnist",))],
+    "monitor_every": [Interval(int, 1, None)],
+    "monitor_samples": [Interval(int, 10, None)],
 }
 
 #: Chunk of rows generated at once in ``sample`` (bounded memory for any n).
@@ -202,6 +205,11 @@ class BaseGAN(NeuralModel):
                 "which a GAN has not; leave it None and judge epochs by genmodels.metrics"
             )
         arr = self._check_X(X, fitting=fitting)
+        if fitting and self.monitor_classes is not None and arr.shape[1] != 784:
+            raise ValueError(
+                f"{owner}: monitor_classes='mnist' classifies MNIST-shaped images (784 "
+                f"pixels); the data have {arr.shape[1]} features"
+            )
         if fitting:
             self.feature_shape_ = _input_shape(
                 arr.shape[1], "conv" if self._is_conv() else "mlp", self.image_shape, owner
@@ -268,6 +276,35 @@ class BaseGAN(NeuralModel):
             # to 1 / (1 - ema) steps, so early samples are not an average of noise.
             decay = min(float(self.ema), (1 + ctx.step) / (10 + ctx.step))
             self.module_.update_ema(decay)
+
+    def epoch_metrics(self, epoch: int) -> dict[str, float]:
+        """The mode-collapse monitor (``monitor_classes="mnist"``): every ``monitor_every``
+        epochs, the same ``monitor_samples`` latent codes are generated and classified by
+        genmodels.metrics' MNIST classifier; ``class_coverage`` (the share of the 10
+        classes that get at least half an even share of the samples) and ``class_tv``
+        (total variation from the uniform class histogram) go into ``history_`` (with
+        ``monitor_epoch``, the 1-based epochs measured) and the progress bar."""
+        if self.monitor_classes is None or (epoch + 1) % self.monitor_every:
+            return {}
+        from ..metrics import class_coverage, class_histogram_distance, mnist_classifier
+
+        was_training = self.module_.training
+        gen = torch.Generator(device=self._device()).manual_seed(_seed_of(self.random_state))
+        z = self._noise(self.monitor_samples, gen, self._device())
+        labels = None
+        if self._conditional:  # the classes in the data's proportions, the same every time
+            counts = np.round(self.class_prior_ * self.monitor_samples).astype(int)
+            codes = np.repeat(np.arange(len(self.classes_)), counts)
+            codes = np.resize(codes, self.monitor_samples)
+            labels = torch.as_tensor(codes, device=self._device())
+        images = np.clip(self._generate(z, labels), 0.0, 1.0)
+        self.module_.train(was_training)
+        probs = mnist_classifier().predict_proba(images)
+        return {
+            "class_coverage": class_coverage(probs, 10),
+            "class_tv": class_histogram_distance(probs, 10),
+            "monitor_epoch": float(epoch + 1),
+        }
 
     def _noise(self, n: int, generator: torch.Generator, device) -> torch.Tensor:
         return torch.randn(n, self.latent_dim, generator=generator, device=device)
@@ -401,6 +438,13 @@ class BaseGAN(NeuralModel):
         return self._generate(path, self._label_tensor(y, int(steps)))
 
 
+def _seed_of(random_state) -> int:
+    """A fixed seed for the monitor's latent codes (the same codes every epoch)."""
+    if isinstance(random_state, int | np.integer):
+        return int(random_state) + 1
+    return 1
+
+
 class _Tanh(torch.nn.Module):
     """A generator whose output is squashed into [-1, 1] (the data's range, scaled)."""
 
@@ -457,6 +501,11 @@ class GAN(BaseGAN):
         The generator's output: ``"tanh"`` (the data's [min, max] range mapped to [-1, 1];
         the default for images and data inside [0, 1]) or ``"linear"`` on standardised
         features.
+    monitor_classes : {None, "mnist"}, default None
+        A mode-collapse monitor for MNIST-shaped data: every ``monitor_every`` epochs the
+        same ``monitor_samples`` (default 1000) latent codes are classified by
+        genmodels.metrics' MNIST classifier, and the class coverage goes into
+        ``history_`` and the progress bar (see :meth:`epoch_metrics`).
     epochs, batch_size, optimizer, weight_decay, lr_schedule, warmup_steps, grad_clip,
     checkpoint_dir, checkpoint_every, device, mixed_precision, random_state, verbose :
         the trainer's, as on every neural model (``early_stopping`` must stay None).
@@ -498,6 +547,9 @@ class GAN(BaseGAN):
         betas="auto",
         lr_discriminator: float | None = None,
         output: str = "auto",
+        monitor_classes: str | None = None,
+        monitor_every: int = 1,
+        monitor_samples: int = 1000,
         epochs: int = 25,
         batch_size: int = 64,
         optimizer: str = "adam",
@@ -529,6 +581,9 @@ class GAN(BaseGAN):
         self.betas = betas
         self.lr_discriminator = lr_discriminator
         self.output = output
+        self.monitor_classes = monitor_classes
+        self.monitor_every = monitor_every
+        self.monitor_samples = monitor_samples
         self.epochs = epochs
         self.batch_size = batch_size
         self.optimizer = optimizer
@@ -606,6 +661,9 @@ class ConditionalGAN(BaseGAN):
         betas="auto",
         lr_discriminator: float | None = None,
         output: str = "auto",
+        monitor_classes: str | None = None,
+        monitor_every: int = 1,
+        monitor_samples: int = 1000,
         epochs: int = 25,
         batch_size: int = 64,
         optimizer: str = "adam",
@@ -638,6 +696,9 @@ class ConditionalGAN(BaseGAN):
         self.betas = betas
         self.lr_discriminator = lr_discriminator
         self.output = output
+        self.monitor_classes = monitor_classes
+        self.monitor_every = monitor_every
+        self.monitor_samples = monitor_samples
         self.epochs = epochs
         self.batch_size = batch_size
         self.optimizer = optimizer
