@@ -375,14 +375,12 @@ def test_shipped_classifier_is_at_least_99_percent_on_mnist_test():
 
 @pytest.mark.slow
 def test_real_beats_blurred_beats_noise():
-    """The ordering real < blurred < noise holds for the distances and the recall-like
-    metrics. It does not for precision and density, which *rise* for blurred digits (their
-    features crowd into the dense middle of the real manifold: docs/results.md), nor for the
-    class metrics, which see digits, not sharpness (blurred digits keep their classes); for
-    those only noise is the worst."""
+    """The ordering real < blurred < noise holds for every feature metric. The class
+    metrics see digits, not sharpness (blurred digits keep their classes, so real and
+    blurred tie there): for those, noise is the worst."""
     data = _mnist()
     test = data["test_images"].astype(np.float64) / 255
-    ref, real = test[:2000], test[5000:7000]
+    ref, real = test[:5000], test[5000:]
     rng = np.random.default_rng(0)
     sets = {
         "real": real,
@@ -392,10 +390,10 @@ def test_real_beats_blurred_beats_noise():
     res = {k: evaluate_samples(v, ref, kid_subsets=20) for k, v in sets.items()}
     for key in ("fid", "kid"):  # lower is better
         assert res["real"][key] < res["blurred"][key] < res["noise"][key], key
-    for key in ("recall", "coverage"):  # higher is better
+    for key in ("precision", "recall", "density", "coverage"):  # higher is better
         assert res["real"][key] > res["blurred"][key] > res["noise"][key], key
-    for key in ("precision", "density", "class_coverage"):
-        assert min(res["real"][key], res["blurred"][key]) > res["noise"][key], key
-    assert max(res["real"]["class_tv"], res["blurred"]["class_tv"]) < res["noise"]["class_tv"]
-    assert res["real"]["class_coverage"] == 1.0
-    assert res["real"]["precision"] > 0.8 and res["real"]["recall"] > 0.8
+    assert res["real"]["class_coverage"] == res["blurred"]["class_coverage"] == 1.0
+    assert res["noise"]["class_coverage"] < 0.5
+    assert max(res["real"]["class_tv"], res["blurred"]["class_tv"]) < 0.05
+    assert res["noise"]["class_tv"] > 0.5
+    assert res["real"]["precision"] > 0.8 and res["real"]["recall"] > 0.6
