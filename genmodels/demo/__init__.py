@@ -25,6 +25,7 @@ from .._version import __version__
 from .autoregressive import autoregressive_section
 from .boltzmann import boltzmann_section
 from .core import Context, FigureRef, Section, SectionBuilder, Table, limited_threads
+from .gan import gan_section
 from .hmm import hidden_markov_section
 from .mixture import gaussian_mixture_section
 from .naive_bayes import naive_bayes_section
@@ -45,6 +46,7 @@ SECTIONS: list[SectionBuilder] = [
     boltzmann_section,
     vae_section,
     autoregressive_section,
+    gan_section,
 ]
 
 
