@@ -6,6 +6,7 @@ metrics against the MNIST test set.
 
     .venv/bin/python examples/gan_mnist.py --loss non-saturating --minutes 20
     .venv/bin/python examples/gan_mnist.py --loss wgan-gp --minutes 20 --out gan-wgan
+    .venv/bin/python examples/gan_mnist.py --resume --epochs 12 --minutes 25  # train on
 
 Data: $GENMODELS_DATASETS (default ../shared/datasets)/mnist, pixels / 255 in [0, 1].
 """
@@ -68,6 +69,11 @@ def main() -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="gan-mnist", help="folder for model, samples, pictures")
     p.add_argument(
+        "--resume",
+        action="store_true",
+        help="train on from the last epoch of --out (its log.json and checkpoint)",
+    )
+    p.add_argument(
         "--curve-only",
         action="store_true",
         help="only redraw the coverage curve from the saved per-epoch samples",
@@ -101,8 +107,11 @@ def main() -> int:
         random_state=args.seed,
         verbose=1,
     )
-    t0, log = time.perf_counter(), []
-    for epoch in range(1, args.epochs + 1):
+    t0, log, first = time.perf_counter(), [], 1
+    if args.resume:  # carry on after the epochs the folder's log and checkpoint hold
+        log = json.loads((out / "log.json").read_text())
+        first = len(log) + 1
+    for epoch in range(first, args.epochs + 1):
         model.set_params(epochs=epoch)
         model.fit(X, resume=epoch > 1)
         elapsed = time.perf_counter() - t0
@@ -114,13 +123,13 @@ def main() -> int:
         row.update(epoch=epoch, minutes=elapsed / 60)
         log.append(row)
         print(json.dumps(row), flush=True)
+        (out / "log.json").write_text(json.dumps(log, indent=1))
         if elapsed > 60 * args.minutes:
             break
     model.save(out / "gan.safetensors")
     coverage_curve(out)
     samples = model.sample(10000, random_state=2026)
     np.save(out / "samples_10000.npy", samples.astype(np.float32))
-    (out / "log.json").write_text(json.dumps(log, indent=1))
     print(f"trained {len(log)} epochs in {(time.perf_counter() - t0) / 60:.1f} min; "
           f"model and samples in {out}")  # fmt: skip
     try:

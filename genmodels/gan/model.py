@@ -32,7 +32,8 @@ from ..autoregressive._conditioning import fit_classes, label_codes
 from ..backend import to_numpy, torch_generator
 from ..base import Capabilities
 from ..exceptions import NoLikelihoodError
-from ..nn.base import NeuralModel
+from ..nn._checkpoint import checkpoint_owner
+from ..nn.base import _RUN_ONLY, NeuralModel
 from ..nn.trainer import StepContext, Trainer
 from ..registry import register
 from ..vae._latent import interpolate as latent_path
@@ -259,6 +260,11 @@ class BaseGAN(NeuralModel):
         return dataclasses.replace(
             trainer, lr={"discriminator": lr_d, "generator": self.lr}, betas=self._betas()
         )
+
+    def _checkpoint_owner(self) -> dict[str, Any]:
+        # The monitor only watches: a run may resume with it turned on, off or changed.
+        watch = {"monitor_classes", "monitor_every", "monitor_samples"}
+        return checkpoint_owner(self, _RUN_ONLY | watch)
 
     def parameter_groups(self) -> dict[str, list]:
         net = self.module_
