@@ -19,11 +19,23 @@ import warnings
 from collections.abc import Sequence
 
 from .._version import __version__
-from . import complete, decode, demo, fit, info, interpolate, models, predict, sample, score
+from . import (
+    complete,
+    decode,
+    demo,
+    fit,
+    info,
+    interpolate,
+    models,
+    predict,
+    sample,
+    score,
+    upscale,
+)
 from .common import PROG, CommandError, error, exit_code, one_line, show_warning
 
 #: The verbs, in the order ``genmodels --help`` lists them.
-VERBS = (fit, sample, score, predict, decode, complete, interpolate, info, demo, models)
+VERBS = (fit, sample, score, predict, decode, complete, interpolate, upscale, info, demo, models)
 
 
 def user_errors() -> tuple[type[BaseException], ...]:

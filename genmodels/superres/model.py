@@ -156,8 +156,11 @@ class SuperResolution(BaseEstimator):
         validate_params(self, self._param_spec)
         hr_images = [_to_float_rgb(im, "fit") for im in _as_list(images, "fit")]
         device = resolve_device(self.device)
-        task = _PatchTask(self._build_module().to(device), self, hr_images, device)
         seed = _seed(self.random_state)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)  # the initial weights, without touching the caller's RNG
+            module = self._build_module()
+        task = _PatchTask(module.to(device), self, hr_images, device)
         trainer = Trainer(
             epochs=self.epochs,
             batch_size=self.batch_size,
@@ -289,6 +292,11 @@ class SuperResolution(BaseEstimator):
         data = path.read_bytes()
         meta = safetensors_header(data, path, "super-resolution model file").get("__metadata__")
         meta = meta or {}
+        if meta.get("format") == "genmodels":
+            raise ModelFileError(
+                f"{path}: a genmodels {meta.get('class', '?')} model file, not a "
+                "super-resolution model (SuperResolution.save writes those)"
+            )
         if meta.get("format") != FORMAT:
             raise ModelFileError(
                 f"{path}: not a genmodels super-resolution model file (format "
