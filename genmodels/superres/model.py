@@ -35,7 +35,7 @@ from sklearn.base import BaseEstimator
 from torch.utils.data import TensorDataset
 
 from .._version import __version__
-from ..backend import resolve_device
+from ..backend import cpu_threads, resolve_device, threads_for
 from ..exceptions import ModelFileError, NotFittedError
 from ..nn.trainer import StepContext, Trainer
 from ..persistence import from_json_value, safetensors_header, to_json_value
@@ -177,7 +177,10 @@ class SuperResolution(BaseEstimator):
             owner=_owner(self),
         )
         rows = TensorDataset(torch.zeros(self.steps_per_epoch * self.batch_size))
-        result = trainer.fit(task, rows, resume=resume)
+        # feature values one step computes: one thread for tiny networks or a busy machine
+        work = self.batch_size * self.channels * (self.scale * self.patch_size) ** 2
+        with cpu_threads(threads_for(work)):
+            result = trainer.fit(task, rows, resume=resume)
         self.module_ = task.module.eval()
         self.history_ = result.history
         self.n_images_ = task.n_images
@@ -205,7 +208,9 @@ class SuperResolution(BaseEstimator):
         grey = arr.ndim == 2 or (arr.ndim == 3 and arr.shape[-1] != 3)
         batch = arr.ndim == 4 or (arr.ndim == 3 and arr.shape[-1] != 3)
         stack = arr if batch else arr[None]  # (N, H, W[, 3])
-        out = np.stack([self._upscale_one(_to_float_rgb(im, "upscale")) for im in stack])
+        work = self.channels * stack[0].shape[0] * stack[0].shape[1] * self.scale**2
+        with cpu_threads(threads_for(work)):
+            out = np.stack([self._upscale_one(_to_float_rgb(im, "upscale")) for im in stack])
         if grey:
             out = out.mean(axis=-1)
         out = out if batch else out[0]
