@@ -296,6 +296,14 @@ def test_cli_upscales_png_rgb_grey_alpha_and_npy(tiny2, tmp_path, capsys):
     np.testing.assert_allclose(np.load(tmp_path / "out.npy"), tiny2.upscale(arr), atol=1e-5)
 
 
+def test_cli_info_describes_a_super_resolution_file(tiny2, tmp_path, capsys):
+    model = tmp_path / "sr.safetensors"
+    tiny2.save(model)
+    assert main(["info", str(model)]) == 0
+    out = capsys.readouterr().out
+    assert "genmodels-superres" in out and "SRResNet network" in out and "x2" in out
+
+
 def test_cli_errors_are_one_line(tiny2, tmp_path, capsys):
     model = tmp_path / "sr.safetensors"
     tiny2.save(model)

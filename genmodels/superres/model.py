@@ -343,6 +343,18 @@ class SuperResolution(BaseEstimator):
         return model
 
 
+def is_superres_file(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a safetensors file whose metadata says it is a
+    :class:`SuperResolution` model file (its header only; nothing else is checked)."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+        meta = safetensors_header(data, path).get("__metadata__") or {}
+    except (OSError, ModelFileError):
+        return False
+    return meta.get("format") == FORMAT
+
+
 # -- the training task -------------------------------------------------------------------
 
 
