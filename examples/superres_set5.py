@@ -1,6 +1,6 @@
 """Super-resolution on Set5 (issue 13): an SRResNet trained on T91 with an L1 pixel loss,
-scored with the standard protocol next to bicubic (papers: bicubic 28.43 dB / 0.8104,
-SRResNet 32.05 dB / 0.9019 at x4; Ledig et al. 2017).
+scored with the standard protocol next to bicubic (papers: bicubic 28.43 dB, SSIM 0.8104 in
+EDSR's and RCAN's tables; SRResNet 32.05 dB / 0.9019 at x4 in Ledig et al. 2017).
 
 Protocol (genmodels.superres.evaluation): the HR image cropped to a multiple of the scale,
 the LR input made by MATLAB's antialiased bicubic imresize (rounded to 8 bits), the

@@ -5,7 +5,8 @@ the low-resolution input with MATLAB's antialiased bicubic ``imresize`` (rounded
 upscale it, then compare on the luma channel (BT.601 as MATLAB's ``rgb2ycbcr``) with a
 border of ``scale`` pixels cropped: PSNR and SSIM from scikit-image (SSIM with Wang et al.'s
 Gaussian window, sigma 1.5, and population covariances, as their MATLAB code). Papers
-report bicubic at 28.43 dB / 0.8109 on Set5 x4 with this protocol.
+report bicubic at 28.42-28.43 dB on Set5 x4 with this protocol (SSIM 0.8104 in the EDSR and
+RCAN tables; Ledig et al. print 0.8211, from another SSIM implementation).
 """
 
 from __future__ import annotations
