@@ -19,7 +19,7 @@ $(VENV)/.base: $(VENV)/.torch pyproject.toml
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.base pyproject.toml
-	$(PIP) install -e '.[dev,text]'
+	$(PIP) install -e '.[dev,text,image]'
 	touch $@
 
 $(VENV)/.bench: $(VENV)/.base pyproject.toml
@@ -27,7 +27,7 @@ $(VENV)/.bench: $(VENV)/.base pyproject.toml
 	touch $@
 
 $(VENV)/.audio: $(VENV)/.dev pyproject.toml
-	$(PIP) install -e '.[dev,text,audio]'
+	$(PIP) install -e '.[dev,text,image,audio]'
 	touch $@
 
 venv: $(VENV)/.dev

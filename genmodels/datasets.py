@@ -112,3 +112,28 @@ def odds(name: str) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError("odds('smtp') is a MATLAB v7.3 (HDF5) file; read it with h5py")
     mat = loadmat(dataset_path("odds", f"{name}.mat"))
     return np.asarray(mat["X"], dtype=np.float64), np.asarray(mat["y"]).ravel().astype(int)
+
+
+def _read_image(path: Path) -> np.ndarray:
+    """A PNG/BMP file as a uint8 (H, W, 3) RGB array (Pillow, plain pixel data)."""
+    try:
+        from PIL import Image
+    except ImportError:  # pragma: no cover - Pillow comes with matplotlib
+        raise ImportError("reading images needs Pillow: pip install 'genmodels[image]'") from None
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"), dtype=np.uint8)
+
+
+def set5() -> dict[str, np.ndarray]:
+    """Set5 (Bevilacqua et al. 2012), the super-resolution test set: ``{name: image}``
+    for baby, bird, butterfly, head and woman, uint8 (H, W, 3) RGB arrays."""
+    folder = dataset_path("set5")
+    return {p.stem: _read_image(p) for p in sorted(folder.glob("*.png"))}
+
+
+def sr_train() -> dict[str, np.ndarray]:
+    """T91 (Yang et al. 2010), the 91 training images of ScSR and SRCNN (none in Set5):
+    ``{name: image}``, uint8 (H, W, 3) RGB arrays of 78 to 508 pixels a side. ``t65`` is
+    byte-identical to ``t36`` (the same zebra) and is left out, so 90 distinct images."""
+    folder = dataset_path("sr_train", "T91")
+    return {p.stem: _read_image(p) for p in sorted(folder.glob("*.bmp")) if p.stem != "t65"}

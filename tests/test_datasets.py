@@ -89,3 +89,20 @@ def test_mnist_official_split_and_idx_checks(tmp_path):
     bad.write_bytes(gzip.compress(b"\x00\x00\x0d\x01\x00\x00\x00\x02ab"))
     with pytest.raises(ValueError, match="not an IDX file"):
         datasets._read_idx(bad)
+
+
+def test_set5_and_t91_images():
+    _need("set5")
+    _need("sr_train", "T91")
+    test = datasets.set5()
+    assert {k: v.shape for k, v in test.items()} == {
+        "baby": (512, 512, 3),
+        "bird": (288, 288, 3),
+        "butterfly": (256, 256, 3),
+        "head": (280, 280, 3),
+        "woman": (344, 228, 3),
+    }
+    train = datasets.sr_train()
+    assert len(train) == 90 and "t65" not in train  # t65 is a byte copy of t36
+    assert all(v.dtype == np.uint8 and v.ndim == 3 and v.shape[2] == 3 for v in train.values())
+    assert train["t1"].shape == (176, 197, 3)

@@ -165,6 +165,18 @@ def write_user_files(folder: Path) -> None:
     for name, row in (("a.csv", X01[0]), ("b.csv", X01[7])):
         _write_csv(folder / name, pixels, [[f"{v:g}" for v in row]])
 
+    # small.png and superres_x4.safetensors: a smooth RGB picture and a tiny x4 model
+    # (trained for two steps: the README shows the command, not the model's quality).
+    from PIL import Image
+
+    from genmodels.superres import SuperResolution
+
+    yy, xx = np.mgrid[0:40, 0:36] / 40.0
+    picture = np.stack([yy, xx, (yy + xx) / 2], axis=-1)
+    Image.fromarray((picture * 255).astype(np.uint8)).save(folder / "small.png")
+    tiny = SuperResolution(n_blocks=1, channels=4, patch_size=4, batch_size=2, epochs=1)
+    tiny.set_params(steps_per_epoch=2).fit(picture).save(folder / "superres_x4.safetensors")
+
 
 def _write_csv(path: Path, header: list[str], rows) -> None:
     with path.open("w", newline="", encoding="utf-8") as fh:

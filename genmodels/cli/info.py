@@ -25,6 +25,10 @@ def run(args: argparse.Namespace) -> int:
     from ..persistence import read_metadata
 
     path = Path(args.model_file)
+    from ..superres.model import is_superres_file
+
+    if is_superres_file(path):
+        return _superres_info(path)
     meta = read_metadata(path)
     model = load_model(path)
     cls = type(model)
@@ -47,6 +51,28 @@ def run(args: argparse.Namespace) -> int:
     print_rows([(k, repr(v)) for k, v in sorted(model.get_params(deep=False).items())], "  ")
     print("fitted:")
     print_rows(fitted_summary(model), "  ")
+    return 0
+
+
+def _superres_info(path: Path) -> int:
+    """A super-resolution model file (not a density model: no capabilities, no likelihood)."""
+    from ..superres import SuperResolution
+    from ..superres.model import FORMAT, FORMAT_VERSION
+
+    model = SuperResolution.load(path)
+    print_rows(
+        [
+            ("file", f"{path} ({human_size(path.stat().st_size)})"),
+            ("format", f"{FORMAT} format {FORMAT_VERSION}"),
+            ("class", "genmodels.superres.SuperResolution"),
+            ("use", f"genmodels upscale {path} IMAGE -o OUT  (x{model.scale})"),
+        ]
+    )
+    print("hyper-parameters:")
+    print_rows([(k, repr(v)) for k, v in sorted(model.get_params(deep=False).items())], "  ")
+    print("fitted:")
+    fitted = {"module_": model.module_, "history_": model.history_, "n_images_": model.n_images_}
+    print_rows([(k, describe_value(v)) for k, v in fitted.items()], "  ")
     return 0
 
 

@@ -31,6 +31,7 @@ from . import (
     predict,
     sample,
     score,
+    upscale,
 )
 from .common import PROG, CommandError, error, exit_code, one_line, show_warning
 
@@ -44,6 +45,7 @@ VERBS = (
     decode,
     complete,
     interpolate,
+    upscale,
     info,
     demo,
     models,
