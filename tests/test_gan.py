@@ -254,3 +254,12 @@ def test_the_mode_collapse_monitor_records_class_coverage_of_fixed_codes():
     assert 0.0 <= h["class_tv"][-1] <= 1.0
     with pytest.raises(ValueError, match="784"):
         GAN(monitor_classes="mnist").fit(_gaussian(50))
+
+
+def test_a_last_batch_of_one_row_is_dropped_and_one_row_is_refused():
+    X = load_digits().data[:65]  # 64 + 1: batch norm cannot train on the lone row
+    gan = GAN(4, image_shape=(8, 8), generator_channels=(8, 4), discriminator_channels=(4, 8),
+              epochs=1, batch_size=64, random_state=0).fit(X)  # fmt: skip
+    assert np.isfinite(gan.history_["generator_loss"]).all()
+    with pytest.raises(ValueError, match="at least 2 rows"):
+        GAN(epochs=1).fit(X[:1])

@@ -206,6 +206,13 @@ class BaseGAN(NeuralModel):
                 "which a GAN has not; leave it None and judge epochs by genmodels.metrics"
             )
         arr = self._check_X(X, fitting=fitting)
+        if fitting and arr.shape[0] < 2:
+            raise ValueError(
+                f"{owner}: a GAN needs at least 2 rows of X to train (its discriminator and "
+                f"batch norm compare the rows of a batch), got {arr.shape[0]}"
+            )
+        if fitting:
+            self._train_rows = arr.shape[0]
         if fitting and self.monitor_classes is not None and arr.shape[1] != 784:
             raise ValueError(
                 f"{owner}: monitor_classes='mnist' classifies MNIST-shaped images (784 "
@@ -257,8 +264,14 @@ class BaseGAN(NeuralModel):
     def _trainer(self, seed: int, device: torch.device, validation=None) -> Trainer:
         trainer = super()._trainer(seed, device, validation)
         lr_d = self.lr if self.lr_discriminator is None else self.lr_discriminator
+        # A last batch of one row would break batch norm (and says little): drop it; the
+        # shuffle gives that row its turn in other epochs.
+        lone = getattr(self, "_train_rows", 0) % self.batch_size == 1
         return dataclasses.replace(
-            trainer, lr={"discriminator": lr_d, "generator": self.lr}, betas=self._betas()
+            trainer,
+            lr={"discriminator": lr_d, "generator": self.lr},
+            betas=self._betas(),
+            drop_last=lone,
         )
 
     def _checkpoint_owner(self) -> dict[str, Any]:
@@ -394,13 +407,12 @@ class BaseGAN(NeuralModel):
     def decode(self, Z, y=None) -> np.ndarray:
         """Rows the generator makes from latent codes ``Z`` (n, latent_dim)."""
         self._check_fitted()
-        z = np.asarray(Z, dtype=np.float64)
-        if z.ndim != 2 or z.shape[1] != self.latent_dim:
+        z = check_array(Z, name="Z", owner=type(self).__name__)
+        check_float32_range(z, type(self).__name__, "Z")
+        if z.shape[1] != self.latent_dim:
             raise ValueError(
-                f"Z must be 2-D with {self.latent_dim} columns (latent_dim), got {z.shape}"
+                f"Z must have {self.latent_dim} columns (latent_dim), got shape {z.shape}"
             )
-        if not np.isfinite(z).all():
-            raise ValueError("Z contains NaN or infinity")
         zt = torch.as_tensor(z, dtype=torch.float32, device=self._device())
         return self._generate(zt, self._label_tensor(y, z.shape[0]))
 
