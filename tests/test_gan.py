@@ -263,3 +263,30 @@ def test_a_last_batch_of_one_row_is_dropped_and_one_row_is_refused():
     assert np.isfinite(gan.history_["generator_loss"]).all()
     with pytest.raises(ValueError, match="at least 2 rows"):
         GAN(epochs=1).fit(X[:1])
+
+
+def test_the_command_line_fits_samples_walks_and_refuses_to_score_a_gan(tmp_path, capsys):
+    from genmodels.cli import main
+
+    path = tmp_path / "gan.safetensors"
+    settings = []
+    for kv in ("architecture=dcgan", "epochs=1", "latent_dim=8", "generator_channels=[16,8]",
+               "discriminator_channels=[8,16]"):  # fmt: skip
+        settings += ["--set", kv]
+    assert main(["fit", "gan", "builtin:digits", *settings, "-o", str(path), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "log-likelihood" not in out and "nats" not in out  # no likelihood columns
+    model = genmodels.load(path)
+    assert isinstance(model, GAN) and model.feature_shape_ == (1, 8, 8)
+    assert main(["sample", str(path), "-n", "16", "-o", str(tmp_path / "g.png")]) == 0
+    assert (tmp_path / "g.png").read_bytes()[:4] == b"\x89PNG"
+    strip = tmp_path / "path.png"
+    assert main(["interpolate", str(path), "--steps", "5", "--seed", "2", "-o", str(strip)]) == 0
+    assert strip.exists()
+    capsys.readouterr()
+    assert main(["score", str(path), "builtin:digits"]) != 0
+    assert "genmodels evaluate" in capsys.readouterr().err
+    assert main(["interpolate", str(path), "builtin:digits", "--rows", "0", "1"]) != 0
+    assert "no encoder" in capsys.readouterr().err
+    assert main(["evaluate", str(path), "-n", "20"]) != 0  # 8x8 digits are not MNIST images
+    assert "784" in capsys.readouterr().err
