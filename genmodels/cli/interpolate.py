@@ -116,16 +116,7 @@ def run(args: argparse.Namespace) -> int:
     source_b = args.a if args.b is None else args.b
     x_a, y_a, where_a = pick_row(model, args.a, i, args)
     x_b, _, where_b = pick_row(model, source_b, j, args)
-    shape = tables.image_shape_for(x_a.shape[0])
-    out = Path(args.output or ("interpolation.png" if shape else "interpolation.csv"))
-    suffix = out.suffix.lower()
-    if suffix not in (*tables.WRITE_SUFFIXES, ".png"):
-        raise CommandError(f"cannot write the path to {out}: use a .png, .csv or .npy file")
-    if suffix == ".png" and shape is None:
-        raise CommandError(
-            f"cannot draw {out}: the rows have {x_a.shape[0]} features, which is not an image "
-            "size genmodels knows (64 = 8x8, 784 = 28x28); write .csv or .npy instead"
-        )
+    out, suffix, shape = _output(args, x_a.shape[0])
     extra = _decoding_class(model, args.label, y_a)
     path = np.asarray(
         model.interpolate(x_a, x_b, args.steps, method=args.method, **extra), dtype=np.float64
@@ -149,6 +140,22 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _output(args: argparse.Namespace, n_features: int) -> tuple[Path, str, Any]:
+    """Where the path goes (``-o``, else a PNG for image rows, a CSV otherwise), its suffix,
+    and the image shape of the rows (None when they are not images)."""
+    shape = tables.image_shape_for(n_features)
+    out = Path(args.output or ("interpolation.png" if shape else "interpolation.csv"))
+    suffix = out.suffix.lower()
+    if suffix not in (*tables.WRITE_SUFFIXES, ".png"):
+        raise CommandError(f"cannot write the path to {out}: use a .png, .csv or .npy file")
+    if suffix == ".png" and shape is None:
+        raise CommandError(
+            f"cannot draw {out}: the rows have {n_features} features, which is not an image "
+            "size genmodels knows (64 = 8x8, 784 = 28x28); write .csv or .npy instead"
+        )
+    return out, suffix, shape
+
+
 def _walk_generator(model: GenerativeModel, args: argparse.Namespace) -> int:
     """``interpolate`` for a model that generates from latent codes but encodes nothing (a
     GAN): the path between two codes drawn from the prior with ``--seed``."""
@@ -160,17 +167,7 @@ def _walk_generator(model: GenerativeModel, args: argparse.Namespace) -> int:
         )
     if args.steps < 2:
         raise CommandError(f"--steps must be at least 2 (the two ends), got {args.steps}")
-    d = int(model.fitted_attributes()["n_features_in_"])
-    shape = tables.image_shape_for(d)
-    out = Path(args.output or ("interpolation.png" if shape else "interpolation.csv"))
-    suffix = out.suffix.lower()
-    if suffix not in (*tables.WRITE_SUFFIXES, ".png"):
-        raise CommandError(f"cannot write the path to {out}: use a .png, .csv or .npy file")
-    if suffix == ".png" and shape is None:
-        raise CommandError(
-            f"cannot draw {out}: the rows have {d} features, which is not an image size "
-            "genmodels knows (64 = 8x8, 784 = 28x28); write .csv or .npy instead"
-        )
+    out, suffix, shape = _output(args, int(model.fitted_attributes()["n_features_in_"]))
     extra = _decoding_class(model, args.label, None)
     path = np.asarray(
         model.interpolate(args.steps, method=args.method, random_state=args.seed, **extra),

@@ -34,10 +34,10 @@ from ..base import Capabilities
 from ..exceptions import NoLikelihoodError
 from ..nn._checkpoint import checkpoint_owner
 from ..nn.base import _RUN_ONLY, NeuralModel
+from ..nn.shapes import input_shape, is_image_shape
 from ..nn.trainer import StepContext, Trainer
 from ..registry import register
 from ..vae._latent import interpolate as latent_path
-from ..vae.model import _input_shape, _is_shape
 from ..validation import (
     BOOL,
     NONE,
@@ -70,7 +70,10 @@ _DIMS = Satisfies(
 _PARAM_SPEC: dict[str, list] = {
     "latent_dim": [Interval(int, 1, None)],
     "architecture": [OneOf(("auto", "mlp", "dcgan"))],
-    "image_shape": [NONE, Satisfies(_is_shape, "(height, width) or (channels, height, width)")],
+    "image_shape": [
+        NONE,
+        Satisfies(is_image_shape, "(height, width) or (channels, height, width)"),
+    ],
     "hidden_dims": [_DIMS],
     "generator_channels": [_DIMS],
     "discriminator_channels": [_DIMS],
@@ -219,7 +222,7 @@ class BaseGAN(NeuralModel):
                 f"pixels); the data have {arr.shape[1]} features"
             )
         if fitting:
-            self.feature_shape_ = _input_shape(
+            self.feature_shape_ = input_shape(
                 arr.shape[1], "conv" if self._is_conv() else "mlp", self.image_shape, owner
             )
             self._fit_scale(arr)
@@ -229,9 +232,11 @@ class BaseGAN(NeuralModel):
                 raise ValueError(f"{owner}: fit needs class labels y (a conditional model)")
             if fitting:
                 self.classes_ = fit_classes(y, arr.shape[0], owner, "row")
-                counts = np.bincount(label_codes(y, self.classes_, arr.shape[0], owner, "row"))
+            codes = self._codes(y, arr.shape[0])
+            if fitting:
+                counts = np.bincount(codes, minlength=len(self.classes_))
                 self.class_prior_ = counts / counts.sum()
-            tensors.append(torch.as_tensor(self._codes(y, arr.shape[0])))
+            tensors.append(torch.as_tensor(codes))
         return TensorDataset(*tensors)
 
     def _codes(self, y, n: int) -> np.ndarray:
@@ -328,9 +333,6 @@ class BaseGAN(NeuralModel):
     def _noise(self, n: int, generator: torch.Generator, device) -> torch.Tensor:
         return torch.randn(n, self.latent_dim, generator=generator, device=device)
 
-    def _fake_labels(self, y: torch.Tensor | None) -> torch.Tensor | None:
-        return y  # generated rows take the batch's labels (the data's class balance)
-
     def _losses(self, batch, ctx: StepContext) -> dict:
         net = self.module_
         x = batch[0]
@@ -369,9 +371,6 @@ class BaseGAN(NeuralModel):
             "defined; judge its samples with genmodels.metrics (evaluate_samples: Frechet "
             "distance, KID, precision and recall, coverage) or `genmodels evaluate MODEL`"
         )
-
-    def score(self, X, y=None) -> float:
-        return self.score_samples(X, y)
 
     # -- sampling and the latent space ------------------------------------------------------
 

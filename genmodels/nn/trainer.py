@@ -457,8 +457,12 @@ class _Optimisers:
         self.trainer = trainer
         self.manual = trainer.optimizer == "manual"
         self.groups = task.parameter_groups()
-        self.steps_per_batch = _group_steps(task.group_steps(), self.groups)
-        self.every = _group_every({} if every is None else every(), self.groups)
+        self.steps_per_batch = _per_group(
+            task.group_steps(), self.groups, "group_steps", "step per batch"
+        )
+        self.every = _per_group(
+            {} if every is None else every(), self.groups, "group_every", "batch"
+        )
         self.optimizers = {
             n: trainer._make_optimizer(n, p) for n, p in self.groups.items() if not self.manual
         }
@@ -740,27 +744,16 @@ class _Run:
         return {f"val_{k}": v for k, v in self.world.mean_metrics(sums.sums, rows).items()}
 
 
-def _group_steps(steps: dict[str, int], groups: dict) -> dict[str, int]:
-    """Steps per batch of every parameter group (1 unless the task says otherwise)."""
-    unknown = sorted(set(steps) - set(groups))
+def _per_group(values: dict[str, int], groups: dict, what: str, unit: str) -> dict[str, int]:
+    """A task's per-group count (``group_steps``: steps per batch; ``group_every``: every
+    k-th batch) for every parameter group, 1 where the task names none."""
+    unknown = sorted(set(values) - set(groups))
     if unknown:
-        raise ValueError(f"group_steps names {unknown}, which are not parameter groups")
-    out = {name: int(steps.get(name, 1)) for name in groups}
-    bad = {k: v for k, v in out.items() if v < 1}
+        raise ValueError(f"{what} names {unknown}, which are not parameter groups")
+    bad = {k: v for k, v in values.items() if not isinstance(v, int) or v < 1}
     if bad:
-        raise ValueError(f"group_steps must be at least 1 step per batch, got {bad}")
-    return out
-
-
-def _group_every(every: dict[str, int], groups: dict) -> dict[str, int]:
-    """How often (every k-th batch) each parameter group steps (1 unless the task says)."""
-    unknown = sorted(set(every) - set(groups))
-    if unknown:
-        raise ValueError(f"group_every names {unknown}, which are not parameter groups")
-    bad = {k: v for k, v in every.items() if not isinstance(v, int) or v < 1}
-    if bad:
-        raise ValueError(f"group_every must be a whole number of batches >= 1, got {bad}")
-    return {name: every.get(name, 1) for name in groups}
+        raise ValueError(f"{what} must be at least 1 {unit}, got {bad}")
+    return {name: int(values.get(name, 1)) for name in groups}
 
 
 class _Sums:

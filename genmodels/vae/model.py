@@ -10,28 +10,18 @@ methods take and return numpy: rows of ``n_features`` values (images flattened;
 
 from __future__ import annotations
 
-import math
-from typing import Any
-
 import numpy as np
 import torch
 from torch.utils.data import Dataset, TensorDataset
 
 from .. import attributes as A
 from ..base import Capabilities
+from ..nn.shapes import input_shape as _input_shape
+from ..nn.shapes import is_image_shape as _is_shape
 from ..registry import register
 from ..validation import NONE, Interval, OneOf, Satisfies, check_random_state
 from ._likelihoods import Likelihood, make_likelihood
 from .base import SHARED_PARAM_SPEC, BaseVAE, TrainingObjective
-
-
-def _is_shape(v: Any) -> bool:
-    return (
-        isinstance(v, tuple | list)
-        and len(v) in (2, 3)
-        and all(isinstance(s, int | np.integer) and s > 0 for s in v)
-    )
-
 
 # VAE's and ConditionalVAE's hyper-parameters (in the order they are checked).
 _PARAM_SPEC: dict[str, list] = {
@@ -49,32 +39,6 @@ _PARAM_SPEC: dict[str, list] = {
     "n_train_samples": [Interval(int, 1, None)],
     "n_importance": SHARED_PARAM_SPEC["n_importance"],
 }
-
-
-def _input_shape(
-    n_features: int, architecture: str, image_shape: tuple[int, ...] | None, owner: str
-) -> tuple[int, ...]:
-    """How a row of ``n_features`` values enters the networks: (n_features,) for an MLP,
-    (C, H, W) for convolutions (``architecture="auto"``: convolutions iff ``image_shape``;
-    without it a convolutional model needs square single-channel rows)."""
-    conv = image_shape is not None if architecture == "auto" else architecture == "conv"
-    if not conv:
-        return (n_features,)
-    if image_shape is None:
-        side = math.isqrt(n_features)
-        if side * side != n_features:
-            raise ValueError(
-                f"{owner}: architecture='conv' needs image_shape for rows of {n_features} values"
-            )
-        return (1, side, side)
-    shape = tuple(int(s) for s in image_shape)
-    shape = shape if len(shape) == 3 else (1, *shape)
-    if math.prod(shape) != n_features:
-        raise ValueError(
-            f"{owner}: image_shape={image_shape} holds {math.prod(shape)}"
-            f" values but the data have {n_features} features"
-        )
-    return shape
 
 
 def _check_likelihood_values(
