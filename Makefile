@@ -19,7 +19,7 @@ $(VENV)/.base: $(VENV)/.torch pyproject.toml
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.base pyproject.toml
-	$(PIP) install -e '.[dev,text,image]'
+	$(PIP) install -e '.[dev,text,image,chem,music,tabular]'
 	touch $@
 
 $(VENV)/.bench: $(VENV)/.base pyproject.toml
@@ -27,7 +27,7 @@ $(VENV)/.bench: $(VENV)/.base pyproject.toml
 	touch $@
 
 $(VENV)/.audio: $(VENV)/.dev pyproject.toml
-	$(PIP) install -e '.[dev,text,image,audio]'
+	$(PIP) install -e '.[dev,text,image,chem,music,tabular,audio]'
 	touch $@
 
 venv: $(VENV)/.dev
