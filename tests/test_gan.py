@@ -290,3 +290,18 @@ def test_the_command_line_fits_samples_walks_and_refuses_to_score_a_gan(tmp_path
     assert "no encoder" in capsys.readouterr().err
     assert main(["evaluate", str(path), "-n", "20"]) != 0  # 8x8 digits are not MNIST images
     assert "784" in capsys.readouterr().err
+
+
+def test_colour_rows_fold_channel_last_and_come_back_in_order():
+    """image_shape (H, W, C): rows are (H, W, C) images flattened, as numpy lays them out;
+    the networks see channels first, and the model's rows come back channel-last."""
+    rng = np.random.default_rng(0)
+    images = rng.random((6, 4, 6, 3))
+    rows = images.reshape(6, -1)
+    gan = GAN(2, image_shape=(4, 6, 3), generator_channels=(4,), discriminator_channels=(4,),
+              epochs=1, batch_size=3, random_state=0).fit(rows)
+    assert gan.feature_shape_ == (3, 4, 6)
+    net = gan._to_net(rows)
+    expected = (images - gan.data_offset_.reshape(4, 6, 3)) / gan.data_scale_.reshape(4, 6, 3)
+    np.testing.assert_allclose(net.numpy(), expected.transpose(0, 3, 1, 2), atol=1e-5)
+    np.testing.assert_allclose(gan._from_net(net), rows, atol=1e-5)

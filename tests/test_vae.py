@@ -363,3 +363,22 @@ def test_the_shared_training_step_follows_the_objective(params):
     )
     for k in want:
         torch.testing.assert_close(val[k], want[k], rtol=0, atol=0)
+
+
+def test_colour_rows_are_channel_last_images_as_numpy_lays_them_out():
+    """image_shape (H, W, C): a row is an (H, W, C) image flattened (numpy/PIL order, as
+    PixelCNN reads it); the network sees channel c of the image as its channel c, and
+    the rows the model returns come back in the same order."""
+    from genmodels.nn.shapes import fold_rows, unfold_rows
+
+    rng = np.random.default_rng(0)
+    images = rng.random((5, 4, 6, 3))
+    rows = images.reshape(5, -1)
+    m = VAE(latent_dim=2, hidden_dims=(4,), image_shape=(4, 6, 3), likelihood="gaussian",
+            epochs=1, random_state=0).fit(rows)
+    assert m.feature_shape_ == (3, 4, 6)
+    net_in = m._tensor(rows).numpy()
+    np.testing.assert_allclose(net_in, images.transpose(0, 3, 1, 2), atol=1e-6)
+    back = unfold_rows(fold_rows(torch.as_tensor(rows), (3, 4, 6))).numpy()
+    np.testing.assert_array_equal(back, rows)
+    assert m.sample(2, random_state=0).shape == (2, 72)

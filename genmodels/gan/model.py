@@ -34,7 +34,7 @@ from ..base import Capabilities
 from ..exceptions import NoLikelihoodError
 from ..nn._checkpoint import checkpoint_owner
 from ..nn.base import _RUN_ONLY, NeuralModel
-from ..nn.shapes import input_shape, is_image_shape
+from ..nn.shapes import fold_rows, input_shape, is_image_shape, unfold_rows
 from ..nn.trainer import StepContext, Trainer
 from ..registry import register
 from ..vae._latent import interpolate as latent_path
@@ -72,7 +72,7 @@ _PARAM_SPEC: dict[str, list] = {
     "architecture": [OneOf(("auto", "mlp", "dcgan"))],
     "image_shape": [
         NONE,
-        Satisfies(is_image_shape, "(height, width) or (channels, height, width)"),
+        Satisfies(is_image_shape, "(height, width) or (height, width, channels)"),
     ],
     "hidden_dims": [_DIMS],
     "generator_channels": [_DIMS],
@@ -195,10 +195,10 @@ class BaseGAN(NeuralModel):
     def _to_net(self, arr: np.ndarray) -> torch.Tensor:
         """Rows in data units -> the network's scale, shaped (N, *feature_shape_)."""
         x = (arr - self.data_offset_) / self.data_scale_
-        return torch.as_tensor(x, dtype=torch.float32).view(arr.shape[0], *self.feature_shape_)
+        return fold_rows(torch.as_tensor(x, dtype=torch.float32), self.feature_shape_)
 
     def _from_net(self, x: torch.Tensor) -> np.ndarray:
-        out = to_numpy(x.reshape(x.shape[0], -1)).astype(np.float64)
+        out = to_numpy(unfold_rows(x)).astype(np.float64)
         return out * self.data_scale_ + self.data_offset_
 
     def _dataset(self, X, y=None, *, fitting: bool) -> Dataset:
@@ -485,8 +485,9 @@ class GAN(BaseGAN):
         ``"dcgan"``: the convolutional networks of Radford et al. (2016) for images
         (``image_shape``; square single-channel rows are folded by themselves); ``"auto"``:
         DCGAN when ``image_shape`` is given, else fully connected networks.
-    image_shape : (H, W) or (C, H, W), optional
-        How each row folds into an image; any size (28x28, 8x8, odd sizes), nothing padded.
+    image_shape : (H, W) or (H, W, C), optional
+        How each row folds into an image (rows are images flattened channel-last, as
+        numpy and PIL lay them out); any size (28x28, 8x8, odd sizes), nothing padded.
     hidden_dims : tuple of int, default (256, 256)
         Widths of the MLP generator's and discriminator's hidden layers.
     generator_channels : tuple of int, default (128, 64)

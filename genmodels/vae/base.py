@@ -31,6 +31,7 @@ import torch
 from .. import attributes as A
 from ..backend import to_numpy, torch_generator
 from ..nn import NeuralModel, StepContext
+from ..nn.shapes import fold_rows, unfold_rows
 from ..validation import (
     Interval,
     OneOf,
@@ -160,7 +161,7 @@ class BaseVAE(NeuralModel):
 
     def _tensor(self, arr: np.ndarray) -> torch.Tensor:
         x = torch.as_tensor(arr, dtype=torch.float32, device=self._device())
-        return x.view(x.shape[0], *self.feature_shape_)
+        return fold_rows(x, self.feature_shape_)
 
     # -- the network and its losses ---------------------------------------------------------
 
@@ -177,7 +178,7 @@ class BaseVAE(NeuralModel):
         )
 
     def _split_batch(self, batch):
-        x = batch[0].to(torch.float32).view(batch[0].shape[0], *self.feature_shape_)
+        x = fold_rows(batch[0].to(torch.float32), self.feature_shape_)
         return x, (batch[1] if self._n_classes() else None)
 
     def _losses(self, batch, ctx: StepContext) -> dict:
@@ -271,7 +272,7 @@ class BaseVAE(NeuralModel):
         gen = self._generator(random_state)
         z = _latent.sample_prior(n, self.latent_dim, generator=gen, device=self._device())
         x = _latent.decode(z, net.decoder, net.likelihood, labels, sample=True, generator=gen)
-        X = to_numpy(x.reshape(n, -1)).astype(np.float64)
+        X = to_numpy(unfold_rows(x)).astype(np.float64)
         return (X, to_numpy(z).astype(np.float64)) if return_latent else X
 
     # -- the latent space -------------------------------------------------------------------
@@ -308,7 +309,8 @@ class BaseVAE(NeuralModel):
         for sl in chunks(z.shape[0]):
             zt = torch.as_tensor(z[sl], dtype=torch.float32, device=self._device())
             yb = None if labels is None else labels[sl]
-            out.append(to_numpy(_latent.decode(zt, net.decoder, net.likelihood, yb).flatten(1)))
+            mean = _latent.decode(zt, net.decoder, net.likelihood, yb)
+            out.append(to_numpy(unfold_rows(mean)))
         return np.concatenate(out).astype(np.float64)
 
     def reconstruct(self, X, y=None) -> np.ndarray:

@@ -28,7 +28,7 @@ _PARAM_SPEC: dict[str, list] = {
     "latent_dim": SHARED_PARAM_SPEC["latent_dim"],
     "hidden_dims": SHARED_PARAM_SPEC["hidden_dims"],
     "architecture": [OneOf(("auto", "mlp", "conv"))],
-    "image_shape": [NONE, Satisfies(_is_shape, "(height, width) or (channels, height, width)")],
+    "image_shape": [NONE, Satisfies(_is_shape, "(height, width) or (height, width, channels)")],
     "likelihood": [OneOf(("bernoulli", "gaussian", "categorical"))],
     "gaussian_variance": [OneOf(("feature", "output"))],
     "n_levels": [Interval(int, 2, None)],
@@ -78,8 +78,10 @@ class VAE(BaseVAE):
         the stride-2 convolutions for ``architecture="conv"``.
     architecture : {"auto", "mlp", "conv"}, default "auto"
         ``"auto"``: convolutional when ``image_shape`` is given, else an MLP.
-    image_shape : (H, W) or (C, H, W), optional
-        How each row of ``n_features`` values folds into an image, for ``"conv"``.
+    image_shape : (H, W) or (H, W, C), optional
+        How each row of ``n_features`` values folds into an image, for ``"conv"``: rows
+        are images flattened channel-last, as numpy and PIL lay them out (and PixelCNN
+        reads them).
     likelihood : {"bernoulli", "gaussian", "categorical"}, default "bernoulli"
         ``"bernoulli"``: values in [0, 1] (binary data; grey levels in [0, 1] train but
         then ``score_samples`` is not a normalised density); ``"gaussian"``: real values,
