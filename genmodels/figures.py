@@ -669,24 +669,37 @@ def save_image_grid(
     vmin: float | None = None,
     vmax: float | None = None,
 ) -> Path:
-    """Tile ``images`` of shape ``(n, H, W)`` into one grid and write it as a PNG.
+    """Tile ``images`` of shape ``(n, H, W)`` (grey) or ``(n, H, W, 3)`` (RGB) into one
+    grid and write it as a PNG.
 
-    Grey colormap shared by all images over ``[vmin, vmax]`` (default: the 1st to 99th
-    percentile of all pixels, so a few outlying sampled pixels do not wash out the rest),
-    no axes, a white line between tiles. ``ncols`` defaults to about ``sqrt(n)`` (at most
+    Grey images: one grey colormap shared by all images over ``[vmin, vmax]`` (default:
+    the 1st to 99th percentile of all pixels, so a few outlying sampled pixels do not wash
+    out the rest), dark ink on light paper. RGB images are drawn in their own colours,
+    ``[vmin, vmax]`` (default [0, 1]) mapped to full intensity and values outside clipped.
+    No axes, a white line between tiles. ``ncols`` defaults to about ``sqrt(n)`` (at most
     16). Creates missing parent folders; returns the path written.
     """
     images = np.asarray(images, dtype=np.float64)
-    if images.ndim != 3 or images.shape[0] == 0:
-        raise ValueError(f"images must have shape (n, H, W) with n >= 1, got {images.shape}")
-    n, h, w = images.shape
+    colour = images.ndim == 4 and images.shape[-1] == 3
+    if not (images.ndim == 3 or colour) or images.shape[0] == 0:
+        raise ValueError(
+            f"images must have shape (n, H, W) or (n, H, W, 3) with n >= 1, got {images.shape}"
+        )
+    n, h, w = images.shape[:3]
     if ncols is None:
         ncols = min(16, math.ceil(math.sqrt(n)))
     if isinstance(ncols, bool) or not isinstance(ncols, int) or ncols < 1:
         raise ValueError(f"ncols must be a positive integer, got {ncols!r}")
     ncols = min(ncols, n)
     grid = tile(images, ncols)
-    lo, hi = _grey_range(images, vmin, vmax)
+    if colour:
+        lo, hi = 0.0 if vmin is None else float(vmin), 1.0 if vmax is None else float(vmax)
+        if hi <= lo:
+            raise ValueError(f"vmax must exceed vmin, got vmin={lo}, vmax={hi}")
+        rgb = np.clip((grid - lo) / (hi - lo), 0.0, 1.0)
+        grid = np.where(np.isnan(grid), 1.0, rgb)  # the padding draws as white paper
+    else:
+        lo, hi = _grey_range(images, vmin, vmax)
 
     width = min(12.0, max(2.5, 0.7 * ncols * max(1.0, w / 16), 0.075 * len(title or "")))
     height = width * grid.shape[0] / grid.shape[1] + (0.4 if title else 0.0)
@@ -694,7 +707,12 @@ def save_image_grid(
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     # dark ink on light paper, as every other image figure here draws data
-    ax.imshow(grid, cmap=_cmap_with_background("gray_r"), vmin=lo, vmax=hi, interpolation="nearest")
+    if colour:
+        ax.imshow(grid, interpolation="nearest")
+    else:
+        ax.imshow(
+            grid, cmap=_cmap_with_background("gray_r"), vmin=lo, vmax=hi, interpolation="nearest"
+        )
     ax.set_axis_off()
     if title:
         ax.set_title(title, fontsize=10)
@@ -705,11 +723,11 @@ def save_image_grid(
 
 
 def tile(images: np.ndarray, ncols: int, pad: int = 1) -> np.ndarray:
-    """One array holding ``images`` (n, H, W) row by row, ``pad`` NaN pixels between tiles
-    (NaN draws as the background)."""
-    n, h, w = images.shape
+    """One array holding ``images`` (n, H, W) or (n, H, W, C) row by row, ``pad`` NaN
+    pixels between tiles (NaN draws as the background)."""
+    n, h, w = images.shape[:3]
     nrows = math.ceil(n / ncols)
-    grid = np.full((nrows * (h + pad) - pad, ncols * (w + pad) - pad), np.nan)
+    grid = np.full((nrows * (h + pad) - pad, ncols * (w + pad) - pad, *images.shape[3:]), np.nan)
     for i in range(n):
         r, c = divmod(i, ncols)
         grid[r * (h + pad) : r * (h + pad) + h, c * (w + pad) : c * (w + pad) + w] = images[i]

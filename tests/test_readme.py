@@ -177,6 +177,14 @@ def write_user_files(folder: Path) -> None:
     tiny = SuperResolution(n_blocks=1, channels=4, patch_size=4, batch_size=2, epochs=1)
     tiny.set_params(steps_per_epoch=2).fit(picture).save(folder / "superres_x4.safetensors")
 
+    # faces/ and faces-val/: folders of small colour PNGs for the image-folder lines
+    rng = np.random.default_rng(0)
+    for name, n in (("faces", 8), ("faces-val", 4)):
+        (folder / name).mkdir()
+        for i in range(n):
+            pixels = rng.integers(0, 256, size=(4, 4, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(folder / name / f"{i}.png")
+
 
 def _write_csv(path: Path, header: list[str], rows) -> None:
     with path.open("w", newline="", encoding="utf-8") as fh:
@@ -196,7 +204,10 @@ def user_files(tmp_path_factory) -> Path:
 def workdir(tmp_path, user_files, monkeypatch) -> Path:
     """A fresh folder holding the reader's files, made the working directory."""
     for f in user_files.iterdir():
-        shutil.copy(f, tmp_path / f.name)
+        if f.is_dir():
+            shutil.copytree(f, tmp_path / f.name)
+        else:
+            shutil.copy(f, tmp_path / f.name)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MPLBACKEND", "Agg")
     return tmp_path

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..registry import model_class
-from . import audio, sequences, tables
+from . import audio, images, sequences, tables
 from .common import (
     CommandError,
     add_column_options,
@@ -49,7 +49,12 @@ def add_parser(sub) -> None:
         "genmodels fit gmm data.csv --set n_components=3 --set covariance_type=diag",
     )
     p.add_argument("model", metavar="MODEL", help="model name or alias (see `genmodels models`)")
-    p.add_argument("data", metavar="DATA", help="CSV/.npy/.npz file, or builtin:NAME")
+    p.add_argument(
+        "data",
+        metavar="DATA",
+        help="CSV/.npy/.npz file, builtin:NAME, a text file (transformer), a folder of .wav "
+        "files (wavenet) or a folder of images (.png, .jpg, .bmp; class subfolders label them)",
+    )
     p.add_argument(
         "--set",
         dest="settings",
@@ -78,6 +83,14 @@ def add_parser(sub) -> None:
         help="audio (a folder of .wav files, for wavenet): each file's class label is its "
         "name before the first '_' (7_jackson_0.wav: 7), for a model conditioned on it; a "
         "folder of class subfolders labels its files by subfolder without this option",
+    )
+    p.add_argument(
+        "--pixels",
+        choices=images.PIXEL_CHOICES,
+        default="auto",
+        help="a folder of images: how 8-bit pixels become values; levels 0..255 (0..n_levels-1), "
+        "unit x/255, binary x >= 128; auto (default): levels for pixelcnn/pixelrnn with "
+        "n_levels > 2, binary for models of 0/1 data (Bernoulli vae, rbm), else unit",
     )
     add_sequence_column(p, saved_model=False)
     add_column_options(p)
@@ -137,16 +150,19 @@ def run(args: argparse.Namespace) -> int:
         training = {**training, "sample_rate": wavs.sample_rate}
         if wavs.labels is not None:
             training["y"] = wavs.labels
+    elif args.labels_from_name:
+        raise CommandError(
+            "--labels-from-name labels .wav files by their names; "
+            f"{args.data} is not a WAV file or a folder of them"
+        )
+    elif images.is_image_source(args.data):
+        X, y, params = _image_data(cls, args, params)
+        columns, lengths = None, None
     else:
-        if args.labels_from_name:
-            raise CommandError(
-                "--labels-from-name labels .wav files by their names; "
-                f"{args.data} is not a WAV file or a folder of them"
-            )
         X, columns, y, lengths = _training_data(cls, args)
     held_out = None
     if args.validation is not None:
-        held_out = validation_data(cls, args, columns)
+        held_out = validation_data(cls, args, columns, labelled=y is not None, params=params)
         if caps.neural:
             training["validation_data"] = held_out
     if training.get("resume"):
@@ -284,6 +300,51 @@ def _audio_data(cls: type[GenerativeModel], args: argparse.Namespace, params):
     return wavs, X, params
 
 
+def _image_data(cls: type[GenerativeModel], args: argparse.Namespace, params):
+    """``(X, y, params)`` of a folder of images: rows of the pixels in the convention of
+    ``--pixels`` (flattened channel-last), the class subfolders' labels (or None), and the
+    hyper-parameters with ``image_shape`` set from the images for a model that takes one."""
+    name, caps = cls.__name__, cls.capabilities
+    for option, given in (
+        ("--target", args.target is not None),
+        ("--labels", args.labels is not None),
+        ("--sequence-column", args.sequence_column is not None),
+        ("--columns", getattr(args, "columns", None) is not None),
+        ("--drop", bool(getattr(args, "drop", None))),
+    ):
+        if given:
+            raise CommandError(
+                f"{option} is not for a folder of images: labels come from class subfolders"
+            )
+    if caps.sequential or caps.input_kind == "tokens":
+        raise CommandError(f"{name} does not model images ({args.data} is a folder of images)")
+    data = images.load_images(args.data)
+    if data.labels is not None and not (caps.supervised or caps.conditional_sampling):
+        raise CommandError(
+            f"{name} is unsupervised: {args.data} holds class subfolders, which label images "
+            "for classifiers and conditional models; put the images in one folder"
+        )
+    if data.labels is None and caps.supervised:
+        raise CommandError(
+            f"{name} is supervised and needs class labels: put each class's images in a "
+            f"subfolder of {args.data} named for the class"
+        )
+    params = dict(params)
+    defaults = cls().get_params(deep=False)
+    if "image_shape" in defaults and params.get("image_shape") is None:
+        params["image_shape"] = data.image_shape
+    X = _pixel_rows(cls, args, params, data)
+    return X, data.labels, params
+
+
+def _pixel_rows(cls, args: argparse.Namespace, params: dict, data: images.ImageData):
+    """The images of ``data`` as flat rows of model values (``--pixels``)."""
+    how = images.model_pixels(cls, params) if args.pixels == "auto" else args.pixels
+    n_levels = int({**cls().get_params(deep=False), **params}.get("n_levels", 256) or 256)
+    X = images.pixels_for(data.images, how, n_levels)
+    return X.reshape(X.shape[0], -1)
+
+
 def training_options(
     cls: type[GenerativeModel],
     args: argparse.Namespace,
@@ -338,13 +399,32 @@ def resume_message(checkpoint_dir: str) -> str:
     return f"no checkpoint in {checkpoint_dir} yet: training from the start"
 
 
-def validation_data(cls: type[GenerativeModel], args: argparse.Namespace, names):
+def validation_data(
+    cls: type[GenerativeModel],
+    args: argparse.Namespace,
+    names,
+    *,
+    labelled: bool = False,
+    params: dict | None = None,
+):
     """``--validation`` data for ``fit(..., validation_data=...)``: ``X``, or ``(X, y)``
-    for a supervised model (labels from the same ``--target`` column, or a builtin's), its
-    columns chosen as the training data's (``--columns``, ``--drop``) and matched to the
-    training ``names`` by name; for a sequence model ``(frames, lengths)``."""
+    for a supervised model or one fitted on labels (``labelled``; labels from the same
+    ``--target`` column, a builtin's, or an image folder's class subfolders), its columns
+    chosen as the training data's (``--columns``, ``--drop``) and matched to the training
+    ``names`` by name; for a sequence model ``(frames, lengths)``."""
     supervised = cls.capabilities.supervised
     source = str(args.validation)
+    if images.is_image_source(source):
+        data = images.load_images(source)
+        X = _pixel_rows(cls, args, params or {}, data)
+        if not (supervised or labelled):
+            return X
+        if data.labels is None:
+            raise CommandError(
+                f"{cls.__name__} was fitted on class labels: the --validation images need "
+                "them too (class subfolders)"
+            )
+        return _with_labels(cls, X, data.labels)
     if audio.is_wav_source(source):
         from ..autoregressive import mu_law_encode
 
@@ -358,15 +438,25 @@ def validation_data(cls: type[GenerativeModel], args: argparse.Namespace, names)
     if cls.capabilities.sequential:  # held-out sequences, for --select val
         seqs = read_sequences(source, args.sequence_column, args)
         return align_columns(seqs.frames, seqs.columns, names, source, cls.__name__), seqs.lengths
-    target = args.target if supervised else None
+    target = args.target if supervised or labelled else None
     unread = unread_columns(source, args, () if target is None else (target,))
     X, columns, y = tables.load_data(source, target=target, exclude=unread)
     X, columns = select_columns(X, columns, args, source)
     X = align_columns(X, columns, names, source, cls.__name__)
-    if not supervised:
+    if not (supervised or labelled):
         return X
     if y is None:
+        how = "the --target column" if args.target is not None else "a --target column"
         raise CommandError(
-            f"{cls.__name__} needs class labels in the --validation data too: the --target column"
+            f"{cls.__name__} was fitted on class labels: the --validation data need them "
+            f"too ({how}; labels from --labels FILE reach the training data only)"
         )
-    return X, y
+    return _with_labels(cls, X, y)
+
+
+def _with_labels(cls: type[GenerativeModel], X, y):
+    """Labelled validation data in the form the model's ``fit`` takes: ``(X, y)``, or
+    ``{"X": X, "y": y}`` for an autoregressive model (whose pairs are (X, lengths))."""
+    from ..autoregressive.base import AutoregressiveModel
+
+    return {"X": X, "y": y} if issubclass(cls, AutoregressiveModel) else (X, y)

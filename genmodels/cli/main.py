@@ -104,6 +104,9 @@ Examples:
       before each name's first '_' (7_jackson_0.wav); class subfolders label files too
   genmodels sample digits.safetensors --class 7 -n 1 --length 4000 -o seven.wav
       a recording of class 7 at the files' sample rate (-n 3: seven_0.wav .. seven_2.wav)
+  genmodels fit pixelcnn faces/ --set n_levels=256 -o faces.safetensors
+      fit on a folder of .png images (class subfolders label them); sample -o grid.png
+      draws the samples in colour
   genmodels fit vae digits01.npy --set latent_dim=16 --set epochs=50 --checkpoint-dir ckpt/
       fit a variational autoencoder to 0/1 images, checkpointing every epoch into ckpt/
   genmodels fit vae digits01.npy --set latent_dim=16 --set epochs=80 --checkpoint-dir ckpt/ --resume

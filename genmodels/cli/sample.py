@@ -118,20 +118,38 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def model_image_shape(model: GenerativeModel, n_features: int) -> tuple[int, ...] | None:
+    """How the model's rows fold into images, (H, W) or (H, W, C): its fitted
+    ``image_shape_`` (PixelCNN, PixelRNN) or ``image_shape`` (VAEs, GANs), else by the row
+    size (64 = 8x8 like builtin:digits, 784 = 28x28), else None."""
+    for name in ("image_shape_", "image_shape"):
+        shape = getattr(model, name, None)
+        if shape is not None and int(np.prod(shape)) == n_features:
+            return tuple(int(s) for s in shape)
+    return tables.image_shape_for(n_features)
+
+
 def _image_grid(model: GenerativeModel, X: np.ndarray, out: Path, label, means: bool) -> None:
-    shape = tables.image_shape_for(X.shape[1])
-    if shape is None:
+    shape = model_image_shape(model, X.shape[1])
+    if shape is None or (len(shape) == 3 and shape[2] not in (1, 3)):
         raise CommandError(
             f"cannot draw {out}: the model's data have {X.shape[1]} features, which is "
             "not an image size genmodels knows (64 = 8x8 like builtin:digits, 784 = "
-            "28x28); write .csv or .npy instead"
+            "28x28, or a model fitted with image_shape); write .csv or .npy instead"
         )
     from ..figures import save_image_grid
 
     title = f"{X.shape[0]} samples from {type(model).__name__}" + (" (E[x | z])" if means else "")
     if label is not None:
         title += f", class {label}"
-    save_image_grid(X.reshape(-1, *shape), out, title=title)
+    images = X.reshape(-1, *shape)
+    if len(shape) == 3 and shape[2] == 1:
+        images = images[..., 0]
+    if images.ndim == 4:  # colour: levels 0..n_levels-1, or values in [0, 1]
+        top = float(model.n_levels) - 1 if hasattr(model, "n_levels") else 1.0
+        save_image_grid(images, out, title=title, vmin=0.0, vmax=top)
+    else:
+        save_image_grid(images, out, title=title)
 
 
 def _sample_text(args: argparse.Namespace, out: Path) -> int:
