@@ -142,3 +142,17 @@ def test_wav_data_takes_no_label_files(tmp_path, capsys, bad):
     data = _recordings(tmp_path / "wavs")
     assert main(["fit", "wavenet", str(data), bad, "x", *TINY, "-o", "m"]) != 0
     assert "not for .wav data" in capsys.readouterr().err
+
+
+def test_sampling_a_wav_file_draws_one_second_of_one_recording_by_default(tmp_path, capsys):
+    """`sample MODEL --class 7 -o seven.wav` writes one file of one second at the model's
+    rate (it wrote 100 files of 100 samples, the defaults of tables and sequences)."""
+    data = _recordings(tmp_path / "wavs")
+    model_file = tmp_path / "wn.safetensors"
+    args = ["fit", "wavenet", str(data), "--labels-from-name", *TINY, "-o", str(model_file), "-q"]
+    assert main(args) == 0
+    seven = tmp_path / "seven.wav"
+    assert main(["sample", str(model_file), "--class", "7", "-o", str(seven), "--seed", "0"]) == 0
+    rate, audio = wavfile.read(seven)
+    assert rate == 8000 and audio.shape == (8000,)
+    assert sorted(p.name for p in tmp_path.glob("seven*.wav")) == ["seven.wav"]

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from ..base import GenerativeModel
 
 DEFAULT_LENGTH = 100  # frames per sequence drawn from a sequence model
+DEFAULT_N = 100  # samples drawn when -n is not given (one recording for a .wav file)
 
 
 def add_parser(sub) -> None:
@@ -31,14 +32,16 @@ def add_parser(sub) -> None:
         "-n",
         "--n-samples",
         type=int,
-        default=100,
-        help="how many samples (sequences, for sequence models) (default 100)",
+        default=None,
+        help="how many samples (sequences, for sequence models) (default 100; one recording "
+        "for a .wav file)",
     )
     p.add_argument(
         "-o",
         "--output",
         default="samples.csv",
-        help=".csv, .npy, or .png (an image grid; 64 or 784 features only); for sequence "
+        help=".csv, .npy, or .png (an image grid: models fitted with image_shape, or 64 or "
+        "784 features); for sequence "
         "models .npz (X and lengths), .csv (a sequence column) or .npy (n, T, D); for text "
         "models .txt; for audio models (wavenet fitted on .wav files) .wav: one mono 16-bit "
         "file, or with -n > 1 the files NAME_0.wav, NAME_1.wav, ... (default samples.csv)",
@@ -49,7 +52,8 @@ def add_parser(sub) -> None:
         type=int,
         default=None,
         metavar="T",
-        help=f"frames per sequence, for sequence models (default {DEFAULT_LENGTH})",
+        help=f"frames per sequence, for sequence models (default {DEFAULT_LENGTH}; one "
+        "second of audio for a .wav file)",
     )
     p.add_argument(
         "--draws",
@@ -71,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
     """Draw ``-n`` samples and write them where ``-o`` says."""
     out = Path(args.output)
     suffix = out.suffix.lower()
+    if args.n_samples is None:
+        args.n_samples = 1 if suffix == audio.WAV_SUFFIX else DEFAULT_N
     if suffix == sequences.TEXT_SUFFIX:
         return _sample_text(args, out)
     if suffix == audio.WAV_SUFFIX:
@@ -237,7 +243,7 @@ def _sample_audio(args: argparse.Namespace, out: Path) -> int:
             f"cannot write {out}: {name} was not fitted on .wav files, so it has no sample "
             "rate (sample_rate_); write .npz, .csv or .npy instead"
         )
-    length = DEFAULT_LENGTH if args.length is None else args.length
+    length = int(rate) if args.length is None else args.length  # default: one second
     if length < 1:
         raise CommandError(f"--length must be a positive number of samples, got {length}")
     if args.n_samples < 1:
