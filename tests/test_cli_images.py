@@ -173,3 +173,61 @@ def test_validation_csv_keeps_the_target_column_for_a_conditional_model(tmp_path
     expected = -model.score_samples(held, y=labels).mean() / 6
     val = [v for k, v in model.history_.items() if k.startswith("val")]
     assert val and np.isclose(np.ravel(val[0])[-1], expected, rtol=1e-4)
+
+
+def _conditional_pixelcnn(tmp_path):
+    arrays = _grey(12)
+    folder = _write(tmp_path / "train", arrays, [i % 2 for i in range(12)])
+    out = tmp_path / "p.safetensors"
+    assert main(["fit", "pixelcnn", str(folder), *PIXELCNN, "-o", str(out)]) == 0
+    return folder, out, genmodels.load(out)
+
+
+def test_score_a_conditional_model_given_the_classes(tmp_path, capsys):
+    """score gives log p(x | class) of a model fitted on labels: from an image folder's
+    subfolders, --class for every row, or --labels; without them, a clear error."""
+    folder, out, model = _conditional_pixelcnn(tmp_path)
+    data = images.load_images(folder)
+    rows = (data.images.reshape(12, -1) >= 128).astype(np.float64)
+    scores = tmp_path / "s.csv"
+    assert main(["score", str(out), str(folder), "-o", str(scores)]) == 0
+    got = np.loadtxt(scores, delimiter=",", skiprows=1)
+    np.testing.assert_allclose(got, model.score_samples(rows, y=data.labels), rtol=1e-6)
+    np.save(tmp_path / "rows.npy", rows)
+    assert main(["score", str(out), str(tmp_path / "rows.npy"), "--class", "1", "-o",
+                 str(scores)]) == 0
+    ones = model.score_samples(rows, y=np.full(12, "1"))
+    np.testing.assert_allclose(np.loadtxt(scores, delimiter=",", skiprows=1), ones, rtol=1e-6)
+    (tmp_path / "y.txt").write_text("\n".join(data.labels) + "\n")
+    assert main(["score", str(out), str(tmp_path / "rows.npy"), "--labels",
+                 str(tmp_path / "y.txt"), "-o", str(scores)]) == 0
+    np.testing.assert_allclose(np.loadtxt(scores, delimiter=",", skiprows=1), got, rtol=1e-6)
+    capsys.readouterr()
+    assert main(["score", str(out), str(tmp_path / "rows.npy")]) == 1
+    assert "--class LABEL (classes: 0, 1)" in capsys.readouterr().err
+    assert main(["score", str(out), str(tmp_path / "rows.npy"), "--class", "7"]) == 1
+    assert "has no class '7'" in capsys.readouterr().err
+
+
+def test_complete_inpaints_a_conditional_model_in_the_class_asked_for(tmp_path, capsys):
+    folder, out, _ = _conditional_pixelcnn(tmp_path)
+    png = sorted((folder / "1").glob("*.png"))[0]
+    strip = tmp_path / "in.png"
+    args = ["complete", str(out), "--image", str(png), "--samples", "2", "--seed", "0"]
+    assert main([*args, "--class", "1", "-o", str(strip)]) == 0 and strip.is_file()
+    capsys.readouterr()
+    assert main([*args, "-o", str(strip)]) == 1
+    assert "choose the class to complete in with --class" in capsys.readouterr().err
+
+
+def test_predict_reads_an_image_folder_for_a_classifier(tmp_path):
+    arrays = _grey(20, 4, 4, seed=5)
+    folder = _write(tmp_path / "c", arrays, [i % 2 for i in range(20)])
+    out = tmp_path / "nb.safetensors"
+    assert main(["fit", "gaussian-nb", str(folder), "-q", "-o", str(out)]) == 0
+    pred = tmp_path / "pred.csv"
+    assert main(["predict", str(out), str(folder), "-o", str(pred)]) == 0
+    model = genmodels.load(out)
+    rows = images.load_images(folder).images.reshape(20, -1) / 255.0
+    written = np.loadtxt(pred, delimiter=",", skiprows=1, usecols=(1, 2))
+    np.testing.assert_allclose(written, model.predict_proba(rows), rtol=1e-6)

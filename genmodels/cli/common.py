@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import sequences, tables
+from . import images, sequences, tables
 
 if TYPE_CHECKING:
     from ..base import Capabilities, GenerativeModel
@@ -209,7 +209,22 @@ def align_columns(X, columns: list[str] | None, names: list[str] | None, source:
 def model_rows(model: GenerativeModel, source: str, args: argparse.Namespace, target=None):
     """``(X, y)`` of ``source`` for a fitted model: the label column set aside (see
     :func:`label_column`), ``--columns``/``--drop`` applied, the features matched to the
-    model's by name."""
+    model's by name. A folder of images gives its pixels as the model takes them (the
+    convention ``fit --pixels auto`` chose) and its class subfolders' labels."""
+    if images.is_image_source(source):
+        data = images.load_images(source)
+        cls, params = type(model), model.get_params(deep=False)
+        how = getattr(args, "pixels", "auto")
+        how = images.model_pixels(cls, params) if how == "auto" else how
+        X = images.pixels_for(data.images, how, int(params.get("n_levels", 256) or 256))
+        X = X.reshape(X.shape[0], -1)
+        check_n = getattr(model, "n_features_in_", X.shape[1])
+        if X.shape[1] != check_n:
+            raise CommandError(
+                f"{source}: the images have {X.shape[1]} values each ({data.image_shape}); "
+                f"{type(model).__name__} was fitted on {check_n}"
+            )
+        return X, data.labels
     ignore = _names(getattr(args, "drop", None), "--drop") or ()
     target = label_column(model, source, target, ignore)
     set_aside = () if target is None else (target,)

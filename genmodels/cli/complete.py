@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import CommandError, add_verb, load_model
+from .common import CommandError, add_verb, class_label, load_model
 
 
 def add_parser(sub) -> None:
@@ -56,7 +56,30 @@ def add_parser(sub) -> None:
         "--top-p", type=float, default=None, help="draw among the likeliest tokens of mass p"
     )
     p.add_argument("--seed", type=int, default=None, help="random seed of the draws")
+    p.add_argument(
+        "--class",
+        dest="label",
+        metavar="LABEL",
+        help="the class to complete in, for a model fitted on class labels (it needs one)",
+    )
     p.add_argument("-o", "--output", default=None, help="write to this file instead of printing")
+
+
+def _class_keywords(model, args: argparse.Namespace, n: int) -> dict:
+    """``{"y": labels}`` of ``--class`` (one per completion), for a model fitted on class
+    labels; such a model needs one, and others take none."""
+    name = type(model).__name__
+    conditioned = getattr(model, "classes_", None) is not None
+    if args.label is None:
+        if conditioned:
+            known = ", ".join(str(c) for c in model.classes_)
+            raise CommandError(
+                f"{name} was fitted on class labels: choose the class to complete in with "
+                f"--class LABEL (classes: {known})"
+            )
+        return {}
+    label = class_label(model, args.label)
+    return {"y": np.full(n, label, dtype=np.asarray(model.classes_).dtype)}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -80,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
         prefix,
         args.n_tokens,
         n_samples=args.samples,
+        **_class_keywords(model, args, args.samples),
         temperature=args.temperature,
         top_k=args.top_k,
         top_p=args.top_p,
@@ -125,6 +149,7 @@ def _inpaint(model, args: argparse.Namespace) -> int:
     out = model.inpaint(
         np.repeat(codes, args.samples, 0),
         keep,
+        **_class_keywords(model, args, args.samples),
         random_state=args.seed,
         temperature=args.temperature,
         top_k=args.top_k,

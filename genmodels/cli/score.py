@@ -16,6 +16,7 @@ from .common import (
     add_data_argument,
     add_sequence_column,
     add_verb,
+    class_label,
     likelihood_method,
     load_model,
     model_rows,
@@ -46,6 +47,24 @@ def add_parser(sub) -> None:
         "--output",
         help="write the scores to this CSV (column log_likelihood; one row per sequence for "
         "sequence models, after a column 'sequence' when DATA names the sequences)",
+    )
+    p.add_argument(
+        "--target",
+        metavar="COLUMN",
+        help="models fitted on class labels (cvae, a conditional pixelcnn): the column of "
+        "DATA holding each row's class, to score log p(x | class)",
+    )
+    p.add_argument(
+        "--labels",
+        metavar="FILE",
+        help="models fitted on class labels: each row's class from a file beside DATA (.npy, "
+        ".txt, one-column .csv)",
+    )
+    p.add_argument(
+        "--class",
+        dest="label",
+        metavar="LABEL",
+        help="models fitted on class labels: score every row given this class",
     )
     p.add_argument(
         "--importance",
@@ -80,8 +99,8 @@ def run(args: argparse.Namespace) -> int:
         return _score_sequences(model, args)
     if args.sequence_column is not None:
         raise CommandError(not_sequential(type(model).__name__, "--sequence-column"))
-    X, _ = model_rows(model, args.data, args)
-    ll = np.asarray(model.score_samples(X), dtype=np.float64)
+    X, y = model_rows(model, args.data, args, args.target)
+    ll = np.asarray(model.score_samples(X, **_given_classes(model, args, X, y)), dtype=np.float64)
     if args.output:
         tables.save_table(args.output, ll.reshape(-1, 1), ["log_likelihood"])
     label, kind, note = likelihood_method(model)  # after scoring: log Z is known
@@ -95,6 +114,53 @@ def run(args: argparse.Namespace) -> int:
     if args.output:
         print(f"wrote {ll.size} scores to {args.output}")
     return 0
+
+
+def _given_classes(model: GenerativeModel, args: argparse.Namespace, X, y) -> dict:
+    """``{"y": labels}`` for a model fitted on class labels (not a classifier, whose
+    log p(x) sums over the classes): from ``--target``, ``--labels`` or ``--class``."""
+    name = type(model).__name__
+    given = [o for o, v in (("--target", args.target), ("--labels", args.labels),
+                            ("--class", args.label)) if v is not None]
+    if len(given) > 1:
+        raise CommandError(f"give the classes once: {' and '.join(given)} were both given")
+    conditioned = getattr(model, "classes_", None) is not None and not model.capabilities.supervised
+    if not conditioned:
+        if given and given[0] != "--target":
+            raise CommandError(
+                f"{given[0]} is for models fitted on class labels; {name} scores log p(x) "
+                "without them"
+            )
+        return {}
+    if args.label is not None:
+        label = class_label(model, args.label)
+        y = np.full(X.shape[0], label, dtype=np.asarray(model.classes_).dtype)
+    elif args.labels is not None:
+        y = tables.load_labels(args.labels, X.shape[0])
+    if y is None:
+        known = ", ".join(str(c) for c in model.classes_)
+        raise CommandError(
+            f"{name} was fitted on class labels and scores log p(x | class): give each row's "
+            f"class with --target COLUMN or --labels FILE, or one for all with --class LABEL "
+            f"(classes: {known})"
+        )
+    return {"y": _as_classes(model, y)}
+
+
+def _as_classes(model: GenerativeModel, y) -> np.ndarray:
+    """Labels read from a file as the model's classes (a file's "3" is the class 3)."""
+    classes = np.asarray(model.classes_)
+    y = np.asarray(y)
+    if y.dtype.kind != classes.dtype.kind:
+        by_text = {str(c): c for c in classes}
+        unknown = sorted({str(v) for v in y} - set(by_text))
+        if unknown:
+            raise CommandError(
+                f"{type(model).__name__} has no class {unknown[0]!r}; classes: "
+                + ", ".join(by_text)
+            )
+        y = np.asarray([by_text[str(v)] for v in y], dtype=classes.dtype)
+    return y
 
 
 def _score_sequences(model: GenerativeModel, args: argparse.Namespace) -> int:
