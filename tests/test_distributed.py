@@ -279,3 +279,67 @@ def test_two_processes_fit_the_boltzmann_machine_one_process_fits(torchrun_bm, n
     assert log0["history"].keys() == single.history_.keys()
     for k, values in log0["history"].items():
         np.testing.assert_allclose(values, single.history_[k], rtol=1e-10, err_msg=k)
+
+
+# ----------------------------------------------------------------------------------------
+# GANs: two optimiser groups (the critic stepping n_critic times per generator step), an
+# EMA generator updated after each step, and batch norm, whose running statistics each
+# process gathers on its own slice of the batches; the trainer averages them at the end of
+# every epoch, so both processes hold, sample and save one model.
+
+_GAN_SCRIPT = """
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.distributed as tdist
+
+torch.set_num_threads(1)
+from genmodels import GAN  # noqa: E402
+
+out = sys.argv[1]
+rank = int(os.environ["RANK"])
+X = np.random.default_rng(0).normal(size=(197, 3)) * [1.0, 2.0, 0.5] + [0.0, 1.0, -1.0]
+common = {"epochs": 2, "batch_size": 32, "random_state": 0}
+cases = {
+    "wgan_gp": {"loss": "wgan-gp", "n_critic": 3, "hidden_dims": (16, 16), **common},
+    "ns_ema": {"hidden_dims": (16,), "ema": 0.9, **common},
+}
+for name, params in cases.items():
+    model = GAN(2, **params).fit(X)
+    state = {k: v.detach().numpy() for k, v in model.module_.state_dict().items()}
+    np.savez(f"{out}/{name}_rank{rank}.npz", **state)
+    history = {k: v for k, v in model.history_.items() if k != "epoch_time"}
+    with open(f"{out}/{name}_rank{rank}.json", "w") as f:
+        json.dump({"history": history, "sample": model.sample(4, random_state=0).tolist(),
+                   "world": tdist.get_world_size()}, f)
+tdist.destroy_process_group()
+"""
+
+
+@pytest.fixture(scope="module")
+def torchrun_gan(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ddp_gan")
+    script = out / "ddp_gan_script.py"
+    script.write_text(textwrap.dedent(_GAN_SCRIPT))
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--standalone",
+           str(script), str(out)]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return out
+
+
+@pytest.mark.parametrize("name", ["wgan_gp", "ns_ema"])
+def test_two_processes_train_one_gan(torchrun_gan, name):
+    w0, log0 = _load(torchrun_gan, name, 0)
+    w1, log1 = _load(torchrun_gan, name, 1)
+    assert log0["world"] == log1["world"] == 2
+    for k in w0:  # weights by the averaged gradients, batch norm statistics averaged
+        np.testing.assert_array_equal(w0[k], w1[k], err_msg=k)
+    moved = [k for k in w0 if k.endswith("running_mean") and np.abs(w0[k]).max() > 0]
+    assert moved, "batch norm saw no data"
+    assert log0["history"] == log1["history"]
+    assert log0["sample"] == log1["sample"]  # the same generator on both processes

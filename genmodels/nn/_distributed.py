@@ -74,6 +74,32 @@ class World:
         for t in list(module.parameters()) + list(module.buffers()):
             tdist.broadcast(t.data, src=0)
 
+    def average_norm_statistics(self, module: nn.Module) -> None:
+        """Batch norm's running means and variances averaged over the processes, with one
+        ``all_reduce``. Each process normalised its own slice of every batch, so the
+        running statistics drift apart while the weights stay equal; averaged at the end
+        of each epoch, every process evaluates, samples, checkpoints and saves one model
+        (the variance is the mean of the processes' variances: it leaves out the spread
+        between their slices' means, as averaging BN statistics in DDP commonly does)."""
+        if self.size == 1:
+            return
+        stats = [
+            t
+            for m in module.modules()
+            if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats
+            for t in (m.running_mean, m.running_var)
+            if t is not None
+        ]
+        if not stats:
+            return
+        flat = torch.cat([t.reshape(-1) for t in stats])
+        tdist.all_reduce(flat)
+        flat /= self.size
+        offset = 0
+        for t in stats:
+            t.copy_(flat[offset : offset + t.numel()].view_as(t))
+            offset += t.numel()
+
     def average_gradients(self, params, n_local: int, n_global: int, finite: bool = True) -> bool:
         """Replace each process's mean-loss gradient by the global batch's mean gradient;
         returns whether every process's loss was finite (``finite`` is this one's).

@@ -695,6 +695,8 @@ class _Run:
                 if b % 10 == 0 and sums.sums:  # running means every 10 batches (sync a GPU)
                     running.update(sums.shown(opt.prefix.values()))
                 bar.update(1, **running)
+        with torch.no_grad():
+            world.average_norm_statistics(self.module)
         metrics = self.world.mean_metrics(sums.sums, sums.rows)
         if self.hooks.epoch_metrics is not None:
             own = self.hooks.epoch_metrics(epoch)
