@@ -53,11 +53,11 @@ import torch
 import torch.distributed as tdist
 
 torch.set_num_threads(1)
-sys.path.insert(0, sys.argv[1])
+sys.path.insert(0, sys.argv[2])
 from _neural_models import LinearAutoencoder, plane_data  # noqa: E402
 
-out = sys.argv[2]
-PARAMS = json.loads(sys.argv[3])
+out = sys.argv[3]
+PARAMS = json.loads(sys.argv[1])
 rank = int(os.environ["RANK"])
 
 
@@ -79,27 +79,26 @@ tdist.destroy_process_group()
 """
 
 
+def _launch(tmp_path_factory, name: str, source: str, *args: str, timeout: int = 180) -> Path:
+    """Run the script ``source`` under torchrun with 2 processes, its output folder (the
+    first argument after ``args``, made afresh) returned."""
+    out = tmp_path_factory.mktemp(name)
+    script = out / f"{name}_script.py"
+    script.write_text(textwrap.dedent(source))
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    run = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--standalone"]
+    done = subprocess.run(
+        [*run, str(script), *args, str(out)], env=env, capture_output=True, text=True,
+        timeout=timeout,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return out
+
+
 @pytest.fixture(scope="module")
 def torchrun(tmp_path_factory):
     """Run the script under torchrun with 2 processes once; its output folder."""
-    out = tmp_path_factory.mktemp("ddp")
-    script = out / "ddp_script.py"
-    script.write_text(textwrap.dedent(_SCRIPT))
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
-    cmd = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--nproc_per_node=2",
-        "--standalone",
-        str(script),
-        str(TESTS),
-        str(out),
-        json.dumps(PARAMS),
-    ]
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return out
+    return _launch(tmp_path_factory, "ddp", _SCRIPT, json.dumps(PARAMS), str(TESTS))
 
 
 @pytest.fixture(autouse=True)
@@ -231,23 +230,7 @@ tdist.destroy_process_group()
 
 @pytest.fixture(scope="module")
 def torchrun_bm(tmp_path_factory):
-    out = tmp_path_factory.mktemp("ddp_bm")
-    script = out / "ddp_bm_script.py"
-    script.write_text(textwrap.dedent(_BM_SCRIPT))
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
-    cmd = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--nproc_per_node=2",
-        "--standalone",
-        str(script),
-        str(TESTS),
-        str(out),
-    ]
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return out
+    return _launch(tmp_path_factory, "ddp_bm", _BM_SCRIPT, str(TESTS))
 
 
 @pytest.mark.parametrize("name", [*_bm_cases(), "rbm_resumed"])
@@ -321,15 +304,7 @@ tdist.destroy_process_group()
 
 @pytest.fixture(scope="module")
 def torchrun_gan(tmp_path_factory):
-    out = tmp_path_factory.mktemp("ddp_gan")
-    script = out / "ddp_gan_script.py"
-    script.write_text(textwrap.dedent(_GAN_SCRIPT))
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--standalone",
-           str(script), str(out)]
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return out
+    return _launch(tmp_path_factory, "ddp_gan", _GAN_SCRIPT)
 
 
 @pytest.mark.parametrize("name", ["wgan_gp", "ns_ema"])
