@@ -371,3 +371,57 @@ def user_stacklevel() -> int:
 def is_sparse(X: Any) -> bool:
     """Whether ``X`` is a scipy sparse matrix or array (any format)."""
     return _is_sparse(X)
+
+
+# -- class labels (conditional models) --------------------------------------------------
+
+
+def fit_classes(y, n: int, owner: str, what: str) -> np.ndarray:
+    """The sorted distinct labels of ``y`` (one per ``what``, ``n`` of them)."""
+    arr = _labels_array(y, owner)
+    if arr.ndim != 1 or arr.shape[0] != n:
+        raise ValueError(
+            f"{owner}: y must be 1-D with one class label per {what} ({n}), got shape {arr.shape}"
+        )
+    try:
+        classes = np.unique(arr)
+    except TypeError:
+        raise ValueError(
+            f"{owner}: the class labels must be of one sortable type (all numbers, or all strings)"
+        ) from None
+    if classes.dtype.kind not in "biufU":
+        raise ValueError(
+            f"{owner}: class labels must be numbers, booleans or strings, got {classes.dtype}"
+        )
+    return classes
+
+
+def label_codes(y, classes: np.ndarray, n: int, owner: str, what: str) -> np.ndarray:
+    """The indices into ``classes`` of the labels ``y``: one label (for all ``n``) or one
+    per ``what``."""
+    arr = _labels_array(y, owner)
+    if arr.ndim == 0:
+        arr = np.repeat(arr[None], n)
+    if arr.ndim != 1 or arr.shape[0] != n:
+        raise ValueError(
+            f"{owner}: y must be one class label or one per {what} ({n}), got shape {arr.shape}"
+        )
+    index = {c: i for i, c in enumerate(classes.tolist())}
+    codes = np.empty(n, dtype=np.int64)
+    for k, v in enumerate(arr.tolist()):
+        code = index.get(v)
+        if code is None:
+            raise ValueError(
+                f"{owner}: unknown class label {v!r}; the model knows {classes.tolist()}"
+            )
+        codes[k] = code
+    return codes
+
+
+def _labels_array(y, owner: str) -> np.ndarray:
+    arr = np.asarray(y)
+    if arr.dtype.kind == "O":
+        arr = np.asarray(arr.tolist())
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        raise ValueError(f"{owner}: the class labels hold NaN or infinity")
+    return arr

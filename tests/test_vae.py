@@ -220,7 +220,7 @@ def test_conditional_vae_samples_the_asked_class(digits):
     own = m.score_samples(X[:50], y[:50], n_importance=20, random_state=0)
     wrong = m.score_samples(X[:50], (y[:50] + 1) % 10, n_importance=20, random_state=0)
     assert (own > wrong).mean() > 0.9
-    with pytest.raises(ValueError, match="unknown label"):
+    with pytest.raises(ValueError, match="unknown class label 11"):
         m.sample(2, y=11)
     with pytest.raises(ValueError, match="labels"):
         ConditionalVAE(epochs=1).fit(X)

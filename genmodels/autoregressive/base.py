@@ -47,16 +47,14 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset, TensorDataset
 
 from .. import attributes as A
-from ..backend import cpu_threads, threads_for, to_numpy, torch_generator
+from ..backend import cpu_threads, threads_for, to_numpy
 from ..hmm._sequences import check_sequences
 from ..nn import NeuralModel, StepContext
-from ..validation import check_random_state
+from ..validation import fit_classes, label_codes
 from ._conditioning import (
     Condition,
     Given,
     check_features,
-    fit_classes,
-    label_codes,
     upsample,
 )
 from ._sampling import check_sampling, draw
@@ -462,10 +460,6 @@ class AutoregressiveModel(NeuralModel):
         return float(-total / sum(len(s) for s in seqs) / math.log(2))
 
     # -- generation -------------------------------------------------------------------------
-
-    def _generator(self, random_state) -> torch.Generator:
-        seed = self.random_state if random_state is None else random_state
-        return torch_generator(check_random_state(seed), self._device())
 
     @torch.no_grad()
     def _generate(

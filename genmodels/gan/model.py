@@ -28,8 +28,7 @@ import torch
 from torch.utils.data import Dataset, TensorDataset
 
 from .. import attributes as A
-from ..autoregressive._conditioning import fit_classes, label_codes
-from ..backend import to_numpy, torch_generator
+from ..backend import to_numpy
 from ..base import Capabilities
 from ..exceptions import NoLikelihoodError
 from ..nn._checkpoint import checkpoint_owner
@@ -48,6 +47,8 @@ from ..validation import (
     check_float32_range,
     check_n_features,
     check_random_state,
+    fit_classes,
+    label_codes,
 )
 from . import _losses
 from ._networks import (
@@ -374,18 +375,6 @@ class BaseGAN(NeuralModel):
 
     # -- sampling and the latent space ------------------------------------------------------
 
-    def _generator_for(self, random_state) -> torch.Generator:
-        seed = self.random_state if random_state is None else random_state
-        return torch_generator(check_random_state(seed), self._device())
-
-    @staticmethod
-    def _check_n(n_samples) -> int:
-        if not isinstance(n_samples, int | np.integer) or isinstance(n_samples, bool):
-            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
-        if n_samples < 1:
-            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
-        return int(n_samples)
-
     @torch.no_grad()
     def _generate(self, z: torch.Tensor, labels: torch.Tensor | None) -> np.ndarray:
         """Rows (data units) from latent codes (and label codes), chunk by chunk."""
@@ -398,7 +387,7 @@ class BaseGAN(NeuralModel):
         return np.concatenate(parts)
 
     def _sample(self, n: int, labels, random_state, return_latent: bool):
-        gen = self._generator_for(random_state)
+        gen = self._generator(random_state)
         z = self._noise(n, gen, self._device())
         X = self._generate(z, labels)
         return (X, to_numpy(z).astype(np.float64)) if return_latent else X
@@ -438,7 +427,7 @@ class BaseGAN(NeuralModel):
         self._check_fitted()
         if not isinstance(steps, int | np.integer) or steps < 2:
             raise ValueError(f"steps must be an integer of at least 2, got {steps!r}")
-        gen = self._generator_for(random_state)
+        gen = self._generator(random_state)
         ends = []
         for given in (z_a, z_b):
             z = self._noise(1, gen, self._device())[0]

@@ -33,7 +33,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from .. import attributes as A
-from ..backend import resolve_device
+from ..backend import resolve_device, torch_generator
 from ..base import GenerativeModel
 from ..progress import logger
 from ..validation import (
@@ -196,6 +196,21 @@ class NeuralModel(GenerativeModel):
 
     def _check_fitted(self) -> None:
         check_is_fitted(self, "module_")
+
+    def _generator(self, random_state) -> torch.Generator:
+        """The torch generator of a draw: seeded by ``random_state``, else by the model's
+        ``random_state`` (so the same seed gives the same samples), on the model's device."""
+        seed = self.random_state if random_state is None else random_state
+        return torch_generator(check_random_state(seed), self._device())
+
+    @staticmethod
+    def _check_n(n_samples) -> int:
+        """``n_samples`` of ``sample``: a positive integer (not a bool), as an int."""
+        if isinstance(n_samples, bool) or not isinstance(n_samples, int | np.integer):
+            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
+        if n_samples < 1:
+            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
+        return int(n_samples)
 
     def _device(self) -> torch.device:
         return next(self.module_.parameters()).device

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from .. import attributes as A
-from ..backend import to_numpy, torch_generator
+from ..backend import to_numpy
 from ..nn import NeuralModel, StepContext
 from ..nn.shapes import fold_rows, unfold_rows
 from ..validation import (
@@ -39,7 +39,6 @@ from ..validation import (
     check_array,
     check_float32_range,
     check_n_features,
-    check_random_state,
 )
 from . import _latent
 from ._bounds import iwae_log_likelihood, kl_anneal_weight, log_importance_weights, training_losses
@@ -214,10 +213,6 @@ class BaseVAE(NeuralModel):
 
     # -- scoring and sampling ---------------------------------------------------------------
 
-    def _generator(self, random_state) -> torch.Generator:
-        seed = self.random_state if random_state is None else random_state
-        return torch_generator(check_random_state(seed), self._device())
-
     @torch.no_grad()
     def score_samples(self, X, *, n_importance: int | None = None, random_state=None):
         """log p(x) of each row in nats: the importance-weighted (IWAE) estimate with
@@ -255,11 +250,6 @@ class BaseVAE(NeuralModel):
                 )
             )
         return out
-
-    def _check_n(self, n_samples) -> int:
-        if not isinstance(n_samples, int | np.integer) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
-        return int(n_samples)
 
     @torch.no_grad()
     def sample(self, n_samples: int = 1, *, random_state=None, return_latent: bool = False):

@@ -19,7 +19,15 @@ from ..base import Capabilities
 from ..nn.shapes import input_shape as _input_shape
 from ..nn.shapes import is_image_shape as _is_shape
 from ..registry import register
-from ..validation import NONE, Interval, OneOf, Satisfies, check_random_state
+from ..validation import (
+    NONE,
+    Interval,
+    OneOf,
+    Satisfies,
+    check_random_state,
+    fit_classes,
+    label_codes,
+)
 from ._likelihoods import Likelihood, make_likelihood
 from .base import SHARED_PARAM_SPEC, BaseVAE, TrainingObjective
 
@@ -343,39 +351,26 @@ class ConditionalVAE(BaseVAE):
         if y is None:
             raise ValueError(f"{owner}: fit needs class labels y (a conditional model)")
         arr = self._check_X(X, fitting=fitting)
-        y = np.asarray(y)
-        if y.ndim != 1 or y.shape[0] != arr.shape[0]:
-            raise ValueError(f"{owner}: y must be 1-D with one label per row of X")
         if fitting:
             self.feature_shape_ = self._feature_shape(arr.shape[1])
-            self.classes_, counts = np.unique(y, return_counts=True)
+            self.classes_ = fit_classes(y, arr.shape[0], owner, "row")
+        codes = self._codes(y, arr.shape[0])
+        if fitting:
+            counts = np.bincount(codes, minlength=len(self.classes_))
             self.class_prior_ = counts / counts.sum()
-        codes = self._codes(y)
         return TensorDataset(torch.as_tensor(arr, dtype=torch.float32), torch.as_tensor(codes))
 
     def _feature_shape(self, n_features: int) -> tuple[int, ...]:
         owner = type(self).__name__
         return _input_shape(n_features, self.architecture, self.image_shape, owner)
 
-    def _codes(self, y) -> np.ndarray:
-        y = np.asarray(y).reshape(-1)
-        idx = np.searchsorted(self.classes_, y)
-        idx = np.clip(idx, 0, len(self.classes_) - 1)
-        bad = self.classes_[idx] != y
-        if bad.any():
-            raise ValueError(
-                f"{type(self).__name__}: unknown label {y[bad][0]!r}; the model knows "
-                f"{list(self.classes_)}"
-            )
-        return idx.astype(np.int64)
+    def _codes(self, y, n: int) -> np.ndarray:
+        return label_codes(y, self.classes_, n, type(self).__name__, "row")
 
     def _labels(self, y, n: int) -> torch.Tensor:
         if y is None:
             raise ValueError(f"{type(self).__name__}: pass the class labels y of the rows")
-        codes = self._codes(y)
-        if codes.shape[0] != n:
-            raise ValueError(f"{type(self).__name__}: y has {codes.shape[0]} labels for {n} rows")
-        return torch.as_tensor(codes, device=self._device())
+        return torch.as_tensor(self._codes(y, n), device=self._device())
 
     # -- the likelihood and the objective (as VAE's) ------------------------------------------
 
