@@ -40,7 +40,7 @@ _PARAM_SPEC: dict[str, list] = {
     "step_hidden": [Interval(int, 1, None)],
     "dropout": [Interval(float, 0.0, 1.0, closed="left")],
 }
-_SCORE_PIECES = 64  # pieces scored per batch
+_SCORE_STEPS = 2048  # steps scored per batch (pieces of like lengths together)
 
 
 class StepSequenceModel(NeuralModel):
@@ -188,17 +188,18 @@ class StepSequenceModel(NeuralModel):
         pieces = self._pieces(X, lengths, fitting=False)
         net = self.module_.eval()
         dev = self._device()
-        out = []
-        order = np.argsort([len(p) for p in pieces], kind="stable")  # like lengths together
+        order = np.argsort([-len(p) for p in pieces], kind="stable")  # longest first
         parts: dict[int, np.ndarray] = {}
-        for k in range(0, len(order), _SCORE_PIECES):
-            idx = order[k : k + _SCORE_PIECES]
+        k = 0
+        while k < len(order):
+            width = len(pieces[order[k]])
+            idx = order[k : k + max(1, _SCORE_STEPS // width)]  # padded to at most ~_SCORE_STEPS
+            k += len(idx)
             x, lens = self._padded([pieces[i] for i in idx])
             logp = to_numpy(net.step_log_probs(x.to(dev), lens.to(dev))).astype(np.float64)
             for r, i in enumerate(idx):
                 parts[int(i)] = logp[r, : len(pieces[i])]
-        out = [parts[i] for i in range(len(pieces))]
-        return out
+        return [parts[i] for i in range(len(pieces))]
 
     def score_samples(self, X, lengths=None) -> np.ndarray:
         """log p(x) of each piece in nats (exact: the sum of :meth:`score_steps`)."""
