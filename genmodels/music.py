@@ -301,6 +301,7 @@ def piano_roll_figure(
     of pitches is drawn with one colour per voice). ``pitch_range``: the (lowest,
     highest) pitch shown, default the notes' own range. Returns the path written."""
     from matplotlib.colors import to_rgb
+    from matplotlib.patches import Patch
 
     from .figures import _colour, _new_figure, _save
 
@@ -342,4 +343,8 @@ def piano_roll_figure(
             ax.axhline(c - 0.5, color="#bbbbbb", linewidth=0.5)
         if titles is not None:
             ax.set_title(titles[k], fontsize=10)
+        if len(panel) > 1:  # a voice score: name the voices' colours
+            names = [VOICE_NAMES[v] if v < 4 else f"Voice {v + 1}" for v in range(len(panel))]
+            handles = [Patch(facecolor=c, label=n) for (c, _), n in zip(panel, names, strict=True)]
+            ax.legend(handles=handles, loc="lower right", fontsize=7, ncol=len(panel))
     return _save(fig, path)
