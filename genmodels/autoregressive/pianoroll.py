@@ -48,8 +48,9 @@ class StepSequenceModel(NeuralModel):
 
     A subclass supplies ``_encode(frames, lens, fitting)`` (checked frames -> the network's
     step values, (N, W), setting the fitted range when ``fitting``), ``_decode(values)``
-    (back to the data's (N, D) frames), ``_head()`` (the within-step distribution), and
-    ``_voice_sizes()`` for steps of categorical voices (one-hot encoded for the RNN).
+    (back to the data's (N, D) frames), ``_head()`` (the within-step distribution),
+    ``_n_inputs()`` (the numbers encoding a step for the RNN), and ``_voice_sizes()`` for
+    steps of categorical voices (one-hot encoded for the RNN).
     """
 
     _param_spec = _PARAM_SPEC
@@ -124,7 +125,12 @@ class StepSequenceModel(NeuralModel):
     def _head(self):
         """The within-step distribution's network."""
 
+    @abstractmethod
+    def _n_inputs(self) -> int:
+        """Numbers encoding one step for the recurrent network."""
+
     def _voice_sizes(self) -> list[int] | None:
+        """Values of each voice, for steps of categorical voices (one-hot encoded)."""
         return None
 
     # -- data --------------------------------------------------------------------------------
@@ -167,10 +173,8 @@ class StepSequenceModel(NeuralModel):
     # -- the network and the loss --------------------------------------------------------------
 
     def _build_module(self):
-        sizes = self._voice_sizes()
-        n_in = self._n_values() if sizes is None else sum(sizes)
-        rnn = StepRNN(n_in, self.hidden_size, self.n_layers, self.cell, self.dropout)
-        return StepModelNet(rnn, self._head(), sizes)
+        rnn = StepRNN(self._n_inputs(), self.hidden_size, self.n_layers, self.cell, self.dropout)
+        return StepModelNet(rnn, self._head(), self._voice_sizes())
 
     def _losses(self, batch, ctx: StepContext) -> dict:
         x, lens = batch
@@ -321,7 +325,7 @@ class PianoRollRNN(StepSequenceModel):
         ),
     }
 
-    def _n_values(self) -> int:
+    def _n_inputs(self) -> int:
         return self.highest_pitch_ - self.lowest_pitch_ + 1
 
     def _encode(self, frames, lens, *, fitting: bool) -> np.ndarray:
@@ -353,7 +357,7 @@ class PianoRollRNN(StepSequenceModel):
         return out
 
     def _head(self):
-        return NADEHead(self._n_values(), self.hidden_size, self.step_hidden)
+        return NADEHead(self._n_inputs(), self.hidden_size, self.step_hidden)
 
 
 # ----------------------------------------------------------------------------------------
@@ -409,6 +413,9 @@ class VoicesRNN(StepSequenceModel):
 
     def _voice_sizes(self) -> list[int]:
         return [int(h - lo) + 2 for lo, h in zip(self.voice_low_, self.voice_high_, strict=True)]
+
+    def _n_inputs(self) -> int:
+        return sum(self._voice_sizes())
 
     def _encode(self, frames, lens, *, fitting: bool) -> np.ndarray:
         owner = type(self).__name__
