@@ -29,10 +29,12 @@ import numpy as np
 __all__ = [
     "TICKS_PER_BEAT",
     "VOICE_NAMES",
+    "is_pieces_json",
     "midi_to_roll",
     "midi_to_voices",
     "piano_roll_figure",
     "pieces_to_rolls",
+    "read_pieces_json",
     "roll_to_midi",
     "roll_to_pieces",
     "voices_to_midi",
@@ -84,6 +86,56 @@ def pieces_to_rolls(pieces, n_pitches: int = 128) -> list[np.ndarray]:
                     )
                 roll[t, int(p)] = 1.0
         out.append(roll)
+    return out
+
+
+def is_pieces_json(source) -> bool:
+    """Whether ``source`` names a JSON file of pieces: ``x.json``, or ``x.json:KEY``."""
+    text = os.fspath(source)
+    return text.lower().endswith(".json") or ".json:" in text.lower()
+
+
+def read_pieces_json(source, *, voices: bool = False) -> list[np.ndarray]:
+    """The pieces of a JSON file in the JSB chorale files' format: a list of pieces, each a
+    list of steps, each the list of MIDI pitches sounding (``voices=False``: piano rolls
+    (T, 128)) or one pitch per voice with -1 silent (``voices=True``: (T, V) arrays).
+    ``"x.json:train"`` takes the list under the key ``train`` of a JSON object (the JSB
+    files hold ``train``, ``valid`` and ``test``)."""
+    import json
+
+    text = os.fspath(source)
+    key = None
+    cut = text.lower().rfind(".json:")
+    if cut >= 0:
+        text, key = text[: cut + 5], text[cut + 6 :]
+    path = Path(text)
+    if not path.is_file():
+        raise FileNotFoundError(f"no JSON file of pieces at {path}")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if isinstance(data, dict):
+        if key is None or key not in data:
+            what = "name one" if key is None else f"it has no {key!r}"
+            raise ValueError(
+                f"{path}: the file holds the lists {sorted(data)}; {what} as {path}:KEY"
+            )
+        data = data[key]
+    elif key is not None:
+        raise ValueError(f"{path} holds one list of pieces, not an object with {key!r}")
+    if not isinstance(data, list) or not data:
+        raise ValueError(f"{path}: expected a non-empty list of pieces")
+    if not voices:
+        return pieces_to_rolls(data)
+    out = []
+    for i, piece in enumerate(data):
+        try:
+            arr = np.asarray(piece, dtype=np.float64)
+        except ValueError:
+            raise ValueError(
+                f"{path}: piece {i} has steps of different numbers of voices"
+            ) from None
+        if arr.ndim != 2:
+            raise ValueError(f"{path}: piece {i} is not a list of steps of voice pitches")
+        out.append(_check_voices(arr).astype(np.float64))
     return out
 
 

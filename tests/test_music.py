@@ -320,3 +320,55 @@ def test_compose_a_four_voice_model_writes_four_tracks(voice_model, tmp_path):
         np.testing.assert_array_equal(
             midi_to_voices(midi), voice_model.sample(2, length=12, random_state=3)[i]
         )
+
+
+def test_json_pieces_are_read_as_rolls_or_voices(tmp_path):
+    import json
+
+    from genmodels.music import read_pieces_json
+
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps({"train": [[[60, 64], [], [62]]], "test": [[[60, -1, 50, 40]]]}))
+    (roll,) = read_pieces_json(f"{path}:train")
+    assert roll.shape == (3, 128) and roll_to_pieces(roll) == [[60, 64], [], [62]]
+    (voices,) = read_pieces_json(f"{path}:test", voices=True)
+    np.testing.assert_array_equal(voices, [[60, -1, 50, 40]])
+    with pytest.raises(ValueError, match=r"holds the lists \['test', 'train'\]; name one"):
+        read_pieces_json(path)
+    with pytest.raises(ValueError, match="no 'valid'"):
+        read_pieces_json(f"{path}:valid")
+
+
+def test_fit_reads_a_json_file_of_pieces(tmp_path, capsys):
+    import json
+
+    pieces = [[[int(p) for p in 60 + np.flatnonzero(row)] for row in r] for r in _rolls(t=6)]
+    voices = [v.astype(int).tolist() for v in _voices()]
+    path = tmp_path / "jsb.json"
+    path.write_text(json.dumps({"train": pieces, "valid": pieces[:3], "satb": voices}))
+    model = tmp_path / "m.safetensors"
+    common = ["--set", "hidden_size=8", "--set", "epochs=1", "-q"]
+    assert (
+        main(
+            [
+                "fit",
+                "rnn-nade",
+                f"{path}:train",
+                "--validation",
+                f"{path}:valid",
+                *common,
+                "-o",
+                str(model),
+            ]
+        )
+        == 0
+    )
+    fitted = genmodels.load(model)
+    assert (fitted.lowest_pitch_, fitted.highest_pitch_) == (60, 64)
+    assert fitted.history_["val_loss"]
+    assert (
+        main(["fit", "satb", f"{path}:satb", *common, "-o", str(tmp_path / "v.safetensors")]) == 0
+    )
+    assert genmodels.load(tmp_path / "v.safetensors").voice_low_.tolist() == [60, 55, 50, 45]
+    assert main(["fit", "gaussian-hmm", f"{path}:train", "-q"]) == 1
+    assert "for the music models" in capsys.readouterr().err

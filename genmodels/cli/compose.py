@@ -3,8 +3,9 @@ model (``rnn-nade`` on piano rolls, ``satb`` on voices), written as a MIDI file 
 track, or one per voice) and/or a piano-roll picture; optionally continuing the first
 steps of a MIDI file (``--primer``).
 
-Training stays in Python (``examples/jsb_chorales.py``) or ``genmodels fit rnn-nade
-rolls.npz`` on piano rolls saved as an ``(S, T, 128)`` ``.npy``/``.npz``.
+Training: ``examples/jsb_chorales.py``, or ``genmodels fit rnn-nade
+jsb-chorales-quarter.json:train`` (a JSON file of pieces, or piano rolls as an
+``(S, T, 128)`` ``.npy``).
 """
 
 from __future__ import annotations
