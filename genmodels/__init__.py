@@ -51,10 +51,12 @@ _WHERE = {
     "PixelRNN": "autoregressive",
     "Transformer": "autoregressive",
     "WaveNet": "autoregressive",
+    "PianoRollRNN": "autoregressive",
+    "VoicesRNN": "autoregressive",
 }
 
 if TYPE_CHECKING:
-    from .autoregressive import PixelCNN, PixelRNN, Transformer, WaveNet
+    from .autoregressive import PianoRollRNN, PixelCNN, PixelRNN, Transformer, VoicesRNN, WaveNet
     from .base import Capabilities, GenerativeModel
     from .boltzmann import BernoulliRBM, BoltzmannMachine, CategoricalRBM, GaussianBernoulliRBM
     from .exceptions import (
@@ -112,11 +114,13 @@ __all__ = [
     "MultinomialNB",
     "MultVAE",
     "NotFittedError",
+    "PianoRollRNN",
     "PixelCNN",
     "PixelRNN",
     "PoissonHMM",
     "Transformer",
     "VAE",
+    "VoicesRNN",
     "WaveNet",
     "__version__",
     "load",

@@ -137,3 +137,34 @@ def sr_train() -> dict[str, np.ndarray]:
     byte-identical to ``t36`` (the same zebra) and is left out, so 90 distinct images."""
     folder = dataset_path("sr_train", "T91")
     return {p.stem: _read_image(p) for p in sorted(folder.glob("*.bmp")) if p.stem != "t65"}
+
+
+def jsb_chorales(resolution: str = "quarter") -> dict[str, list[np.ndarray]]:
+    """The JSB chorales (382 Bach chorales) with the train/valid/test split of
+    Boulanger-Lewandowski et al. (2012), 229/76/77 pieces: ``{"train": [...], "valid":
+    [...], "test": [...]}``, one array per piece.
+
+    ``resolution="quarter"`` (the literature's protocol: steps of a quarter note), ``"8th"``
+    or ``"16th"``: piano rolls, (T, 128) float64 arrays of 0/1 whose column p is MIDI pitch
+    p (:class:`~genmodels.autoregressive.PianoRollRNN` data). ``"separated"``: the same
+    chorales at sixteenth-note steps as four voices (Coconet's ``Jsb16thSeparated``), (T, 4)
+    float64 arrays of MIDI pitches for soprano, alto, tenor and bass, -1 where a voice is
+    silent (:class:`~genmodels.autoregressive.VoicesRNN` data)."""
+    import json
+
+    from .music import pieces_to_rolls
+
+    files = {
+        "quarter": "jsb-chorales-quarter.json",
+        "8th": "jsb-chorales-8th.json",
+        "16th": "jsb-chorales-16th.json",
+        "separated": "Jsb16thSeparated.json",
+    }
+    if resolution not in files:
+        raise ValueError(f"unknown JSB resolution {resolution!r}: use one of {sorted(files)}")
+    path = dataset_path("jsb_chorales", files[resolution])
+    data = json.loads(path.read_text(encoding="utf-8"))
+    splits = ("train", "valid", "test")
+    if resolution == "separated":
+        return {k: [np.asarray(p, np.float64).reshape(-1, 4) for p in data[k]] for k in splits}
+    return {k: pieces_to_rolls(data[k]) for k in splits}

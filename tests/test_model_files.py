@@ -312,6 +312,10 @@ def _break_relation(name, c, value, state):
         return value + 1
     if "2^layers_per_block" in d:  # WaveNet's receptive field
         return value + 1
+    if "lowest_pitch_ <= highest_pitch_" in d:  # PianoRollRNN's pitch range
+        return state["lowest_pitch_"] - 1
+    if "voice_low_ <= voice_high_" in d:  # VoicesRNN's voice ranges
+        return np.asarray(state["voice_low_"]) - 1
     raise AssertionError(f"the test knows no way to break {d!r} (of {name}); add one")
 
 
@@ -453,9 +457,12 @@ def test_neural_weights_are_checked_against_the_network(saved, cid, tmp_path):
     extra = {**tensors, "attr/module_/extra.weight": np.zeros(2, np.float32)}
     expect("unexpected key", extra, meta, ["module_/extra.weight", "unexpected"])
     params = json.loads(meta["params"])
-    # a width that shapes the weights: a VAE's, a transformer's, a WaveNet's, a PixelCNN's
+    # a width that shapes the weights: a VAE's, a transformer's, a WaveNet's, a PixelCNN's,
+    # a piano-roll or voice model's
     width = next(
-        w for w in ("latent_dim", "d_model", "residual_channels", "channels") if w in params
+        w
+        for w in ("latent_dim", "d_model", "residual_channels", "channels", "hidden_size")
+        if w in params
     )
     params[width] = params[width] + params.get("n_heads", 1)
     expect(

@@ -6,12 +6,25 @@ cache or the naive loop), and the models: ``Transformer`` (a GPT-style decoder w
 key/value cache, ``_transformer_net``) and ``WaveNet`` (dilated causal convolutions with
 fast-generation queues, ``_wavenet_net``; mu-law companding of audio) and ``PixelCNN``
 (the gated PixelCNN with row-cached sampling and inpainting, ``_pixelcnn_net``) and
-``PixelRNN`` (the Row LSTM, ``_pixelrnn_net``), both on ``images.ImageModel``.
+``PixelRNN`` (the Row LSTM, ``_pixelrnn_net``), both on ``images.ImageModel``; and the
+polyphonic step models of ``pianoroll`` (``PianoRollRNN``, RNN-NADE over piano rolls, and
+``VoicesRNN``, one categorical per voice; ``_pianoroll_net``), which factorise within each
+time step too.
 """
 
+from .pianoroll import PianoRollRNN, VoicesRNN
 from .pixelcnn import PixelCNN
 from .pixelrnn import PixelRNN
 from .transformer import Transformer
 from .wavenet import WaveNet, mu_law_decode, mu_law_encode
 
-__all__ = ["PixelCNN", "PixelRNN", "Transformer", "WaveNet", "mu_law_decode", "mu_law_encode"]
+__all__ = [
+    "PianoRollRNN",
+    "PixelCNN",
+    "PixelRNN",
+    "Transformer",
+    "VoicesRNN",
+    "WaveNet",
+    "mu_law_decode",
+    "mu_law_encode",
+]

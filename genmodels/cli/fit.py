@@ -53,7 +53,9 @@ def add_parser(sub) -> None:
         "data",
         metavar="DATA",
         help="CSV/.npy/.npz file, builtin:NAME, a text file (transformer), a folder of .wav "
-        "files (wavenet) or a folder of images (.png, .jpg, .bmp; class subfolders label them)",
+        "files (wavenet), a folder of images (.png, .jpg, .bmp; class subfolders label them), "
+        "or for the music models a JSON file of pieces (the JSB chorale files; x.json:train "
+        "picks a list of an object)",
     )
     p.add_argument(
         "--set",
@@ -254,6 +256,9 @@ def _training_data(cls: type[GenerativeModel], args: argparse.Namespace):
         if args.sequence_column is not None:
             raise CommandError(f"{args.data}: a text file has no --sequence-column")
         return sequences.load_texts(args.data), None, None, None
+    if caps.sequential and music_json(args.data):
+        frames, lengths = music_pieces(cls, args.data, args)
+        return frames, None, None, lengths
     if caps.sequential:
         seqs = read_sequences(args.data, args.sequence_column, args)
         return seqs.frames, seqs.columns, None, seqs.lengths
@@ -435,6 +440,8 @@ def validation_data(
         return {"X": X, "y": wavs.labels}
     if cls.capabilities.input_kind == "tokens" and sequences.is_text_source(source):
         return sequences.load_texts(source)
+    if cls.capabilities.sequential and music_json(source):
+        return music_pieces(cls, source, args)
     if cls.capabilities.sequential:  # held-out sequences, for --select val
         seqs = read_sequences(source, args.sequence_column, args)
         return align_columns(seqs.frames, seqs.columns, names, source, cls.__name__), seqs.lengths
@@ -460,3 +467,27 @@ def _with_labels(cls: type[GenerativeModel], X, y):
     from ..autoregressive.base import AutoregressiveModel
 
     return {"X": X, "y": y} if issubclass(cls, AutoregressiveModel) else (X, y)
+
+
+def music_json(source) -> bool:
+    """Whether ``source`` is a JSON file of music pieces (``x.json`` or ``x.json:KEY``)."""
+    from ..music import is_pieces_json
+
+    return is_pieces_json(source)
+
+
+def music_pieces(cls: type[GenerativeModel], source, args: argparse.Namespace):
+    """``(frames, lengths)`` of the pieces of a JSON file for a music model: piano rolls for
+    ``rnn-nade``, voice pitches for ``satb``."""
+    from ..autoregressive.pianoroll import StepSequenceModel
+    from ..music import read_pieces_json
+
+    if not issubclass(cls, StepSequenceModel):
+        raise CommandError(
+            f"{source}: a JSON file of pieces is for the music models (rnn-nade, satb), "
+            f"not {cls.__name__}"
+        )
+    if args.sequence_column is not None:
+        raise CommandError(f"{source}: a JSON file of pieces has no --sequence-column")
+    pieces = read_pieces_json(source, voices=cls.capabilities.input_kind == "categorical")
+    return np.concatenate(pieces), np.array([len(p) for p in pieces], dtype=np.int64)

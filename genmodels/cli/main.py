@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from .._version import __version__
 from . import (
     complete,
+    compose,
     decode,
     demo,
     evaluate,
@@ -46,6 +47,7 @@ VERBS = (
     complete,
     interpolate,
     upscale,
+    compose,
     info,
     demo,
     models,
@@ -117,6 +119,10 @@ Examples:
       VAEs: the latent code (posterior mean) of every row, columns z0, z1, ...
   genmodels interpolate vae.safetensors digits01.npy --rows 0 7 -o strip.png
       decode the path between the codes of rows 0 and 7 (an image strip, or .csv/.npy)
+  genmodels fit rnn-nade jsb-chorales-quarter.json:train --set epochs=40 -o chorales.safetensors
+      RNN-NADE on piano rolls from a JSON file of pieces (pitch lists per step; x.json:KEY)
+  genmodels compose chorales.safetensors -o chorale.mid --steps 64 --seed 3
+      a chorale drawn from a music model (rnn-nade, satb; examples/jsb_chorales.py) as MIDI
   genmodels info gmm.safetensors
       what a model file holds: class, hyper-parameters, fitted attributes
   genmodels demo --quick --output demo-report
