@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 from .._version import __version__
 from . import (
+    anomalies,
     complete,
     decode,
     demo,
@@ -46,6 +47,7 @@ VERBS = (
     complete,
     interpolate,
     upscale,
+    anomalies,
     info,
     demo,
     models,
@@ -114,6 +116,8 @@ Examples:
       VAEs: the latent code (posterior mean) of every row, columns z0, z1, ...
   genmodels interpolate vae.safetensors digits01.npy --rows 0 7 -o strip.png
       decode the path between the codes of rows 0 and 7 (an image strip, or .csv/.npy)
+  genmodels anomalies data.csv --model gmm --contamination 0.05 -o flagged.csv
+      flag the 5% least likely rows under a Gaussian mixture fitted to them (scores in nats)
   genmodels info gmm.safetensors
       what a model file holds: class, hyper-parameters, fitted attributes
   genmodels demo --quick --output demo-report
