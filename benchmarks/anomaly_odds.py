@@ -29,6 +29,7 @@ and their precision and recall, against the true outlier share.
     python benchmarks/anomaly_odds.py                 # all 22 sets, seeds 0-4 (~30 min)
     python benchmarks/anomaly_odds.py --quick         # 4 small sets, 1 seed (a smoke run)
     python benchmarks/anomaly_odds.py --json runs/odds.json --markdown runs/odds.md
+    python benchmarks/anomaly_odds.py --from-json runs/odds.json   # the tables again
 """
 
 from __future__ import annotations
@@ -280,7 +281,23 @@ def main() -> int:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--json", default=None, help="write every split's numbers here")
     p.add_argument("--markdown", default=None, help="write the summary tables here")
+    p.add_argument(
+        "--from-json",
+        default=None,
+        metavar="PATH",
+        help="summarise the splits saved by an earlier --json run (complete or not) instead",
+    )
     args = p.parse_args()
+    if args.from_json:
+        with open(args.from_json) as f:
+            saved = json.load(f)
+        args.seeds, args.detectors = saved["args"]["seeds"], saved["args"]["detectors"]
+        lines = summarise(saved["results"], args.detectors, args)
+        print("\n".join(lines))
+        if args.markdown:
+            with open(args.markdown, "w") as f:
+                f.write("\n".join(lines) + "\n")
+        return 0
     args.datasets = args.datasets or (list(QUICK) if args.quick else list(ODDS))
     args.seeds = args.seeds or ([0] if args.quick else [0, 1, 2, 3, 4])
     torch.set_num_threads(args.threads)
