@@ -116,8 +116,8 @@ def run(args: argparse.Namespace) -> int:
     unread = unread_columns(args.data, args, set_aside)
     X, columns, y = tables.load_data(args.data, target=args.target, exclude=unread)
     X, columns = select_columns(X, columns, args, str(args.data))
-    if y is not None:
-        y = _binary_labels(y, args.target)
+    # builtin:NAME data come with class labels, which are not outlier labels
+    y = None if args.target is None else _binary_labels(y, args.target)
 
     from ..anomaly import DensityDetector
 
