@@ -281,6 +281,7 @@ def main() -> int:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--json", default=None, help="write every split's numbers here")
     p.add_argument("--markdown", default=None, help="write the summary tables here")
+    p.add_argument("--figure", default=None, help="write the ROC AUC CD diagram (PNG) here")
     p.add_argument(
         "--from-json",
         default=None,
@@ -294,6 +295,8 @@ def main() -> int:
         args.seeds, args.detectors = saved["args"]["seeds"], saved["args"]["detectors"]
         lines = summarise(saved["results"], args.detectors, args)
         print("\n".join(lines))
+        if args.figure:
+            figure(saved["results"], args.detectors, args.figure)
         if args.markdown:
             with open(args.markdown, "w") as f:
                 f.write("\n".join(lines) + "\n")
@@ -333,7 +336,27 @@ def main() -> int:
     if args.markdown:
         with open(args.markdown, "w") as f:
             f.write("\n".join(lines) + "\n")
+    if args.figure:
+        figure(results, args.detectors, args.figure)
     return 0
+
+
+def figure(results: dict, detectors: list[str], path: str) -> None:
+    """The critical-difference diagram of the mean ranks by ROC AUC."""
+    from genmodels.figures import critical_difference_diagram
+
+    M = np.array([[mean_of(results, d, "auc", det) for det in detectors] for d in results])
+    M = M[np.all(np.isfinite(M), axis=1)]
+    cmp = compare_ranks(M, detectors)
+    title = (
+        f"Mean rank by ROC AUC on {cmp.n_datasets} ODDS datasets (Nemenyi, alpha = 0.05; "
+        f"Friedman p = {cmp.pvalue:.1g})"
+    )
+    groups = cmp.groups()
+    critical_difference_diagram(
+        cmp.names, cmp.mean_ranks, cmp.critical_difference, groups, path, title=title
+    )
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

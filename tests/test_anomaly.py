@@ -328,6 +328,18 @@ def test_compare_ranks_lower_is_better_and_errors():
         compare_ranks(np.array([[1.0, np.nan, 2.0], [1, 2, 3]]), "abc")
 
 
+def test_critical_difference_diagram_writes_a_png(tmp_path):
+    from genmodels.figures import critical_difference_diagram
+
+    path = critical_difference_diagram(
+        ["A", "B", "C", "D"], [1.2, 2.0, 3.1, 3.7], 1.25, [("A", "B"), ("B", "C", "D")],
+        tmp_path / "cd.png", title="four methods",
+    )  # fmt: skip
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(ValueError, match="3 mean ranks for 4 names"):
+        critical_difference_diagram("ABCD", [1, 2, 3], 1.0, [], tmp_path / "x.png")
+
+
 # -- the smtp loader (real data) -----------------------------------------------------------
 
 
