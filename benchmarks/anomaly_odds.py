@@ -297,14 +297,15 @@ def main() -> int:
     p.add_argument("--figure", default=None, help="write the ROC AUC CD diagram (PNG) here")
     p.add_argument(
         "--from-json",
+        nargs="+",
         default=None,
         metavar="PATH",
-        help="summarise the splits saved by an earlier --json run (complete or not) instead",
+        help="summarise the splits saved by earlier --json runs (complete or not, e.g. two "
+        "runs over different datasets with the same settings) instead",
     )
     args = p.parse_args()
     if args.from_json:
-        with open(args.from_json) as f:
-            saved = json.load(f)
+        saved = merge_runs(args.from_json)
         args.seeds, args.detectors = saved["args"]["seeds"], saved["args"]["detectors"]
         lines = summarise(saved["results"], args.detectors, args)
         print("\n".join(lines))
@@ -352,6 +353,22 @@ def main() -> int:
     if args.figure:
         figure(results, args.detectors, args.figure)
     return 0
+
+
+def merge_runs(paths: list[str]) -> dict:
+    """The splits of several --json files (run with the same settings), in ODDS order."""
+    runs = []
+    for path in paths:
+        with open(path) as f:
+            runs.append(json.load(f))
+    keys = ("seeds", "detectors", "max_epochs", "max_steps", "batch_size", "importance")
+    for run in runs[1:]:
+        for key in keys:
+            if run["args"][key] != runs[0]["args"][key]:
+                raise SystemExit(f"{key} differs between the runs: cannot merge them")
+    results = {k: v for run in runs for k, v in run["results"].items()}
+    ordered = [d for d in ODDS if d in results] + [d for d in results if d not in ODDS]
+    return {"args": runs[0]["args"], "results": {d: results[d] for d in ordered}}
 
 
 def figure(results: dict, detectors: list[str], path: str) -> None:
