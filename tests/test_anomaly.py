@@ -163,6 +163,12 @@ def test_grid_skips_more_components_than_rows():
     assert set(det.bic_) == {("diag", 1), ("diag", 2)}
 
 
+def test_model_params_fix_the_gmms_grid():
+    X = _correlated(100)
+    det = DensityDetector(model_params={"n_components": 3, "covariance_type": "tied"}).fit(X)
+    assert list(det.bic_) == [("tied", 3)] and det.model_.covariance_type == "tied"
+
+
 def test_an_instance_is_cloned_and_fitted_untouched():
     X = _correlated()
     given = GaussianMixture(2, covariance_type="diag", random_state=0)

@@ -111,7 +111,8 @@ class DensityDetector(BaseEstimator):
         ``"gmm"``: the covariance types BIC chooses among.
     model_params : dict or None, default None
         Hyper-parameters that override the defaults of the density built by name (e.g.
-        ``{"epochs": 20}`` for ``"vae"``, ``{"n_init": 3}`` for ``"gmm"``).
+        ``{"epochs": 20}`` for ``"vae"``, ``{"n_init": 3}`` for ``"gmm"``; for ``"gmm"``,
+        ``n_components`` or ``covariance_type`` replace their grid by that one value).
     fence : float, default 1.5
         ``contamination="auto"``: how many interquartile ranges above the third quartile
         of the training scores the threshold lies (1.5: Tukey's inner fence, 3: the outer).
@@ -245,8 +246,13 @@ class DensityDetector(BaseEstimator):
 
         best, best_bic = None, math.inf
         params = {"reg_covar": GMM_REG_COVAR, "random_state": seed, **extra}
-        for cov in self.covariance_types:
-            for k in self.components:
+        # model_params may fix K or the covariance type: a grid of one
+        ks = (params.pop("n_components"),) if "n_components" in params else self.components
+        covs = self.covariance_types
+        if "covariance_type" in params:
+            covs = (params.pop("covariance_type"),)
+        for cov in covs:
+            for k in ks:
                 if k > Z.shape[0]:
                     continue
                 gmm = GaussianMixture(int(k), covariance_type=cov, **params).fit(Z)
