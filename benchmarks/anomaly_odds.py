@@ -263,7 +263,8 @@ def summarise(results: dict, detectors: list[str], args) -> list[str]:
     autos = [(d, [r["auto"] for r in rs if "auto" in r]) for d, rs in results.items()]
     if any(a for _, a in autos):
         lines.append('\n### GM-GMM with contamination="auto" (test rows, mean over seeds)\n')
-        lines.append("| dataset | outlier share | flagged share | precision | recall | GMM |")
+        head = "| dataset | outlier share | flagged share | precision | recall | GMM (seed 0) |"
+        lines.append(head)
         lines.append("|---|---|---|---|---|---|")
         for d, a in autos:
             if not a:
