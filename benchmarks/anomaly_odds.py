@@ -15,10 +15,10 @@ Gaussian features) and ``"rbm"`` (Gaussian-Bernoulli, 12 hidden units, exact log
 PyOD's IForest, ECOD, COPOD, HBOS, KNN, LOF and VAE with their defaults, except:
 
 * both VAEs train on batches of ``--batch-size`` (64) for the same number of epochs,
-  ``min(--max-epochs, ceil(--max-steps / batches per epoch))`` (30 epochs, at most 1,000
+  ``min(--max-epochs, ceil(--max-steps / batches per epoch))`` (30 epochs, at most 600
   steps), so the large sets do not blow the budget; the RBM's epochs are capped the same
   way (at most 20, at most ``2 * --max-steps`` updates);
-* our VAE scores by IWAE with ``--importance`` (50) samples per row.
+* our VAE scores by IWAE with ``--importance`` (20) samples per row.
 
 The mean ranks of all detectors (by mean AUC per dataset, and by mean AP) go through a
 Friedman test and the Nemenyi critical difference (Demšar 2006;
@@ -289,9 +289,9 @@ def main() -> int:
     p.add_argument("--seeds", type=int, nargs="+", default=None, help="default: 0 1 2 3 4")
     p.add_argument("--detectors", nargs="+", default=list(DETECTORS), choices=list(DETECTORS))
     p.add_argument("--max-epochs", type=int, default=30)
-    p.add_argument("--max-steps", type=int, default=1000)
+    p.add_argument("--max-steps", type=int, default=600)
     p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--importance", type=int, default=50)
+    p.add_argument("--importance", type=int, default=20)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--json", default=None, help="write every split's numbers here")
     p.add_argument("--markdown", default=None, help="write the summary tables here")
