@@ -349,6 +349,16 @@ def test_critical_difference_diagram_writes_a_png(tmp_path):
 # -- the smtp loader (real data) -----------------------------------------------------------
 
 
+def test_odds_hdf5_without_h5py_says_which_extra(monkeypatch, tmp_path):
+    import sys
+
+    from genmodels import datasets
+
+    monkeypatch.setitem(sys.modules, "h5py", None)  # as if h5py were not installed
+    with pytest.raises(ImportError, match=r"pip install 'genmodels\[bench\]'"):
+        datasets._odds_hdf5(tmp_path / "smtp.mat")
+
+
 @pytest.mark.slow
 def test_odds_smtp_reads_the_hdf5_file():
     from genmodels import datasets
