@@ -104,14 +104,40 @@ def movielens_100k(split: str = "u1") -> tuple[np.ndarray, np.ndarray]:
 
 
 def odds(name: str) -> tuple[np.ndarray, np.ndarray]:
-    """An ODDS outlier-detection benchmark (e.g. ``"thyroid"``, ``"mnist"``): ``(X, y)``
-    with ``y`` 1 for outliers. (``smtp`` is HDF5 and not supported here.)"""
+    """An ODDS outlier-detection benchmark (e.g. ``"thyroid"``, ``"mnist"``; the 22 names
+    are :data:`ODDS`): ``(X, y)``, ``X`` float64 (n, d) and ``y`` int 1 for outliers.
+    ``smtp`` is a MATLAB v7.3 (HDF5) file, read with h5py (``pip install
+    'genmodels[bench]'``; its arrays are stored transposed); the others are MATLAB v5."""
+    if name == "smtp":
+        return _odds_hdf5(dataset_path("odds", "smtp.mat"))
     from scipy.io import loadmat
 
-    if name == "smtp":
-        raise ValueError("odds('smtp') is a MATLAB v7.3 (HDF5) file; read it with h5py")
     mat = loadmat(dataset_path("odds", f"{name}.mat"))
     return np.asarray(mat["X"], dtype=np.float64), np.asarray(mat["y"]).ravel().astype(int)
+
+
+#: The 22 ODDS datasets of ../shared/datasets/odds (PyOD's benchmark files), smallest first.
+ODDS = (
+    "lympho", "glass", "vertebral", "wbc", "ionosphere", "arrhythmia", "pima", "breastw",
+    "vowels", "letter", "cardio", "musk", "thyroid", "optdigits", "satimage-2", "satellite",
+    "pendigits", "annthyroid", "mnist", "mammography", "shuttle", "smtp",
+)  # fmt: skip
+
+
+def _odds_hdf5(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """``X`` and ``y`` of a MATLAB v7.3 file (HDF5: MATLAB writes arrays column-major, so
+    h5py sees them transposed)."""
+    try:
+        import h5py
+    except ImportError:
+        raise ImportError(
+            f"{path.name} is a MATLAB v7.3 (HDF5) file, read with h5py: "
+            "pip install 'genmodels[bench]'"
+        ) from None
+    with h5py.File(path, "r") as f:
+        X = np.asarray(f["X"], dtype=np.float64).T
+        y = np.asarray(f["y"]).T.ravel().astype(int)
+    return X, y
 
 
 def _read_image(path: Path) -> np.ndarray:

@@ -23,6 +23,7 @@ from matplotlib.patches import Ellipse
 
 __all__ = [
     "cluster_scatter",
+    "critical_difference_diagram",
     "criterion_curves",
     "ellipse_geometry",
     "image_grid_panels",
@@ -115,6 +116,58 @@ def criterion_curves(
             ax.spines[side].set_visible(False)
     if title:
         fig.suptitle(title, fontsize=11)
+    return _save(fig, path)
+
+
+def critical_difference_diagram(
+    names: Sequence[str],
+    mean_ranks: Sequence[float],
+    critical_difference: float,
+    groups: Sequence[Sequence[str]],
+    path: str | os.PathLike,
+    *,
+    title: str | None = None,
+) -> Path:
+    """Demšar's critical-difference diagram: the methods on an axis of mean rank (1, the
+    best, on the left), the critical difference as a bar above it, and a thick line under
+    each group of methods whose mean ranks are not significantly different (``groups``,
+    e.g. :meth:`genmodels.metrics.RankComparison.groups`)."""
+    r = np.asarray(mean_ranks, dtype=float)
+    if r.shape != (len(names),):
+        raise ValueError(f"{r.shape[0]} mean ranks for {len(names)} names")
+    k = len(names)
+    order = np.argsort(r, kind="stable")
+    half = (k + 1) // 2
+    fig = _new_figure(7.5, 1.6 + 0.28 * half + 0.12 * len(groups))
+    ax = fig.add_subplot()
+    lo, hi = 1.0, float(max(k, math.ceil(r.max())))
+    ax.hlines(0, lo, hi, color="black", linewidth=1)
+    for t in range(1, int(hi) + 1):
+        ax.vlines(t, 0, 0.12, color="black", linewidth=1)
+        ax.text(t, 0.2, str(t), ha="center", va="bottom", fontsize=8)
+    cd_y = 0.75
+    ax.hlines(cd_y, lo, lo + critical_difference, color=_colour(3), linewidth=2)
+    ax.text(lo + critical_difference / 2, cd_y + 0.08, f"CD = {critical_difference:.2f}",
+            ha="center", va="bottom", fontsize=8, color=_colour(3))  # fmt: skip
+    step = 0.3
+    for pos, i in enumerate(order):
+        left = pos < half
+        row = pos if left else k - 1 - pos
+        y = -0.35 - step * row - 0.1 * len(groups)
+        x_text = lo - 0.25 if left else hi + 0.25
+        ax.plot([r[i], r[i], x_text], [0, y, y], color="0.35", linewidth=0.8)
+        ax.text(x_text + (-0.05 if left else 0.05), y, f"{names[i]} ({r[i]:.2f})",
+                ha="right" if left else "left", va="center", fontsize=8)  # fmt: skip
+    where = {n: float(r[j]) for j, n in enumerate(names)}
+    for g, members in enumerate(groups):
+        xs = [where[m] for m in members]
+        y = -0.12 - 0.1 * g
+        ax.hlines(y, min(xs) - 0.03, max(xs) + 0.03, color="black", linewidth=3)
+    ax.set_xlim(lo - 2.6, hi + 2.6)
+    ax.set_ylim(-0.45 - step * half - 0.1 * len(groups), 1.1)
+    ax.axis("off")
+    if title:
+        ax.set_title(title, fontsize=10)
     return _save(fig, path)
 
 

@@ -19,11 +19,9 @@ def test_missing_dataset_is_a_clear_error(tmp_path, monkeypatch):
         datasets.movielens_100k()
 
 
-def test_bad_split_and_hdf5_are_refused():
+def test_bad_split_is_refused():
     with pytest.raises(ValueError, match="unknown MovieLens split"):
         datasets.movielens_100k("u9")
-    with pytest.raises(ValueError, match="HDF5"):
-        datasets.odds("smtp")
 
 
 def _need(*parts):

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 from .._version import __version__
 from . import (
+    anomalies,
     complete,
     compose,
     decode,
@@ -48,6 +49,7 @@ VERBS = (
     interpolate,
     upscale,
     compose,
+    anomalies,
     info,
     demo,
     models,
@@ -123,6 +125,8 @@ Examples:
       RNN-NADE on piano rolls from a JSON file of pieces (pitch lists per step; x.json:KEY)
   genmodels compose chorales.safetensors -o chorale.mid --steps 64 --seed 3
       a chorale drawn from a music model (rnn-nade, satb; examples/jsb_chorales.py) as MIDI
+  genmodels anomalies data.csv --model gmm --contamination 0.05 -o flagged.csv
+      flag the 5% least likely rows under a Gaussian mixture fitted to them (scores in nats)
   genmodels info gmm.safetensors
       what a model file holds: class, hyper-parameters, fitted attributes
   genmodels demo --quick --output demo-report

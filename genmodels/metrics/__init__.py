@@ -13,9 +13,13 @@
 * Everything in one call for samples of any image model (:mod:`._evaluate`):
   :func:`evaluate_samples` (its "FID" is a domain Fréchet distance on the classifier's
   features, not comparable to Inception-FID).
+* Comparing methods over many datasets (:mod:`._comparison`): :func:`compare_ranks`
+  (mean ranks, Friedman test, Nemenyi critical difference, Demšar 2006) ->
+  :class:`RankComparison`; :func:`critical_difference`, :func:`nemenyi_q`.
 """
 
 from ._classifier import INPUT_CONVENTION, MnistClassifier, load_classifier, mnist_classifier
+from ._comparison import RankComparison, compare_ranks, critical_difference, nemenyi_q
 from ._evaluate import METRICS, evaluate_samples, metric_groups
 from ._quality import (
     KID,
@@ -52,4 +56,8 @@ __all__ = [
     "precision_recall",
     "recall_at_k",
     "top_k",
+    "RankComparison",
+    "compare_ranks",
+    "critical_difference",
+    "nemenyi_q",
 ]
