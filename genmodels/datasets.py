@@ -137,3 +137,47 @@ def sr_train() -> dict[str, np.ndarray]:
     byte-identical to ``t36`` (the same zebra) and is left out, so 90 distinct images."""
     folder = dataset_path("sr_train", "T91")
     return {p.stem: _read_image(p) for p in sorted(folder.glob("*.bmp")) if p.stem != "t65"}
+
+
+#: The columns of UCI Adult's ``adult.data``, in file order (``adult.names``).
+ADULT_COLUMNS = (
+    "age",
+    "workclass",
+    "fnlwgt",
+    "education",
+    "education-num",
+    "marital-status",
+    "occupation",
+    "relationship",
+    "race",
+    "sex",
+    "capital-gain",
+    "capital-loss",
+    "hours-per-week",
+    "native-country",
+    "income",
+)
+
+
+def uci_adult():
+    """UCI Adult (Kohavi 1996), the training file ``adult.data``: a pandas DataFrame of
+    32,561 rows and the 15 columns of :data:`ADULT_COLUMNS` (6 integer, 9 string columns,
+    ``income`` the label ``"<=50K"`` / ``">50K"``), spaces after the commas stripped and
+    ``?`` read as missing (NaN; in workclass, occupation and native-country). Needs pandas
+    (``pip install 'genmodels[tabular]'``)."""
+    try:
+        import pandas as pd
+    except ImportError:
+        raise ImportError(
+            "reading UCI Adult needs pandas: pip install 'genmodels[tabular]'"
+        ) from None
+    path = dataset_path("uci_adult", "adult.data")
+    return pd.read_csv(
+        path,
+        header=None,
+        names=list(ADULT_COLUMNS),
+        skipinitialspace=True,
+        na_values="?",
+        keep_default_na=False,
+        skip_blank_lines=True,
+    )

@@ -31,6 +31,7 @@ from . import (
     predict,
     sample,
     score,
+    synth,
     upscale,
 )
 from .common import PROG, CommandError, error, exit_code, one_line, show_warning
@@ -46,6 +47,7 @@ VERBS = (
     complete,
     interpolate,
     upscale,
+    synth,
     info,
     demo,
     models,
@@ -114,6 +116,9 @@ Examples:
       VAEs: the latent code (posterior mean) of every row, columns z0, z1, ...
   genmodels interpolate vae.safetensors digits01.npy --rows 0 7 -o strip.png
       decode the path between the codes of rows 0 and 7 (an image strip, or .csv/.npy)
+  genmodels synth adult.csv -n 10000 -o synthetic.csv --missing '?' --seed 0
+      synthetic rows like a CSV table's (numbers, integers, categories, booleans, dates,
+      missing cells), with its columns, order and types (--model gmm|vae, --column NAME=TYPE)
   genmodels info gmm.safetensors
       what a model file holds: class, hyper-parameters, fitted attributes
   genmodels demo --quick --output demo-report
