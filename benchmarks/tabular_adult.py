@@ -255,6 +255,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--only", default=",".join(OURS + PEERS), help="comma-separated names")
     ap.add_argument("--results", default=None, help="JSON file that keeps finished fits")
+    ap.add_argument("--merge", nargs="*", default=[], metavar="JSON",
+                    help="other runs' --results files to show in the table (read only)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--quick", action="store_true", help="2,000 training rows, 2 epochs, 1 seed")
     args = ap.parse_args(argv)
@@ -275,6 +277,9 @@ def main(argv=None) -> int:
     path = Path(args.results) if args.results else None
     stored = json.loads(path.read_text()) if path and path.exists() else {}
     results = stored.setdefault("runs", {})
+    shown = dict(results)
+    for other in args.merge:
+        shown.update(json.loads(Path(other).read_text())["runs"])
     metadata = sdv_metadata(train)
     print(f"UCI Adult: {len(train)} training rows, {len(test)} test rows; epochs "
           f"{args.epochs}; seeds {args.seeds}; {args.threads} thread(s)", flush=True)
@@ -285,21 +290,21 @@ def main(argv=None) -> int:
     for name in names:
         for seed in args.seeds:
             key = f"{name}/{seed}"
-            if key in results:
+            if key in shown:
                 continue
             rows, fit_s, sample_s, cpu_s = fit_and_sample(
                 name, train, metadata, seed, args.epochs, len(train)
             )
             r = evaluate(rows, train, test, metadata, seed)
             r.update(fit_s=fit_s, sample_s=sample_s, fit_cpu_s=cpu_s, epochs=args.epochs)
-            results[key] = r
+            results[key] = shown[key] = r
             print(f"{key}: quality {r['quality']:.3f}, F1 {r['f1']:.3f}, accuracy "
                   f"{r['accuracy']:.3f}, DCR {r['dcr_median']:.3f}, fit {fit_s:.1f} s, "
                   f"sample {sample_s:.1f} s", flush=True)
             if path:
                 path.write_text(json.dumps(stored, indent=1))
-    summarise(results, stored["reference"], [n for n in OURS + PEERS if n in names or any(
-        k.startswith(n + "/") for k in results)])
+    summarise(shown, stored["reference"], [n for n in OURS + PEERS if n in names or any(
+        k.startswith(n + "/") for k in shown)])
     return 0
 
 

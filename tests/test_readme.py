@@ -177,6 +177,18 @@ def write_user_files(folder: Path) -> None:
     tiny = SuperResolution(n_blocks=1, channels=4, patch_size=4, batch_size=2, epochs=1)
     tiny.set_params(steps_per_epoch=2).fit(picture).save(folder / "superres_x4.safetensors")
 
+    # adult.csv: a small made-up table in UCI Adult's style ('?' for missing cells).
+    n = 200
+    work = rng.choice(["Private", "Self-emp", "State-gov", "?"], n, p=[0.6, 0.2, 0.15, 0.05])
+    edu = rng.integers(5, 16, n)
+    rows = [
+        [str(a), w, str(e), str(h), ">50K" if e + rng.normal(0, 3) > 13 else "<=50K"]
+        for a, w, e, h in zip(rng.integers(17, 80, n), work, edu, rng.integers(10, 70, n),
+                              strict=True)
+    ]
+    _write_csv(folder / "adult.csv", ["age", "workclass", "education-num", "hours-per-week",
+                                      "income"], rows)
+
 
 def _write_csv(path: Path, header: list[str], rows) -> None:
     with path.open("w", newline="", encoding="utf-8") as fh:

@@ -43,6 +43,12 @@ def frame():
 
 
 @pytest.fixture(scope="module")
+def encoder(frame):
+    torch.set_num_threads(1)
+    return TableEncoder().fit(frame)
+
+
+@pytest.fixture(scope="module")
 def gmm(frame):
     torch.set_num_threads(1)
     return Synthesizer("gmm", random_state=0, verbose=0).fit(frame)
@@ -73,8 +79,8 @@ def test_strings_that_are_not_one_date_format_are_categories():
 # -- the encoder ------------------------------------------------------------------------------
 
 
-def test_encoder_round_trips_the_table(frame):
-    enc = TableEncoder().fit(frame)
+def test_encoder_round_trips_the_table(frame, encoder):
+    enc = encoder
     back = enc.inverse_transform(enc.transform(frame))
     assert list(back.columns) == list(frame.columns)
     assert back.dtypes.equals(frame.dtypes)
@@ -86,8 +92,8 @@ def test_encoder_round_trips_the_table(frame):
             assert back[c].equals(frame[c]), c
 
 
-def test_encoder_layout_is_its_groups(frame):
-    enc = TableEncoder().fit(frame)
+def test_encoder_layout_is_its_groups(frame, encoder):
+    enc = encoder
     X = enc.transform(frame)
     assert X.shape == (len(frame), enc.n_features_) == (len(frame), sum(n for _, n in enc.groups_))
     start = 0
@@ -98,23 +104,23 @@ def test_encoder_layout_is_its_groups(frame):
         start += n
 
 
-def test_encoder_finds_the_modes_of_a_bimodal_column(frame):
-    enc = TableEncoder().fit(frame)
+def test_encoder_finds_the_modes_of_a_bimodal_column(encoder):
+    enc = encoder
     state = enc.to_state()["transforms"][0]
     means = np.array(state["mode_means"]) * state["std"] + state["mean"]
     assert len(means) >= 2
     assert np.abs(means[:, None] - np.array([-5.0, 5.0])[None]).min(0).max() < 0.5
 
 
-def test_encoder_state_is_json_and_restores(frame):
-    enc = TableEncoder().fit(frame)
+def test_encoder_state_is_json_and_restores(frame, encoder):
+    enc = encoder
     again = TableEncoder.from_state(json.loads(json.dumps(enc.to_state())))
     X = enc.transform(frame)
     assert again.inverse_transform(X).equals(enc.inverse_transform(X))
 
 
-def test_encoder_refuses_unseen_levels(frame):
-    enc = TableEncoder().fit(frame)
+def test_encoder_refuses_unseen_levels(frame, encoder):
+    enc = encoder
     other = frame.copy()
     other.loc[0, "colour"] = "purple"
     with pytest.raises(ValueError, match="purple"):

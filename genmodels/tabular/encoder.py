@@ -205,19 +205,18 @@ class _Categorical:
         levels = self.s["levels"]
         if self.width() == 1:
             return np.zeros((len(series), 0))
-        index = {v: i for i, v in enumerate(levels)}
+        pd = pandas()
         miss = series.isna().to_numpy()
-        codes = np.empty(len(series), dtype=int)
-        for i, (v, m) in enumerate(zip(series.to_numpy(dtype=object), miss, strict=True)):
-            if m:
-                codes[i] = len(levels)
-                continue
-            code = index.get(_json_scalar(v))
-            if code is None:
-                raise ValueError(
-                    f"column {self.s['name']!r}: {v!r} is not one of the levels seen in fit"
-                )
-            codes[i] = code
+        values = series.astype(object).where(~miss, None)
+        index = pd.Index(levels, dtype=object)
+        codes = index.get_indexer(values.map(_json_scalar))
+        unseen = (codes < 0) & ~miss
+        if unseen.any():
+            raise ValueError(
+                f"column {self.s['name']!r}: {values[unseen].iloc[0]!r} is not one of the "
+                "levels seen in fit"
+            )
+        codes[miss] = len(levels)
         return np.eye(self.width())[codes]
 
     def decode(self, block: np.ndarray):

@@ -11,7 +11,7 @@ rows:
   with weight decay 1e-5, and the KL term weighted 1/2 (TVAE's loss factor of 2 on the
   reconstruction);
 * ``"gmm"``: a :class:`~genmodels.mixture.GaussianMixture` over the encoded rows (full
-  covariances), sampled and decoded (the largest entry of a one-hot group wins): fast,
+  covariances, float32, at most 50 EM steps), sampled and decoded (the largest entry of a one-hot group wins): fast,
   a baseline;
 * ``"auto"``: ``"vae"`` for tables of at least :data:`AUTO_VAE_ROWS` rows, ``"gmm"`` for
   smaller ones, where a network has too little to learn from.
@@ -187,7 +187,8 @@ class Synthesizer(BaseEstimator):
             min(int(self.n_components), n_rows),
             covariance_type="full",
             reg_covar=1e-3,
-            max_iter=100,
+            max_iter=50,
+            dtype="float32",
             random_state=self._seed(),
             verbose=int(self.verbose),
             device=self.device,
