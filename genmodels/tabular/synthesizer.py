@@ -11,8 +11,8 @@ rows:
   with weight decay 1e-5, and the KL term weighted 1/2 (TVAE's loss factor of 2 on the
   reconstruction);
 * ``"gmm"``: a :class:`~genmodels.mixture.GaussianMixture` over the encoded rows (full
-  covariances, float32, at most 50 EM steps), sampled and decoded (the largest entry of a one-hot group wins): fast,
-  a baseline;
+  covariances, float32, at most 50 EM steps), sampled and decoded (the largest entry of a
+  one-hot group wins);
 * ``"auto"``: ``"vae"`` for tables of at least :data:`AUTO_VAE_ROWS` rows, ``"gmm"`` for
   smaller ones, where a network has too little to learn from.
 
