@@ -235,8 +235,14 @@ def test_vae_synthesizer_samples_the_table(frame, tmp_path):
     assert Synthesizer.load(path).sample(100, random_state=7).equals(a.sample(100, random_state=7))
 
 
-def test_auto_picks_by_table_size(frame):
-    assert Synthesizer(verbose=0).fit(frame.iloc[:100]).model_name_ == "gmm"
+def test_auto_picks_by_encoded_width(frame, monkeypatch):
+    import genmodels.tabular.synthesizer as S
+
+    small = frame.iloc[:100]
+    assert Synthesizer(verbose=0).fit(small).model_name_ == "gmm"
+    monkeypatch.setattr(S, "AUTO_GMM_FEATURES", 5)
+    wide = Synthesizer(epochs=1, latent_dim=2, hidden_dims=(8,), verbose=0).fit(small)
+    assert wide.model_name_ == "vae"
 
 
 # -- files ------------------------------------------------------------------------------------
@@ -326,3 +332,15 @@ def test_synth_command_column_override_and_errors(tmp_path, capsys):
     assert main(["synth", str(src), "-o", str(out), "--column", "a=fancy"]) == 1
     assert "unknown column type 'fancy'" in capsys.readouterr().err
     assert main(["synth", str(src), "-o", str(tmp_path / "o.npy")]) == 1
+
+
+def test_progress_shows_losses_and_a_slow_fit_is_announced(frame, monkeypatch, caplog, capsys):
+    import genmodels.tabular.synthesizer as S
+
+    monkeypatch.setattr(S, "SLOW_SECONDS", 0.0)
+    with caplog.at_level("WARNING", logger="genmodels"):
+        Synthesizer("vae", epochs=2, latent_dim=2, hidden_dims=(8,), verbose=1).fit(
+            frame.iloc[:100]
+        )
+    assert any("will take about" in r.getMessage() for r in caplog.records)
+    assert "loss=" in capsys.readouterr().err  # the trainer's progress lines

@@ -25,8 +25,8 @@ def add_parser(sub) -> None:
                    help="rows to write (default: as many as DATA has)")
     p.add_argument("-o", "--output", required=True, help="the CSV file to write")
     p.add_argument("--model", default="auto", choices=("auto", "gmm", "vae"),
-                   help="auto (a VAE for 1,000 rows or more, else a Gaussian mixture), "
-                   "gmm or vae (TVAE-like)")
+                   help="auto (a Gaussian mixture for tables of up to 256 encoded features, "
+                   "else the VAE), gmm or vae (TVAE-like)")
     p.add_argument("--seed", type=int, default=0, help="the random seed (default 0)")
     p.add_argument("--epochs", type=int, default=None, help="the VAE's epochs (default 300)")
     p.add_argument("--column", action="append", default=[], metavar="NAME=TYPE",

@@ -4,10 +4,10 @@ and the :class:`TableEncoder` it stands on. Needs pandas (``pip install
 
 from ._columns import DATE_FORMATS, KINDS, column_kinds, infer_kind
 from .encoder import TableEncoder
-from .synthesizer import AUTO_VAE_ROWS, MODELS, Synthesizer
+from .synthesizer import AUTO_GMM_FEATURES, MODELS, Synthesizer
 
 __all__ = [
-    "AUTO_VAE_ROWS",
+    "AUTO_GMM_FEATURES",
     "DATE_FORMATS",
     "KINDS",
     "MODELS",

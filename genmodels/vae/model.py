@@ -29,7 +29,8 @@ _PARAM_SPEC: dict[str, list] = {
     "hidden_dims": SHARED_PARAM_SPEC["hidden_dims"],
     "architecture": [OneOf(("auto", "mlp", "conv"))],
     "image_shape": [NONE, Satisfies(_is_shape, "(height, width) or (channels, height, width)")],
-    "likelihood": [OneOf(("bernoulli", "gaussian", "categorical"))],
+    "likelihood": [OneOf(("bernoulli", "gaussian", "categorical", "mixed"))],
+    "feature_groups": [NONE, Satisfies(lambda v: _is_groups(v), "(kind, size) pairs")],
     "gaussian_variance": [OneOf(("feature", "output"))],
     "n_levels": [Interval(int, 2, None)],
     "activation": SHARED_PARAM_SPEC["activation"],
@@ -38,14 +39,6 @@ _PARAM_SPEC: dict[str, list] = {
     "objective": [OneOf(("elbo", "iwae"))],
     "n_train_samples": [Interval(int, 1, None)],
     "n_importance": SHARED_PARAM_SPEC["n_importance"],
-}
-
-
-# VAE's: the conditional model's, plus the mixed likelihood of encoded tables.
-_VAE_PARAM_SPEC: dict[str, list] = {
-    **_PARAM_SPEC,
-    "likelihood": [OneOf(("bernoulli", "gaussian", "categorical", "mixed"))],
-    "feature_groups": [NONE, Satisfies(lambda v: _is_groups(v), "(kind, size) pairs")],
 }
 
 
@@ -160,7 +153,7 @@ class VAE(BaseVAE):
         resumable=True,
     )
 
-    _param_spec = _VAE_PARAM_SPEC
+    _param_spec = _PARAM_SPEC
 
     def __init__(
         self,
@@ -323,6 +316,7 @@ class ConditionalVAE(BaseVAE):
         likelihood: str = "bernoulli",
         gaussian_variance: str = "feature",
         n_levels: int = 256,
+        feature_groups: tuple[tuple[str, int], ...] | None = None,
         activation: str = "relu",
         beta: float = 1.0,
         kl_anneal_steps: int = 0,
@@ -352,6 +346,7 @@ class ConditionalVAE(BaseVAE):
         self.likelihood = likelihood
         self.gaussian_variance = gaussian_variance
         self.n_levels = n_levels
+        self.feature_groups = feature_groups
         self.activation = activation
         self.beta = beta
         self.kl_anneal_steps = kl_anneal_steps
@@ -377,7 +372,9 @@ class ConditionalVAE(BaseVAE):
     # -- data and labels ---------------------------------------------------------------------
 
     def _check_values(self, arr: np.ndarray, name: str) -> None:
-        _check_likelihood_values(arr, self.likelihood, self.n_levels, name, type(self).__name__)
+        _check_likelihood_values(
+            arr, self.likelihood, self.n_levels, name, type(self).__name__, self.feature_groups
+        )
 
     def _n_classes(self) -> int:
         return len(self.classes_)
@@ -429,6 +426,7 @@ class ConditionalVAE(BaseVAE):
             self.feature_shape_,
             n_levels=self.n_levels,
             gaussian_variance=self.gaussian_variance,
+            groups=self.feature_groups,
         )
 
     def _objective(self) -> TrainingObjective:
