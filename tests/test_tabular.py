@@ -327,8 +327,9 @@ def test_synth_command_column_override_and_errors(tmp_path, capsys):
     assert main(["synth", str(src), "-o", str(out), "--model", "gmm", "--quiet",
                  "--column", "a=categorical", "--missing", "?"]) == 0
     assert "a (categorical)" in capsys.readouterr().out
-    fake = pd.read_csv(out)
+    fake = pd.read_csv(out, keep_default_na=False)
     assert set(fake["a"]) <= {1, 2, 3, 4}
+    assert set(fake["b"]) <= {"x", "y", "?"}  # missing cells written as the input marked them
     assert main(["synth", str(src), "-o", str(out), "--column", "a=fancy"]) == 1
     assert "unknown column type 'fancy'" in capsys.readouterr().err
     assert main(["synth", str(src), "-o", str(tmp_path / "o.npy")]) == 1

@@ -34,7 +34,8 @@ def add_parser(sub) -> None:
                    "categorical, boolean or datetime (repeatable)")
     p.add_argument("--missing", action="append", default=[], metavar="TEXT",
                    help="a cell text that means missing, besides empty cells and NA "
-                   "(repeatable; e.g. --missing '?')")
+                   "(repeatable; e.g. --missing '?'); the first one also marks the "
+                   "missing cells of the output")
     p.add_argument("--save", metavar="FILE", help="also write the fitted synthesizer here")
     p.add_argument("--load", metavar="FILE",
                    help="sample from a saved synthesizer instead of fitting DATA")
@@ -100,18 +101,19 @@ def run(args: argparse.Namespace) -> int:
             synth.save(args.save)
     n = args.rows or synth.n_rows_
     rows = synth.sample(n, random_state=args.seed)
-    write_table(rows, synth, out)
+    write_table(rows, synth, out, args.missing[0] if args.missing else "")
     kinds = ", ".join(f"{c} ({k})" for c, k in synth.column_kinds_.items())
     print(f"{n} synthetic rows -> {out} (model {synth.model_name_}; columns: {kinds})")
     return 0
 
 
-def write_table(rows, synth, path: Path) -> None:
+def write_table(rows, synth, path: Path, missing: str = "") -> None:
     """Write ``rows`` as CSV so that each column reads back as the input's did: integer
-    columns with missing values as whole numbers and empty cells (3, not 3.0)."""
+    columns with missing values as whole numbers (3, not 3.0), missing cells as ``missing``
+    (the first ``--missing`` text, so a table that marked them ``?`` still does)."""
     rows = rows.copy()
     with_missing = synth.encoder_.columns_with_missing()
     for name, kind in synth.column_kinds_.items():
         if kind == "integer" and name in with_missing and rows[name].dtype.kind == "f":
             rows[name] = rows[name].astype("Int64")
-    rows.to_csv(path, index=False)
+    rows.to_csv(path, index=False, na_rep=missing)
