@@ -194,3 +194,45 @@ def jsb_chorales(resolution: str = "quarter") -> dict[str, list[np.ndarray]]:
     if resolution == "separated":
         return {k: [np.asarray(p, np.float64).reshape(-1, 4) for p in data[k]] for k in splits}
     return {k: pieces_to_rolls(data[k]) for k in splits}
+#: The columns of UCI Adult's ``adult.data``, in file order (``adult.names``).
+ADULT_COLUMNS = (
+    "age",
+    "workclass",
+    "fnlwgt",
+    "education",
+    "education-num",
+    "marital-status",
+    "occupation",
+    "relationship",
+    "race",
+    "sex",
+    "capital-gain",
+    "capital-loss",
+    "hours-per-week",
+    "native-country",
+    "income",
+)
+
+
+def uci_adult():
+    """UCI Adult (Kohavi 1996), the training file ``adult.data``: a pandas DataFrame of
+    32,561 rows and the 15 columns of :data:`ADULT_COLUMNS` (6 integer, 9 string columns,
+    ``income`` the label ``"<=50K"`` / ``">50K"``), spaces after the commas stripped and
+    ``?`` read as missing (NaN; in workclass, occupation and native-country). Needs pandas
+    (``pip install 'genmodels[tabular]'``)."""
+    try:
+        import pandas as pd
+    except ImportError:
+        raise ImportError(
+            "reading UCI Adult needs pandas: pip install 'genmodels[tabular]'"
+        ) from None
+    path = dataset_path("uci_adult", "adult.data")
+    return pd.read_csv(
+        path,
+        header=None,
+        names=list(ADULT_COLUMNS),
+        skipinitialspace=True,
+        na_values="?",
+        keep_default_na=False,
+        skip_blank_lines=True,
+    )

@@ -90,6 +90,19 @@ def _is_tensor(value: Any) -> bool:
 
 def save_model(model: GenerativeModel, path: str | os.PathLike) -> None:
     """Write ``model`` to ``path`` atomically (write a temporary file, then rename)."""
+    tensors, metadata = model_parts(model)
+    data = st_save(tensors, metadata=metadata)
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def model_parts(model: GenerativeModel) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """What a model file holds, before it is written: the tensors (``attr/<name>``,
+    ``param/<name>``) and the string metadata. A file that holds a model inside another
+    object (a :class:`~genmodels.tabular.Synthesizer`'s) stores these under a prefix and
+    reads them back with :func:`model_from_parts`."""
     cls = type(model)
     if registered_models().get(cls.__name__) is not cls:
         raise TypeError(f"{cls.__name__} is not a registered genmodels model; cannot save it")
@@ -121,11 +134,7 @@ def save_model(model: GenerativeModel, path: str | os.PathLike) -> None:
         "params": json.dumps(params),
         "attributes": json.dumps(attributes),
     }
-    data = st_save(tensors, metadata=metadata)
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    return tensors, metadata
 
 
 def _foreign_kind(data: bytes) -> str:
@@ -238,6 +247,19 @@ def load(path: str | os.PathLike) -> GenerativeModel:
         raise FileNotFoundError(f"no model file at {path}")
     data = path.read_bytes()
     meta = _read_header(data, path)
+    try:
+        tensors = st_load(data)
+    except Exception as exc:
+        raise ModelFileError(f"{path}: corrupt model file ({exc})") from None
+    return model_from_parts(meta, tensors, path)
+
+
+def model_from_parts(
+    meta: dict[str, str], tensors: dict[str, np.ndarray], path: str | os.PathLike
+) -> GenerativeModel:
+    """The model that :func:`model_parts` gave ``(tensors, meta)`` for, checked as
+    :func:`load` checks a file (``path`` names the file in error messages)."""
+    path = Path(path)
     name = meta.get("class", "")
     classes = registered_models()
     if name not in classes:
@@ -246,7 +268,6 @@ def load(path: str | os.PathLike) -> GenerativeModel:
             f"{', '.join(sorted(classes))}"
         )
     try:
-        tensors = st_load(data)
         params = {k: from_json_value(v) for k, v in json.loads(meta["params"]).items()}
         attributes = {k: from_json_value(v) for k, v in json.loads(meta["attributes"]).items()}
     except ModelFileError:

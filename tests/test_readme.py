@@ -184,6 +184,17 @@ def write_user_files(folder: Path) -> None:
         for i in range(n):
             pixels = rng.integers(0, 256, size=(4, 4, 3), dtype=np.uint8)
             Image.fromarray(pixels).save(folder / name / f"{i}.png")
+    # adult.csv: a small made-up table in UCI Adult's style ('?' for missing cells).
+    n = 200
+    work = rng.choice(["Private", "Self-emp", "State-gov", "?"], n, p=[0.6, 0.2, 0.15, 0.05])
+    edu = rng.integers(5, 16, n)
+    rows = [
+        [str(a), w, str(e), str(h), ">50K" if e + rng.normal(0, 3) > 13 else "<=50K"]
+        for a, w, e, h in zip(rng.integers(17, 80, n), work, edu, rng.integers(10, 70, n),
+                              strict=True)
+    ]
+    _write_csv(folder / "adult.csv", ["age", "workclass", "education-num", "hours-per-week",
+                                      "income"], rows)
 
 
 def _write_csv(path: Path, header: list[str], rows) -> None:

@@ -33,6 +33,7 @@ from . import (
     predict,
     sample,
     score,
+    synth,
     upscale,
 )
 from .common import PROG, CommandError, error, exit_code, one_line, show_warning
@@ -50,6 +51,7 @@ VERBS = (
     upscale,
     compose,
     anomalies,
+    synth,
     info,
     demo,
     models,
@@ -127,6 +129,9 @@ Examples:
       a chorale drawn from a music model (rnn-nade, satb; examples/jsb_chorales.py) as MIDI
   genmodels anomalies data.csv --model gmm --contamination 0.05 -o flagged.csv
       flag the 5% least likely rows under a Gaussian mixture fitted to them (scores in nats)
+  genmodels synth adult.csv -n 10000 -o synthetic.csv --missing '?' --seed 0
+      synthetic rows like a CSV table's (numbers, integers, categories, booleans, dates,
+      missing cells), with its columns, order and types (--model gmm|vae, --column NAME=TYPE)
   genmodels info gmm.safetensors
       what a model file holds: class, hyper-parameters, fitted attributes
   genmodels demo --quick --output demo-report

@@ -718,7 +718,10 @@ class GaussianMixture(GenerativeModel):
         ct = self.covariance_type
         if ct in ("full", "tied"):
             chol = torch.linalg.cholesky(G.full_covariances(p["cov"], ct, k, d))  # (K, D, D)
-            x = p["means"][labels] + (chol[labels] @ z[:, :, None]).squeeze(-1)
+            x = p["means"][labels].clone()  # (N, D)
+            for j in range(k):  # per component: chol[labels] would be (N, D, D)
+                rows = labels == j
+                x[rows] += z[rows] @ chol[j].T
         else:
             std = torch.sqrt(p["cov"] if ct == "diag" else p["cov"][:, None].expand(k, d))
             x = p["means"][labels] + std[labels] * z

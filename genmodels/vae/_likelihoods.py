@@ -24,6 +24,10 @@ gaussian       1, 2  x real; mean, and a log-variance that is either one learned
 categorical    K     x an integer level 0..K-1 (e.g. 256 grey levels); K logits per feature
 multinomial    1     x non-negative counts over the features (a user's item vector); one
                      logit per feature, softmax over all features
+mixed          1     a row of an encoded table (genmodels.tabular): consecutive groups of
+                     features, each ``("gaussian", n)`` (n real values, one learned
+                     log-variance per feature, as ``gaussian``) or ``("categorical", n)``
+                     (a one-hot vector over n classes; n logits, softmax within the group)
 =============  ====  =======================================================================
 
 The multinomial is a distribution over count vectors *with a given total* n = sum(x):
@@ -44,8 +48,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-LikelihoodName = Literal["bernoulli", "gaussian", "categorical", "multinomial"]
-LIKELIHOODS: tuple[str, ...] = ("bernoulli", "gaussian", "categorical", "multinomial")
+LikelihoodName = Literal["bernoulli", "gaussian", "categorical", "multinomial", "mixed"]
+LIKELIHOODS: tuple[str, ...] = ("bernoulli", "gaussian", "categorical", "multinomial", "mixed")
+#: The kinds of feature group a ``mixed`` likelihood is made of.
+GROUP_KINDS: tuple[str, ...] = ("gaussian", "categorical")
 GaussianVariance = Literal["feature", "output"]
 _LOG_2PI = math.log(2 * math.pi)
 # Default floor of the Gaussian log-variance: a standard deviation of 0.01 (data in [0, 1]).
@@ -290,6 +296,106 @@ class MultinomialLikelihood(Likelihood):
         return self.total_count * self.probabilities(out)
 
 
+class MixedLikelihood(Likelihood):
+    """A row made of consecutive feature groups (an encoded table, TVAE's observation
+    model): ``groups`` = ``(("gaussian", n1), ("categorical", n2), ...)`` whose sizes add up
+    to the number of features. A Gaussian group is ``n`` independent real values with one
+    learned log-variance each (bounded below by ``min_log_var`` as in
+    :class:`GaussianLikelihood`); a categorical group is a one-hot vector over ``n``
+    classes, its ``n`` decoder outputs the logits of a softmax within the group. The
+    decoder emits one number per feature (P = 1). ``sample`` draws the Gaussian values and
+    one class per categorical group (as a one-hot vector); ``mean`` gives the Gaussian
+    means and each group's class probabilities."""
+
+    params_per_feature = 1
+
+    def __init__(
+        self,
+        feature_shape: int | Sequence[int],
+        groups: Sequence[tuple[str, int]],
+        min_log_var: float = DEFAULT_MIN_LOG_VAR,
+    ):
+        super().__init__(feature_shape)
+        self.groups = check_groups(groups, math.prod(self.feature_shape))
+        if len(self.feature_shape) != 1:
+            raise ValueError("the mixed likelihood is for rows of features (an MLP)")
+        self.min_log_var = float(min_log_var)
+        kinds = [kind for kind, n in self.groups for _ in range(n)]
+        gauss = torch.tensor([k == "gaussian" for k in kinds])
+        self.register_buffer("gaussian_mask", gauss, persistent=False)
+        self.raw_log_var = nn.Parameter(torch.zeros(int(gauss.sum())))
+        # categorical groups: (start, size) in feature order
+        self._categorical = []
+        start = 0
+        for kind, n in self.groups:
+            if kind == "categorical":
+                self._categorical.append((start, n))
+            start += n
+
+    def log_var(self) -> torch.Tensor:
+        """The bounded log-variances of the Gaussian features, in feature order."""
+        return self.min_log_var + F.softplus(self.raw_log_var - self.min_log_var)
+
+    def log_prob(self, x, out):
+        out = out[..., 0]  # (*batch, D)
+        x = x.to(out.dtype)
+        shape = torch.broadcast_shapes(x.shape[:-1], out.shape[:-1])
+        lp = torch.zeros(shape, dtype=out.dtype, device=out.device)
+        g = self.gaussian_mask
+        if self.raw_log_var.numel():
+            lp = lp + gaussian_log_prob(x[..., g], out[..., g], self.log_var())
+        for start, n in self._categorical:
+            log_p = torch.log_softmax(out[..., start : start + n], dim=-1)
+            lp = lp + (x[..., start : start + n] * log_p).sum(-1)
+        return lp
+
+    def sample(self, out, generator=None):
+        out = out[..., 0]
+        x = torch.empty_like(out)
+        g = self.gaussian_mask
+        if self.raw_log_var.numel():
+            mean = out[..., g]
+            noise = torch.randn(mean.shape, generator=generator, dtype=out.dtype, device=out.device)
+            x[..., g] = mean + torch.exp(0.5 * self.log_var()) * noise
+        for start, n in self._categorical:
+            probs = torch.softmax(out[..., start : start + n], dim=-1).reshape(-1, n)
+            draws = torch.multinomial(probs, 1, generator=generator)  # (M, 1)
+            one_hot = F.one_hot(draws[:, 0], n).to(out.dtype)
+            x[..., start : start + n] = one_hot.view(*out.shape[:-1], n)
+        return x
+
+    def mean(self, out):
+        out = out[..., 0]
+        x = out.clone()
+        for start, n in self._categorical:
+            x[..., start : start + n] = torch.softmax(out[..., start : start + n], dim=-1)
+        return x
+
+
+def check_groups(groups, n_features: int | None = None) -> tuple[tuple[str, int], ...]:
+    """``groups`` as a tuple of ``(kind, size)`` pairs (kinds from :data:`GROUP_KINDS`,
+    sizes positive, a categorical one at least 2), adding up to ``n_features`` when given;
+    a ValueError naming the problem otherwise."""
+    try:
+        out = tuple((str(kind), int(n)) for kind, n in groups)
+    except (TypeError, ValueError):
+        raise ValueError(
+            "feature groups must be (kind, size) pairs, e.g. (('gaussian', 3), "
+            f"('categorical', 4)); got {groups!r}"
+        ) from None
+    if not out:
+        raise ValueError("the mixed likelihood needs at least one feature group")
+    for kind, n in out:
+        if kind not in GROUP_KINDS:
+            raise ValueError(f"feature group kind must be one of {GROUP_KINDS}, got {kind!r}")
+        if n < (2 if kind == "categorical" else 1):
+            raise ValueError(f"a {kind} feature group of size {n} is too small")
+    total = sum(n for _, n in out)
+    if n_features is not None and total != n_features:
+        raise ValueError(f"the feature groups cover {total} features, the data have {n_features}")
+    return out
+
+
 def as_shape(feature_shape: int | Sequence[int]) -> tuple[int, ...]:
     if isinstance(feature_shape, int):
         return (feature_shape,)
@@ -304,6 +410,7 @@ def make_likelihood(
     gaussian_variance: GaussianVariance = "feature",
     min_log_var: float = DEFAULT_MIN_LOG_VAR,
     total_count: int = 1,
+    groups: Sequence[tuple[str, int]] | None = None,
 ) -> Likelihood:
     """The likelihood module for a name, from the keyword arguments that concern it."""
     if name == "bernoulli":
@@ -314,4 +421,8 @@ def make_likelihood(
         return CategoricalLikelihood(feature_shape, n_levels)
     if name == "multinomial":
         return MultinomialLikelihood(feature_shape, total_count)
+    if name == "mixed":
+        if groups is None:
+            raise ValueError("the mixed likelihood needs its feature groups")
+        return MixedLikelihood(feature_shape, groups, min_log_var)
     raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {name!r}")

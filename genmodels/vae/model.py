@@ -28,7 +28,7 @@ from ..validation import (
     fit_classes,
     label_codes,
 )
-from ._likelihoods import Likelihood, make_likelihood
+from ._likelihoods import Likelihood, check_groups, make_likelihood
 from .base import SHARED_PARAM_SPEC, BaseVAE, TrainingObjective
 
 # VAE's and ConditionalVAE's hyper-parameters (in the order they are checked).
@@ -37,7 +37,8 @@ _PARAM_SPEC: dict[str, list] = {
     "hidden_dims": SHARED_PARAM_SPEC["hidden_dims"],
     "architecture": [OneOf(("auto", "mlp", "conv"))],
     "image_shape": [NONE, Satisfies(_is_shape, "(height, width) or (height, width, channels)")],
-    "likelihood": [OneOf(("bernoulli", "gaussian", "categorical"))],
+    "likelihood": [OneOf(("bernoulli", "gaussian", "categorical", "mixed"))],
+    "feature_groups": [NONE, Satisfies(lambda v: _is_groups(v), "(kind, size) pairs")],
     "gaussian_variance": [OneOf(("feature", "output"))],
     "n_levels": [Interval(int, 2, None)],
     "activation": SHARED_PARAM_SPEC["activation"],
@@ -49,8 +50,16 @@ _PARAM_SPEC: dict[str, list] = {
 }
 
 
+def _is_groups(v) -> bool:
+    try:
+        check_groups(v)
+    except ValueError:
+        return False
+    return True
+
+
 def _check_likelihood_values(
-    arr: np.ndarray, likelihood: str, n_levels: int, name: str, owner: str
+    arr: np.ndarray, likelihood: str, n_levels: int, name: str, owner: str, groups=None
 ) -> None:
     """Refuse values ``likelihood`` has no density for (a clear error naming them)."""
     if likelihood == "bernoulli":
@@ -65,6 +74,26 @@ def _check_likelihood_values(
                 f"{owner}: {name} must hold integer levels 0..{n_levels - 1} for the "
                 "categorical likelihood (it has negative, fractional or larger values)"
             )
+    elif likelihood == "mixed":
+        if groups is None:
+            raise ValueError(f"{owner}: likelihood='mixed' needs feature_groups")
+        groups = check_groups(groups)
+        total = sum(n for _, n in groups)
+        if arr.shape[1] != total:
+            raise ValueError(
+                f"{owner}: feature_groups cover {total} features, {name} has {arr.shape[1]}"
+            )
+        start = 0
+        for kind, n in groups:
+            block = arr[:, start : start + n]
+            if kind == "categorical" and (
+                ((block != 0) & (block != 1)).any() or (block.sum(1) != 1).any()
+            ):
+                raise ValueError(
+                    f"{owner}: {name}'s features {start}..{start + n - 1} form a categorical "
+                    "group and must be one-hot (0/1, one 1 per row)"
+                )
+            start += n
 
 
 @register("vae")
@@ -90,11 +119,16 @@ class VAE(BaseVAE):
         How each row of ``n_features`` values folds into an image, for ``"conv"``: rows
         are images flattened channel-last, as numpy and PIL lay them out (and PixelCNN
         reads them).
-    likelihood : {"bernoulli", "gaussian", "categorical"}, default "bernoulli"
+    likelihood : {"bernoulli", "gaussian", "categorical", "mixed"}, default "bernoulli"
         ``"bernoulli"``: values in [0, 1] (binary data; grey levels in [0, 1] train but
         then ``score_samples`` is not a normalised density); ``"gaussian"``: real values,
         with a variance learned per feature (``gaussian_variance="feature"``) or output by
-        the decoder (``"output"``); ``"categorical"``: integer levels 0..``n_levels``-1.
+        the decoder (``"output"``); ``"categorical"``: integer levels 0..``n_levels``-1;
+        ``"mixed"``: rows of an encoded table made of the ``feature_groups``.
+    feature_groups : tuple of (kind, size), optional
+        For ``likelihood="mixed"`` (MLP only): consecutive groups of features, each
+        ``("gaussian", n)`` (real values) or ``("categorical", n)`` (a one-hot vector over
+        n classes, a softmax within the group), as :mod:`genmodels.tabular` encodes tables.
     activation : str, default "relu"
     beta : float, default 1.0
     kl_anneal_steps : int, default 0
@@ -141,6 +175,7 @@ class VAE(BaseVAE):
         likelihood: str = "bernoulli",
         gaussian_variance: str = "feature",
         n_levels: int = 256,
+        feature_groups: tuple[tuple[str, int], ...] | None = None,
         activation: str = "relu",
         beta: float = 1.0,
         kl_anneal_steps: int = 0,
@@ -170,6 +205,7 @@ class VAE(BaseVAE):
         self.likelihood = likelihood
         self.gaussian_variance = gaussian_variance
         self.n_levels = n_levels
+        self.feature_groups = feature_groups
         self.activation = activation
         self.beta = beta
         self.kl_anneal_steps = kl_anneal_steps
@@ -195,7 +231,9 @@ class VAE(BaseVAE):
     # -- data -----------------------------------------------------------------------------
 
     def _check_values(self, arr: np.ndarray, name: str) -> None:
-        _check_likelihood_values(arr, self.likelihood, self.n_levels, name, type(self).__name__)
+        _check_likelihood_values(
+            arr, self.likelihood, self.n_levels, name, type(self).__name__, self.feature_groups
+        )
 
     def _feature_shape(self, n_features: int) -> tuple[int, ...]:
         owner = type(self).__name__
@@ -236,6 +274,7 @@ class VAE(BaseVAE):
             self.feature_shape_,
             n_levels=self.n_levels,
             gaussian_variance=self.gaussian_variance,
+            groups=self.feature_groups,
         )
 
     def _objective(self) -> TrainingObjective:
@@ -287,6 +326,7 @@ class ConditionalVAE(BaseVAE):
         likelihood: str = "bernoulli",
         gaussian_variance: str = "feature",
         n_levels: int = 256,
+        feature_groups: tuple[tuple[str, int], ...] | None = None,
         activation: str = "relu",
         beta: float = 1.0,
         kl_anneal_steps: int = 0,
@@ -316,6 +356,7 @@ class ConditionalVAE(BaseVAE):
         self.likelihood = likelihood
         self.gaussian_variance = gaussian_variance
         self.n_levels = n_levels
+        self.feature_groups = feature_groups
         self.activation = activation
         self.beta = beta
         self.kl_anneal_steps = kl_anneal_steps
@@ -341,7 +382,9 @@ class ConditionalVAE(BaseVAE):
     # -- data and labels ---------------------------------------------------------------------
 
     def _check_values(self, arr: np.ndarray, name: str) -> None:
-        _check_likelihood_values(arr, self.likelihood, self.n_levels, name, type(self).__name__)
+        _check_likelihood_values(
+            arr, self.likelihood, self.n_levels, name, type(self).__name__, self.feature_groups
+        )
 
     def _n_classes(self) -> int:
         return len(self.classes_)
@@ -380,6 +423,7 @@ class ConditionalVAE(BaseVAE):
             self.feature_shape_,
             n_levels=self.n_levels,
             gaussian_variance=self.gaussian_variance,
+            groups=self.feature_groups,
         )
 
     def _objective(self) -> TrainingObjective:
