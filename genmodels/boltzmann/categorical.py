@@ -68,6 +68,7 @@ class CategoricalRBM(BaseRBM, Recommender):
     """
 
     user_rows = "rating_codes"  # the Recommender's rows: codes, NaN = unrated
+    recommendation_score = "expected code given the row (expected rating - 1)"
 
     capabilities = Capabilities(
         likelihood="estimate",

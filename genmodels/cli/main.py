@@ -29,6 +29,7 @@ from . import (
     interpolate,
     models,
     predict,
+    recommend,
     sample,
     score,
     upscale,
@@ -46,6 +47,7 @@ VERBS = (
     complete,
     interpolate,
     upscale,
+    recommend,
     info,
     demo,
     models,
@@ -114,6 +116,9 @@ Examples:
       VAEs: the latent code (posterior mean) of every row, columns z0, z1, ...
   genmodels interpolate vae.safetensors digits01.npy --rows 0 7 -o strip.png
       decode the path between the codes of rows 0 and 7 (an image strip, or .csv/.npy)
+  genmodels recommend multvae.safetensors --movielens --user 42 -n 10
+      the 10 movies a recommender (multvae, categorical-rbm) ranks first for MovieLens
+      user 42, with titles (--ratings u.data-style file, --items u.item for other data)
   genmodels info gmm.safetensors
       what a model file holds: class, hyper-parameters, fitted attributes
   genmodels demo --quick --output demo-report

@@ -58,6 +58,8 @@ class Recommender(ABC):
 
     #: The kind of user rows ``recommend`` takes (and ``fit`` was given).
     user_rows: ClassVar[RowKind]
+    #: What :meth:`recommendation_scores` are, in words (for printing).
+    recommendation_score: ClassVar[str]
 
     @abstractmethod
     def recommendation_scores(self, user_rows) -> np.ndarray:

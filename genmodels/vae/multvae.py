@@ -103,6 +103,7 @@ class MultVAE(BaseVAE, Recommender):
     """
 
     user_rows = "clicks"  # the Recommender's rows: counts, 0 = no interaction
+    recommendation_score = "probability of the next interaction (the decoder's softmax)"
 
     capabilities = Capabilities(
         likelihood="estimate",
