@@ -52,6 +52,7 @@ bench: $(VENV)/.bench
 	$(PY) benchmarks/autoregressive.py $(BENCH_ARGS)
 	$(PY) benchmarks/autoregressive_training.py $(filter-out --busy,$(BENCH_ARGS))
 	$(PY) benchmarks/gan_training.py $(filter-out --busy,$(BENCH_ARGS))
+	$(PY) benchmarks/recommend_movielens.py $(filter-out --busy,$(BENCH_ARGS))
 
 bench-busy: $(VENV)/.bench
 	$(MAKE) bench BENCH_ARGS="--busy $(BENCH_ARGS)"
