@@ -28,8 +28,9 @@ values. Methods and their fold-in:
   {0.01, 0.05, 0.1} x regularization {0.001, 0.01}, 100 iterations;
 * MultVAE: examples/multvae_movielens.py's configuration (600 tanh hidden, 200 latent,
   dropout 0.5, batches of 100, KL cap 0.2 annealed over 3000 steps), ``--vae-epochs``
-  epochs keeping the one with the best validation NDCG@100, over the KL caps
-  ``--vae-grid`` (default {0.1, 0.2, 0.3});
+  epochs keeping the one with the best validation NDCG@100, over the grid of KL caps
+  ``--vae-grid`` (default {0.1, 0.2, 0.3}) x ``--vae-dropout`` (0.5) x ``--vae-shape``
+  (hidden:latent, 600:200);
 * CategoricalRBM on the binarised clicks: every row complete (K = 2 categories, clicked or
   not), a held-out user's score of an item is p(click | their other fold-in entries),
   exact (``recommendation_scores``); hidden units {100, 200}, CD-1, lr 0.01, momentum 0.9,
@@ -82,6 +83,7 @@ from genmodels.recommend import (  # noqa: E402
 
 N_USERS, N_ITEMS = 943, 1682
 NAMES = [name for name, _, _ in METRICS]
+SHOW_GRID = False  # --show-grid: print every setting's validation NDCG@100
 ScoreFn = Callable[[np.ndarray], np.ndarray]  # fold-in rows -> scores
 
 
@@ -97,6 +99,8 @@ def choose(fit: Callable[[dict], ScoreFn], grid: list[dict], s):
     for params in grid:
         score = fit(params)
         val = ndcg(score(s.val_in), s.val_in, s.val_out)
+        if SHOW_GRID:
+            print(f"    validation NDCG@100 {val:.4f}: {params}", flush=True)
         if best is None or val > best[2]:
             best = (params, score, val)
     return best[0], best[1], best[2], time.perf_counter() - t0
@@ -191,10 +195,11 @@ def fit_bpr(s, seed: int):
 
 def fit_multvae(s, seed: int, epochs: int):
     def fit(params):
+        hidden, latent = params["shape"]
         model = MultVAE(
-            200,
-            (600,),
-            dropout=0.5,
+            latent,
+            (hidden,),
+            dropout=params["dropout"],
             anneal_cap=params["anneal_cap"],
             total_anneal_steps=3000,
             epochs=epochs,
@@ -253,7 +258,11 @@ def ranking(args, clicks: np.ndarray) -> None:
         ),
         "MultVAE": (
             lambda s, seed: fit_multvae(s, seed, args.vae_epochs),
-            grid(anneal_cap=args.vae_grid),
+            grid(
+                anneal_cap=args.vae_grid,
+                dropout=args.vae_dropout,
+                shape=[tuple(int(v) for v in t.split(":")) for t in args.vae_shape],
+            ),
         ),
         "CategoricalRBM": (
             lambda s, seed: fit_rbm(s, seed, args.rbm_epochs),
@@ -389,6 +398,10 @@ def main() -> int:
     p.add_argument("--splits", nargs="+", default=[f"u{i}" for i in range(1, 6)])
     p.add_argument("--vae-epochs", type=int, default=100)
     p.add_argument("--vae-grid", type=float, nargs="+", default=[0.1, 0.2, 0.3], help="KL caps")
+    p.add_argument("--vae-dropout", type=float, nargs="+", default=[0.5])
+    p.add_argument(
+        "--vae-shape", nargs="+", default=["600:200"], help="HIDDEN:LATENT sizes (grid)"
+    )
     p.add_argument("--rbm-epochs", type=int, default=20, help="the click RBM's")
     p.add_argument("--rbm-grid", type=int, nargs="+", default=[100, 200], help="hidden units")
     p.add_argument("--rbm-rating-epochs", type=int, default=50)
@@ -398,8 +411,11 @@ def main() -> int:
     p.add_argument("--skip", nargs="+", default=[], help="methods to leave out, by name")
     p.add_argument("--part", choices=("a", "b", "both"), default="both")
     p.add_argument("--quick", action="store_true", help="1 seed, short fits, u1 only")
+    p.add_argument("--show-grid", action="store_true", help="every setting's validation score")
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args()
+    global SHOW_GRID
+    SHOW_GRID = args.show_grid
     if args.quick:
         args.seeds, args.splits = args.seeds[:1], args.splits[:1]
         args.vae_epochs, args.rbm_epochs, args.rbm_rating_epochs = 5, 2, 2
