@@ -71,6 +71,7 @@ def models(data):
 def test_recommend_contract(models, name):
     model, X = models[name]
     assert isinstance(model, Recommender)
+    assert model.user_row_kind == {"multvae": "clicks", "categorical-rbm": "rating_codes"}[name]
     rows = X[:10]
     recs = model.recommend(rows, n=5)
     assert recs.shape == (10, 5) and recs.dtype.kind == "i"
@@ -261,7 +262,8 @@ def test_cli_recommend_prints_titles(models, data, tmp_path, capsys, name):
     out = capsys.readouterr().out.splitlines()
     table = out[out.index(next(line for line in out if line.startswith("rank"))) + 1 :]
     assert len(table) == 4
-    user_row = user_item_matrix(ratings[ratings[:, 0] == 2], (N_USERS, N_ITEMS), model.user_rows)
+    mine = ratings[ratings[:, 0] == 2]
+    user_row = user_item_matrix(mine, (N_USERS, N_ITEMS), model.user_row_kind)
     rated = set(ratings[ratings[:, 0] == 2, 1])
     expected = rank_items(
         model.recommendation_scores(user_row[2:3]),

@@ -67,7 +67,7 @@ class CategoricalRBM(BaseRBM, Recommender):
     biases.  h_samples_ (PCD), history_, n_iter_, n_updates_: as :class:`BernoulliRBM`.
     """
 
-    user_rows = "rating_codes"  # the Recommender's rows: codes, NaN = unrated
+    user_row_kind = "rating_codes"  # the Recommender's rows: codes, NaN = unrated
     recommendation_score = "expected code given the row (expected rating - 1)"
 
     capabilities = Capabilities(

@@ -12,7 +12,7 @@ anything after, whitespace- or tab-separated, no header) or a ``.csv`` with a he
 in MovieLens: item ``i`` is column ``i - 1`` of the model's rows. Titles: ``--items FILE``
 in ``u.item``'s layout (``id|title|...``, latin-1).
 
-How a user's ratings become the model's row (``Recommender.user_rows``): ``clicks``
+How a user's ratings become the model's row (``Recommender.user_row_kind``): ``clicks``
 (MultVAE) 1 where the rating is at least ``--min-rating`` (default 4, Liang et al.'s
 clicks), else 0; ``rating_codes`` (CategoricalRBM) the rating - 1, NaN where unrated.
 Every item the user rated (at any rating) is left out of the list unless ``--include-seen``.
@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
             f"1..{n_items} only"
         )
     triples = np.column_stack([np.zeros(len(mine)), mine[:, 1] - 1, mine[:, 2]])
-    row = user_item_matrix(triples, (1, n_items), model.user_rows, min_rating=args.min_rating)
+    row = user_item_matrix(triples, (1, n_items), model.user_row_kind, min_rating=args.min_rating)
     scores = model.recommendation_scores(row)[0]  # (n_items,)
     # every item the user rated is seen here, whatever its rating (also for click models)
     rated = np.zeros(n_items, dtype=bool)

@@ -6,7 +6,7 @@ better, and ``seen_items(user_rows)``, which items each row already has. The ran
 checks of ``n`` and the handling of seen items live here, so every recommender behaves the
 same, and the ``genmodels recommend`` command can call any of them (it tests
 ``isinstance(model, Recommender)``, and builds the user's row by :func:`user_item_matrix`
-with the model's :attr:`Recommender.user_rows`).
+with the model's :attr:`Recommender.user_row_kind`).
 
 The two kinds of user rows (users x items, one column per item, items in the order the
 model was fitted on):
@@ -57,7 +57,7 @@ class Recommender(ABC):
     the two kinds of user rows)."""
 
     #: The kind of user rows ``recommend`` takes (and ``fit`` was given).
-    user_rows: ClassVar[RowKind]
+    user_row_kind: ClassVar[RowKind]
     #: What :meth:`recommendation_scores` are, in words (for printing).
     recommendation_score: ClassVar[str]
 

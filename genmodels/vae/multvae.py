@@ -102,7 +102,7 @@ class MultVAE(BaseVAE, Recommender):
     coefficient out; it does not depend on the model). The total itself is not modelled.
     """
 
-    user_rows = "clicks"  # the Recommender's rows: counts, 0 = no interaction
+    user_row_kind = "clicks"  # the Recommender's rows: counts, 0 = no interaction
     recommendation_score = "probability of the next interaction (the decoder's softmax)"
 
     capabilities = Capabilities(
