@@ -135,6 +135,16 @@ def test_rbm_ranks_by_the_expected_rating_from_conditional_proba(models):
     assert ok.mean() > 0.8, ok.mean()
 
 
+def test_every_registered_recommender_declares_its_rows():
+    from genmodels import registered_models
+    from genmodels.recommend import ROW_KINDS
+
+    found = {c for c in registered_models().values() if issubclass(c, Recommender)}
+    assert {MultVAE, CategoricalRBM} <= found
+    for cls in found:
+        assert cls.user_row_kind in ROW_KINDS and cls.recommendation_score, cls
+
+
 def test_rank_items():
     s = np.array([[0.1, 0.5, 0.5, 0.9, 0.2]])
     np.testing.assert_array_equal(rank_items(s, 5), [[3, 1, 2, 4, 0]])  # ties: lower index
