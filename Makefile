@@ -54,6 +54,7 @@ bench: $(VENV)/.bench
 	$(PY) benchmarks/gan_training.py $(filter-out --busy,$(BENCH_ARGS))
 	$(PY) benchmarks/anomaly_odds.py $(filter-out --busy,$(BENCH_ARGS))
 	$(PY) benchmarks/tabular_adult.py $(filter-out --busy,$(BENCH_ARGS))
+	$(PY) benchmarks/recommend_movielens.py $(filter-out --busy,$(BENCH_ARGS))
 
 bench-busy: $(VENV)/.bench
 	$(MAKE) bench BENCH_ARGS="--busy $(BENCH_ARGS)"

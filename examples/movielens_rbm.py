@@ -29,22 +29,15 @@ import numpy as np
 import torch
 
 from genmodels import CategoricalRBM
-from genmodels.datasets import DatasetNotFound, dataset_path, movielens_100k
+from genmodels.datasets import DatasetNotFound, movielens_100k, movielens_items
+from genmodels.recommend import rank_items, user_item_matrix
 
 N_USERS, N_ITEMS, N_RATINGS = 943, 1682, 5
 
 
 def ratings_matrix(rows: np.ndarray) -> np.ndarray:
     """(users, items) rating codes 0-4 (rating - 1), NaN where not rated."""
-    X = np.full((N_USERS, N_ITEMS), np.nan)
-    X[rows[:, 0], rows[:, 1]] = rows[:, 2] - 1
-    return X
-
-
-def titles() -> list[str]:
-    path = dataset_path("movielens_100k", "ml-100k", "u.item")
-    with open(path, encoding="latin-1") as fh:
-        return [line.split("|")[1] for line in fh]
+    return user_item_matrix(rows, (N_USERS, N_ITEMS), "rating_codes")
 
 
 def rmse(pred: np.ndarray, truth: np.ndarray) -> float:
@@ -68,7 +61,7 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     try:
         train, test = movielens_100k(args.split)
-        names = titles()
+        names = movielens_items()
     except DatasetNotFound as e:
         print(e, file=sys.stderr)
         return 2
@@ -122,9 +115,10 @@ def main() -> int:
 
     u = args.user
     rated = np.isfinite(X[u])
-    scores = model.conditional_proba(X[u : u + 1])[0] @ np.arange(1, N_RATINGS + 1)
-    scores[rated | (count < 20)] = -np.inf  # unrated by the user, rated by 20+ others
-    best = np.argsort(-scores)[: args.top]
+    # the Recommender's scores: the expected code (rating - 1); rank the movies the user
+    # has not rated, among those 20+ others rated (fewer ratings: an unreliable mean)
+    scores = model.recommendation_scores(X[u : u + 1])[0] + 1.0  # expected rating
+    best = rank_items(scores[None, :], args.top, (rated | (count < 20))[None, :])[0]
     liked = np.flatnonzero(X[u] == N_RATINGS - 1)[:5]
     print(f"\nuser {u} rated {rated.sum()} movies; five of their 5-star ones:")
     for i in liked:

@@ -11,7 +11,8 @@ The protocol of "Variational Autoencoders for Collaborative Filtering", section 
   sees them), 20% held out (at least one; users left with fewer than 5 clicks on the kept
   items have none and are not evaluated);
 * a model ranks the items a user did not fold in; Recall@K = hits / min(K, held out),
-  NDCG@K with binary relevance (``genmodels.metrics``);
+  NDCG@K with binary relevance (``genmodels.metrics``); the split and the metrics are
+  ``genmodels.recommend``'s, as in benchmarks/recommend_movielens.py;
 * MultVAE trains on the training users' full click rows for ``--epochs`` epochs and keeps
   the epoch with the best validation NDCG@100 (``validation_data=(fold-in, held-out)``
   with ``early_stopping`` = the number of epochs: no early stop, the best weights kept);
@@ -44,82 +45,28 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from genmodels import MultVAE
-from genmodels.datasets import DatasetNotFound, dataset_path
-from genmodels.metrics import ndcg_at_k, recall_at_k
+from genmodels.datasets import DatasetNotFound, movielens_items, movielens_ratings
+from genmodels.recommend import (
+    METRICS,
+    heldout_metrics,
+    popularity_scores,
+    strong_generalization_split,
+    user_item_matrix,
+)
 
 N_USERS, N_ITEMS = 943, 1682
-METRICS = (
-    ("Recall@20", recall_at_k, 20),
-    ("Recall@50", recall_at_k, 50),
-    ("NDCG@100", ndcg_at_k, 100),
-)
 
 
 def load_clicks(min_rating: int = 4) -> np.ndarray:
     """(943, 1682) 0/1 matrix: 1 where the user rated the movie ``min_rating`` or more."""
-    rows = np.loadtxt(
-        dataset_path("movielens_100k", "ml-100k", "u.data"), dtype=np.int64, usecols=(0, 1, 2)
+    return user_item_matrix(
+        movielens_ratings(), (N_USERS, N_ITEMS), "clicks", min_rating=min_rating
     )
-    X = np.zeros((N_USERS, N_ITEMS))
-    keep = rows[:, 2] >= min_rating
-    X[rows[keep, 0] - 1, rows[keep, 1] - 1] = 1.0
-    return X
-
-
-def titles() -> list[str]:
-    path = dataset_path("movielens_100k", "ml-100k", "u.item")
-    with open(path, encoding="latin-1") as fh:
-        return [line.split("|")[1] for line in fh]
-
-
-@dataclass
-class Split:
-    items: np.ndarray  # kept item ids (columns of every matrix below)
-    train: np.ndarray  # (n_train, n_items) clicks of the training users
-    val_in: np.ndarray  # validation users: folded-in clicks
-    val_out: np.ndarray  # and held-out clicks
-    test_in: np.ndarray
-    test_out: np.ndarray
-    test_users: np.ndarray  # user ids of the rows of test_in / test_out
-
-
-def fold_in(X: np.ndarray, prop: float, rng: np.random.RandomState):
-    """Hold out int(prop * n) of each row's n clicks at random; rows left without a
-    held-out click are dropped. Returns (fold-in, held-out, kept row indices)."""
-    X_in, X_out = X.copy(), np.zeros_like(X)
-    for u in range(len(X)):
-        clicked = np.flatnonzero(X[u])
-        out = rng.choice(clicked, int(prop * len(clicked)), replace=False)
-        X_in[u, out], X_out[u, out] = 0.0, 1.0
-    rows = np.flatnonzero(X_out.sum(1) > 0)
-    return X_in[rows], X_out[rows], rows
-
-
-def split(X: np.ndarray, n_heldout: int, seed: int, min_clicks: int = 5) -> Split:
-    rng = np.random.RandomState(seed)
-    users = rng.permutation(np.flatnonzero(X.sum(1) >= min_clicks))
-    test_u, val_u = users[:n_heldout], users[n_heldout : 2 * n_heldout]
-    train_u = users[2 * n_heldout :]
-    items = np.flatnonzero(X[train_u].sum(0) > 0)
-    val_in, val_out, _ = fold_in(X[val_u][:, items], 0.2, rng)
-    test_in, test_out, rows = fold_in(X[test_u][:, items], 0.2, rng)
-    return Split(items, X[train_u][:, items], val_in, val_out, test_in, test_out, test_u[rows])
-
-
-def evaluate(scores: np.ndarray, X_in: np.ndarray, X_out: np.ndarray) -> dict[str, np.ndarray]:
-    """Per-user metrics of a ranking of the items not folded in."""
-    scores = np.where(X_in > 0, -np.inf, scores)
-    return {name: fn(scores, X_out, k) for name, fn, k in METRICS}
-
-
-def popularity(train: np.ndarray, n_users: int) -> np.ndarray:
-    return np.tile(train.sum(0), (n_users, 1))
 
 
 def fmt(values: np.ndarray) -> str:
@@ -145,7 +92,7 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     try:
         X = load_clicks()
-        names = titles()
+        names = movielens_items()
     except DatasetNotFound as e:
         print(e, file=sys.stderr)
         return 2
@@ -159,7 +106,7 @@ def main() -> int:
     results: dict[str, list[dict[str, float]]] = {"popularity": [], "MultVAE": []}
     shown = None
     for seed in args.seeds:
-        s = split(X, args.heldout_users, seed)
+        s = strong_generalization_split(X, args.heldout_users, seed)
         model = MultVAE(
             args.latent,
             tuple(args.hidden),
@@ -176,8 +123,10 @@ def main() -> int:
         model.fit(s.train, validation_data=(s.val_in, s.val_out))
         fit_s = time.perf_counter() - t0
         rows = {
-            "popularity": evaluate(popularity(s.train, len(s.test_in)), s.test_in, s.test_out),
-            "MultVAE": evaluate(model.predict_scores(s.test_in), s.test_in, s.test_out),
+            "popularity": heldout_metrics(
+                popularity_scores(s.train, len(s.test_in)), s.test_in, s.test_out
+            ),
+            "MultVAE": heldout_metrics(model.predict_scores(s.test_in), s.test_in, s.test_out),
         }
         print(
             f"\nseed {seed}: {len(s.train)} training users, {len(s.val_in)} validation and "

@@ -236,3 +236,20 @@ def uci_adult():
         keep_default_na=False,
         skip_blank_lines=True,
     )
+def movielens_ratings() -> np.ndarray:
+    """All 100,000 MovieLens 100K ratings (ml-100k/u.data): an (n, 3) int64 array of
+    (user, item, rating) with 0-based user and item ids (943 users, 1,682 items) and
+    ratings 1-5, in the file's order. Research use only: never copy this data into a
+    repository (its licence forbids redistribution)."""
+    path = dataset_path("movielens_100k", "ml-100k", "u.data")
+    rows = np.loadtxt(path, dtype=np.int64, usecols=(0, 1, 2))
+    rows[:, :2] -= 1
+    return rows
+
+
+def movielens_items() -> list[str]:
+    """The titles of the 1,682 MovieLens 100K movies (ml-100k/u.item, latin-1,
+    ``|``-separated, e.g. ``"Toy Story (1995)"``): entry ``i`` is 0-based item ``i``."""
+    path = dataset_path("movielens_100k", "ml-100k", "u.item")
+    with open(path, encoding="latin-1") as fh:
+        return [line.split("|")[1] for line in fh if line.strip()]

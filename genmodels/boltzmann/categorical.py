@@ -13,6 +13,7 @@ from torch.nn import functional as F
 from .. import attributes as A
 from ..backend import to_numpy
 from ..base import Capabilities
+from ..recommend import Recommender
 from ..registry import register
 from ..validation import NONE, Interval, check_array, check_n_features, check_observed
 from ._base import COMMON_SPEC
@@ -22,7 +23,7 @@ from ._units import CategoricalUnits, Units, base_rate_log_frequencies
 
 
 @register("categorical-rbm", "softmax-rbm")
-class CategoricalRBM(BaseRBM):
+class CategoricalRBM(BaseRBM, Recommender):
     """Restricted Boltzmann machine with categorical (softmax) visible units and binary
     hidden units, for rows of category codes with missing entries (ratings, surveys).
 
@@ -35,7 +36,16 @@ class CategoricalRBM(BaseRBM):
     states when they are fewer, AIS per distinct pattern of observed entries otherwise —
     each pattern is a model of its own, so scoring many incomplete rows with H > 20 is
     costly). ``conditional_proba`` predicts every entry from the row's other observed
-    entries (recommendation: the expected rating of an unrated item).
+    entries.
+
+    Recommending (the :class:`~genmodels.recommend.Recommender` interface,
+    ``recommend(X, n, exclude_seen=True)``): rows as for ``fit`` (ratings as codes, NaN
+    for unrated); an item's score is its **expected code** under the exact conditional
+    given the row's observed entries, sum_k k p(x_ij = k | the rest), e.g. the expected
+    rating minus 1 for 1-5 ratings coded 0-4 (Salakhutdinov et al.'s prediction);
+    ``exclude_seen`` leaves out the rated (non-NaN) entries. On a complete 0/1 click
+    matrix (K = 2) the score is p(click | the other entries), but every entry is then
+    "seen": rank its scores with ``recommendation_scores`` and your own mask.
 
     Parameters
     ----------
@@ -56,6 +66,9 @@ class CategoricalRBM(BaseRBM):
     its observed entries (smoothed), the base-rate model of AIS and the initial visible
     biases.  h_samples_ (PCD), history_, n_iter_, n_updates_: as :class:`BernoulliRBM`.
     """
+
+    user_row_kind = "rating_codes"  # the Recommender's rows: codes, NaN = unrated
+    recommendation_score = "expected code given the row (expected rating - 1)"
 
     capabilities = Capabilities(
         likelihood="estimate",
@@ -278,3 +291,15 @@ class CategoricalRBM(BaseRBM):
             logits = b[s:e] + F.softplus(rest + Wi[None]).sum(-1)  # (N, m, K)
             out[:, s:e] = torch.softmax(logits, -1)
         return to_numpy(out)
+
+    def recommendation_scores(self, user_rows) -> np.ndarray:
+        """The expected code of every entry given the row's other observed entries,
+        sum_k k p(x_ij = k | rest) from :meth:`conditional_proba`: (N, D)."""
+        proba = self.conditional_proba(user_rows)  # (N, D, K)
+        return proba @ np.arange(proba.shape[-1], dtype=np.float64)
+
+    def seen_items(self, user_rows) -> np.ndarray:
+        """The entries each row has: the observed (non-NaN) ones."""
+        self._check_fitted()
+        values, _ = self._check_X(user_rows, fitting=False)
+        return ~np.isnan(values)

@@ -31,6 +31,7 @@ from . import (
     interpolate,
     models,
     predict,
+    recommend,
     sample,
     score,
     synth,
@@ -52,6 +53,7 @@ VERBS = (
     compose,
     anomalies,
     synth,
+    recommend,
     info,
     demo,
     models,
@@ -132,6 +134,9 @@ Examples:
   genmodels synth adult.csv -n 10000 -o synthetic.csv --missing '?' --seed 0
       synthetic rows like a CSV table's (numbers, integers, categories, booleans, dates,
       missing cells), with its columns, order and types (--model gmm|vae, --column NAME=TYPE)
+  genmodels recommend multvae.safetensors --movielens --user 42 -n 10
+      the 10 movies a recommender (multvae, categorical-rbm) ranks first for MovieLens
+      user 42, with titles (--ratings u.data-style file, --items u.item for other data)
   genmodels info gmm.safetensors
       what a model file holds: class, hyper-parameters, fitted attributes
   genmodels demo --quick --output demo-report

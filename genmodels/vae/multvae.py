@@ -4,7 +4,8 @@ A variational autoencoder (on :class:`~genmodels.vae.base.BaseVAE`, as
 :class:`~genmodels.vae.VAE`) whose rows are users' item vectors (clicks, plays: counts),
 with the multinomial likelihood, Liang et al.'s network (L2-normalised input, dropout on
 it, one tanh hidden layer each way) and their KL annealing, plus what a recommender needs:
-item scores (:meth:`MultVAE.predict_scores`), top-N lists (:meth:`MultVAE.recommend`) and
+item scores (:meth:`MultVAE.predict_scores`), top-N lists (:meth:`MultVAE.recommend`, the
+:class:`~genmodels.recommend.Recommender` interface) and
 validation by NDCG@K on held-out items during ``fit``. The ranking metrics are in
 :mod:`genmodels.metrics`.
 """
@@ -20,8 +21,9 @@ from torch.utils.data import Dataset, TensorDataset
 from .. import attributes as A
 from ..backend import to_numpy
 from ..base import Capabilities
-from ..metrics import ndcg_at_k, recall_at_k, top_k
+from ..metrics import ndcg_at_k, recall_at_k
 from ..nn import StepContext
+from ..recommend import Recommender
 from ..registry import register
 from ..validation import Interval
 from . import _latent
@@ -30,7 +32,7 @@ from .base import SHARED_PARAM_SPEC, BaseVAE, TrainingObjective, chunks
 
 
 @register("multvae")
-class MultVAE(BaseVAE):
+class MultVAE(BaseVAE, Recommender):
     """Variational autoencoder with a multinomial likelihood for implicit feedback
     (Liang, Krishnan, Hoffman & Jebara 2018, "Variational Autoencoders for Collaborative
     Filtering").
@@ -99,6 +101,9 @@ class MultVAE(BaseVAE):
     log-probability of the counts given their total (the paper's training loss leaves the
     coefficient out; it does not depend on the model). The total itself is not modelled.
     """
+
+    user_row_kind = "clicks"  # the Recommender's rows: counts, 0 = no interaction
+    recommendation_score = "probability of the next interaction (the decoder's softmax)"
 
     capabilities = Capabilities(
         likelihood="estimate",
@@ -271,15 +276,11 @@ class MultVAE(BaseVAE):
             out.append(to_numpy(net.likelihood.probabilities(net.decoder(mu))))
         return np.concatenate(out).astype(np.float64)
 
-    def recommend(self, X, n: int = 20, *, exclude_seen: bool = True) -> np.ndarray:
-        """The ``n`` items with the highest :meth:`predict_scores` for each user, best
-        first: (n_users, n) item indices. ``exclude_seen`` leaves out the items a user
-        already has (non-zero in ``X``); a user with fewer than ``n`` other items gets
-        those first, then seen items at the end. Ties go to the lower item index."""
-        scores = self.predict_scores(X)
-        if not isinstance(n, int | np.integer) or not 1 <= n <= scores.shape[1]:
-            raise ValueError(f"n must be an integer in [1, {scores.shape[1]}], got {n!r}")
-        if exclude_seen:
-            seen = np.asarray(X, dtype=np.float64) > 0
-            scores = np.where(seen, scores - 2.0, scores)  # below every unseen item, in order
-        return top_k(scores, int(n))
+    def recommendation_scores(self, user_rows) -> np.ndarray:
+        """The :class:`~genmodels.recommend.Recommender` scores: :meth:`predict_scores`."""
+        return self.predict_scores(user_rows)
+
+    def seen_items(self, user_rows) -> np.ndarray:
+        """The items each row has: a count above 0."""
+        self._check_fitted()
+        return self._check_X(user_rows, fitting=False) > 0
