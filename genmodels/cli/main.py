@@ -28,6 +28,7 @@ from . import (
     info,
     interpolate,
     models,
+    molecules,
     predict,
     sample,
     score,
@@ -46,6 +47,7 @@ VERBS = (
     complete,
     interpolate,
     upscale,
+    molecules,
     info,
     demo,
     models,
@@ -114,6 +116,10 @@ Examples:
       VAEs: the latent code (posterior mean) of every row, columns z0, z1, ...
   genmodels interpolate vae.safetensors digits01.npy --rows 0 7 -o strip.png
       decode the path between the codes of rows 0 and 7 (an image strip, or .csv/.npy)
+  genmodels fit gpt mols.smi --set end_token=true --set block_size=64 -o smiles_gpt.safetensors
+      a SMILES language model: a .smi file is one molecule a line, each its own sequence
+  genmodels molecules smiles_gpt.safetensors -n 1000 -o mols.smi --train mols.smi --report rep/
+      sample molecules (canonical SMILES) and print the MOSES metrics (genmodels[chem])
   genmodels info gmm.safetensors
       what a model file holds: class, hyper-parameters, fitted attributes
   genmodels demo --quick --output demo-report
