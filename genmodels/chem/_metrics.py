@@ -156,16 +156,23 @@ def tanimoto(a, b) -> np.ndarray:
 def internal_diversity(fingerprints, p: int = 1, *, batch: int = 2048) -> float:
     """IntDiv_p = 1 - mean_i (mean_j T(i, j)^p)^(1/p) over all pairs of rows of
     ``fingerprints`` (i = j included, as MOSES), in blocks of ``batch`` rows."""
+    return _internal_diversities(fingerprints, (p,), batch)[0]
+
+
+def _internal_diversities(fingerprints, ps: Sequence, batch: int = 2048) -> list[float]:
+    """IntDiv_p for each p of ``ps``, from one pass over the blocks of similarities."""
     fps = _bits(fingerprints, "fingerprints")
     if len(fps) == 0:
         raise ValueError("internal_diversity of no molecules")
-    if not isinstance(p, int | float) or p <= 0:
-        raise ValueError(f"p must be positive, got {p!r}")
-    per_row = np.empty(len(fps))
+    for p in ps:
+        if not isinstance(p, int | float) or isinstance(p, bool) or p <= 0:
+            raise ValueError(f"p must be positive, got {p!r}")
+    per_row = np.empty((len(ps), len(fps)))
     for i in range(0, len(fps), batch):
         t = tanimoto(fps[i : i + batch], fps)
-        per_row[i : i + batch] = np.mean(t**p, axis=1) ** (1.0 / p)
-    return float(1.0 - per_row.mean())
+        for k, p in enumerate(ps):
+            per_row[k, i : i + batch] = np.mean(t**p, axis=1) ** (1.0 / p)
+    return [float(1.0 - r.mean()) for r in per_row]
 
 
 @lru_cache(maxsize=1)
@@ -242,13 +249,16 @@ def moses_metrics(
     n_jobs: int = 1,
     ks: Sequence[int] = (1000, 10000),
     filters: bool = True,
+    canonical_train: bool = False,
 ) -> dict[str, Any]:
     """The MOSES metrics of generated SMILES ``samples`` (definitions in
     :mod:`genmodels.chem._metrics`): a dict with ``n_samples``, ``n_valid``, ``valid``,
     ``unique@k`` for each k of ``ks``, ``Novelty`` against the training SMILES ``train``
     (canonicalised here; None without ``train``), ``IntDiv``, ``IntDiv2`` and, with
     ``filters``, ``Filters`` (see :func:`passes_filters`). Metrics of the valid samples
-    are None when there are none. ``n_jobs`` processes canonicalise."""
+    are None when there are none. ``n_jobs`` processes canonicalise;
+    ``canonical_train=True`` takes ``train`` as canonical SMILES of this RDKit already
+    (from :func:`canonical_smiles`) and skips canonicalising it again."""
     require_rdkit("moses_metrics")
     samples = _as_list(samples, "samples")
     canonical = canonical_smiles(samples, n_jobs=n_jobs)
@@ -263,14 +273,15 @@ def moses_metrics(
     if train is None:
         out["Novelty"] = None
     else:
-        train_set = {c for c in canonical_smiles(train, n_jobs=n_jobs) if c is not None}
+        train = _as_list(train, "train")
+        if not canonical_train:
+            train = canonical_smiles(train, n_jobs=n_jobs)
+        train_set = {c for c in train if c is not None}
         if not train_set:
             raise ValueError("moses_metrics: no training SMILES is a valid molecule")
         out["Novelty"] = novelty(valid, train_set) if valid else None
     if valid:
-        fps = morgan_fingerprints(valid)
-        out["IntDiv"] = internal_diversity(fps, 1)
-        out["IntDiv2"] = internal_diversity(fps, 2)
+        out["IntDiv"], out["IntDiv2"] = _internal_diversities(morgan_fingerprints(valid), (1, 2))
     else:
         out["IntDiv"] = out["IntDiv2"] = None
     if filters:
