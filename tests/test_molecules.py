@@ -268,3 +268,30 @@ def test_cli_molecules_without_rdkit(tiny_model, tmp_path, monkeypatch, capsys):
 
     with pytest.raises(ImportError, match=r"pip install 'genmodels\[chem\]'"):
         canonical_smiles(["CCO"])
+
+
+def test_with_an_end_token_the_probabilities_of_all_strings_sum_to_one():
+    """p(empty) + sum over strings x of 1..L characters of p(x, end) + the probability of
+    every (L + 1)-character prefix = 1 (the chain rule with the end token)."""
+    from itertools import product
+
+    m = Transformer(
+        n_layers=1,
+        n_heads=2,
+        d_model=16,
+        block_size=4,
+        end_token=True,
+        epochs=3,
+        batch_size=2,
+        warmup_steps=0,
+        random_state=0,
+    )
+    m.fit(["a", "ab", "bba", "babab"])  # block 4 < 6: the windows hop
+    end, length = m.end_id_, 3
+    total = math.exp(m._score_token_lists([np.array([end])])[0])  # the empty string
+    for n in range(1, length + 1):
+        texts = ["".join(t) for t in product("ab", repeat=n)]
+        total += np.exp(m.score_samples(texts)).sum()
+    prefixes = ["".join(t) for t in product("ab", repeat=length + 1)]
+    total += np.exp(m._score_token_lists(m._encode_text(prefixes, fitting=False))).sum()
+    assert total == pytest.approx(1.0, abs=1e-6)  # float32 logits
