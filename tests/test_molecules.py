@@ -295,3 +295,29 @@ def test_with_an_end_token_the_probabilities_of_all_strings_sum_to_one():
     prefixes = ["".join(t) for t in product("ab", repeat=length + 1)]
     total += np.exp(m._score_token_lists(m._encode_text(prefixes, fitting=False))).sum()
     assert total == pytest.approx(1.0, abs=1e-6)  # float32 logits
+
+
+def test_a_transformer_checkpoints_and_resumes(tmp_path):
+    """Tied input/output embeddings share one storage; the checkpoint must still write
+    (it raised in safetensors before), and resuming to more epochs gives the run that
+    went there at once."""
+    params = dict(
+        n_layers=1,
+        n_heads=2,
+        d_model=16,
+        block_size=24,
+        end_token=True,
+        batch_size=4,
+        warmup_steps=0,
+        lr_schedule="constant",
+        random_state=0,
+    )
+    straight = Transformer(epochs=2, **params).fit(SMILES)
+    first = Transformer(epochs=1, checkpoint_dir=str(tmp_path), **params).fit(SMILES)
+    assert (tmp_path / "checkpoint.safetensors").is_file()
+    resumed = Transformer(epochs=2, checkpoint_dir=str(tmp_path), **params)
+    resumed.fit(SMILES, resume=True)
+    assert first.n_epochs_ == 1 and resumed.n_epochs_ == 2
+    np.testing.assert_allclose(
+        resumed.score_samples(SMILES), straight.score_samples(SMILES), rtol=1e-5
+    )
