@@ -321,3 +321,17 @@ def test_a_transformer_checkpoints_and_resumes(tmp_path):
     np.testing.assert_allclose(
         resumed.score_samples(SMILES), straight.score_samples(SMILES), rtol=1e-5
     )
+
+
+@pytest.mark.slow
+def test_moses_smiles_split_is_fixed_and_disjoint():
+    from genmodels import datasets
+
+    try:
+        data = datasets.moses_smiles()
+    except datasets.DatasetNotFound as exc:
+        pytest.skip(str(exc))
+    assert len(data["train"]) == 158467 and len(data["test"]) == 17607
+    assert len(data["test_scaffolds"]) == 176225
+    assert not set(data["train"]) & set(data["test"])
+    assert data["train"][:5] == datasets.moses_smiles()["train"][:5]
