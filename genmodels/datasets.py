@@ -253,3 +253,33 @@ def movielens_items() -> list[str]:
     path = dataset_path("movielens_100k", "ml-100k", "u.item")
     with open(path, encoding="latin-1") as fh:
         return [line.split("|")[1] for line in fh if line.strip()]
+def _read_smiles_csv(path: Path) -> list[str]:
+    """The ``SMILES`` column of a gzip CSV with that one-column header, in file order."""
+    import gzip
+
+    with gzip.open(path, "rt", encoding="ascii") as f:
+        lines = f.read().split()
+    if not lines or lines[0] != "SMILES":
+        raise ValueError(f"{path}: expected a CSV with the one column 'SMILES'")
+    return lines[1:]
+
+
+def moses_smiles(seed: int = 0, train_fraction: float = 0.9) -> dict[str, list[str]]:
+    """The MOSES benchmark molecules (Polykovskiy et al. 2020) that are stored here: its
+    official test set (176,074 canonical SMILES) split by molecule, with a fixed seed, into
+    ``"train"`` (90%, 158,467 molecules) and ``"test"`` (the other 10%), plus its scaffold
+    test set ``"test_scaffolds"`` (176,225 molecules whose Bemis-Murcko scaffolds appear in
+    none of MOSES's training molecules: a harder test). MOSES's own 1.58-million-molecule
+    training file is not available, so a model trained on ``"train"`` has seen a tenth of
+    the data MOSES's baselines saw. Lists of ``str``, in the files' SMILES."""
+    if not 0.0 < train_fraction < 1.0:
+        raise ValueError(f"train_fraction must be in (0, 1), got {train_fraction}")
+    test = _read_smiles_csv(dataset_path("moses_smiles", "test.csv.gz"))
+    scaffolds = _read_smiles_csv(dataset_path("moses_smiles", "test_scaffolds.csv.gz"))
+    order = np.random.RandomState(seed).permutation(len(test))
+    cut = int(round(train_fraction * len(test)))
+    return {
+        "train": [test[i] for i in order[:cut]],
+        "test": [test[i] for i in order[cut:]],
+        "test_scaffolds": scaffolds,
+    }

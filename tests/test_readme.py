@@ -133,6 +133,10 @@ def write_user_files(folder: Path) -> None:
     verse = "To be, or not to be, that is the question:\nWhether 'tis nobler in the mind\n"
     (folder / "lines.txt").write_text(verse * 20, encoding="utf-8")
 
+    # mols.smi: a few molecules, one SMILES a line, for the SMILES language model.
+    mols = ["CCO", "c1ccccc1", "CC(=O)O", "CCN", "c1ccncc1", "CC(=O)Nc1ccc(O)cc1", "CCOC"]
+    (folder / "mols.smi").write_text("".join(m + "\n" for m in mols) * 4, encoding="utf-8")
+
     # counts.npz (scipy.sparse.save_npz) and labels.txt: sparse word counts and their labels.
     import scipy.sparse as sp
 

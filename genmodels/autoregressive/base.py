@@ -26,6 +26,12 @@ A model supplies
   (logits (n, L, V), position i predicting the token after token i), ``prefill(tokens)``
   and ``step(token, cache)`` (see ``_transformer_net``), token id ``V`` standing for BOS;
 * optionally ``_encode_text`` / ``_decode_text`` (a tokenizer, for models of text);
+* optionally an ``end_token`` hyper-parameter (bool): when true, ``fit`` reserves one more
+  token id, ``end_id_`` (the data's ids are 0 .. end_id_ - 1), and appends it to every
+  sequence, so the model learns where sequences end and is a distribution over sequences
+  of any length (many short strings: molecules, words, names). ``score_samples`` then
+  includes log p(end | x); ``sample``, ``sample_text`` and ``complete`` stop at the end
+  token (``stop_at_end``), every position after it holding ``end_id_``;
 * optionally conditioning (``_conditioning``): ``_label_conditioning = True`` for a model
   that takes class labels (``fit(..., y=...)``, ``classes_``; its network gets labels),
   ``_local_conditioning = True`` (and ``_hop()``) for one that takes local features
@@ -105,6 +111,7 @@ class AutoregressiveModel(NeuralModel):
 
     _fitted_spec = {
         "vocab_size_": A.Attr((), kind="int", constraints=(A.Range(2),)),
+        "end_id_": A.Attr((), kind="int", nullable=True, optional=True),
     }
 
     #: Whether the model takes class labels ``y`` (its network a label embedding).
@@ -159,13 +166,62 @@ class AutoregressiveModel(NeuralModel):
                     else max(2, int(codes.max()) + 1)
                 )
                 self.n_features_in_ = 1
-            if codes.max() >= self.vocab_size_:
+            n_ids = self._n_data_ids if not fitting else self.vocab_size_
+            if codes.max() >= n_ids:
                 raise ValueError(
                     f"{owner}: token id {int(codes.max())} is outside the vocabulary "
-                    f"(ids 0..{self.vocab_size_ - 1})"
+                    f"(ids 0..{n_ids - 1})"
                 )
             seqs = np.split(codes, np.cumsum(lens)[:-1])
+        if fitting:
+            self.end_id_ = None
+            if getattr(self, "end_token", False):
+                self.end_id_ = int(self.vocab_size_)
+                self.vocab_size_ += 1
         return seqs
+
+    # -- the end-of-sequence token ----------------------------------------------------------
+
+    @property
+    def _end_id(self) -> int | None:
+        """The end-of-sequence token id (``end_id_``), or None for a model without one."""
+        end = getattr(self, "end_id_", None)
+        return None if end is None else int(end)
+
+    @property
+    def _n_data_ids(self) -> int:
+        """How many token ids the data may use (all but the end token)."""
+        end = self._end_id
+        return int(self.vocab_size_) if end is None else end
+
+    def _with_end(self, seqs: list[np.ndarray]) -> list[np.ndarray]:
+        """``seqs`` with the end token appended to each (unchanged without one)."""
+        end = self._end_id
+        if end is None:
+            return seqs
+        return [np.concatenate([s, [end]]).astype(np.int64) for s in seqs]
+
+    def _until_end(self, tokens: np.ndarray) -> np.ndarray:
+        """The tokens of ``tokens`` before its first end token (all without one)."""
+        end = self._end_id
+        tokens = np.asarray(tokens)
+        if end is None:
+            return tokens
+        hit = np.flatnonzero(tokens == end)
+        return tokens[: hit[0]] if hit.size else tokens
+
+    def _stop_token(self, stop_at_end: bool | None) -> int | None:
+        """The token generation stops at: the end token unless ``stop_at_end`` is False
+        (None: stop when the model has one; True for a model without one is an error)."""
+        if stop_at_end is not None and not isinstance(stop_at_end, bool | np.bool_):
+            raise TypeError(f"stop_at_end must be True, False or None, got {stop_at_end!r}")
+        end = self._end_id
+        if stop_at_end and end is None:
+            raise ValueError(
+                f"{type(self).__name__} was fitted without an end token (end_token=False): "
+                "it cannot stop at one"
+            )
+        return None if stop_at_end is False else end
 
     # -- training -------------------------------------------------------------------------
 
@@ -321,6 +377,7 @@ class AutoregressiveModel(NeuralModel):
         seqs = self._token_lists(X, given.lengths, fitting=fitting)
         codes = self._label_codes(given.y, len(seqs), fitting=fitting)
         frames = self._local_frames(given.features, [len(s) for s in seqs], fitting=fitting)
+        seqs = self._with_end(seqs)
         rows, which, starts = self._window_rows(seqs)
         tensors = [torch.as_tensor(np.stack(rows), dtype=torch.int64)]
         if codes is not None:
@@ -381,6 +438,12 @@ class AutoregressiveModel(NeuralModel):
 
     def _losses(self, batch, ctx: StepContext) -> dict:
         w = batch[0]
+        # windows of short sequences end in padding: drop the columns no target uses (the
+        # networks are causal, so the other positions' logits are unchanged)
+        used = (w[:, 1:] != _PAD).any(0).nonzero()
+        if len(used) and int(used[-1]) + 2 < w.shape[1]:
+            w = w[:, : int(used[-1]) + 2]
+            batch = (w, *batch[1:])
         inputs = w[:, :-1].clamp(min=0)
         targets = w[:, 1:]
         cond = self._batch_condition(batch)
@@ -398,7 +461,8 @@ class AutoregressiveModel(NeuralModel):
         (one for all, or one each) and local ``features``."""
         self._check_fitted()
         seqs = self._token_lists(X, lengths, fitting=False)
-        return self._score_token_lists(seqs, *self._given_condition(seqs, y, features))
+        given = self._given_condition(seqs, y, features)
+        return self._score_token_lists(self._with_end(seqs), *given)
 
     def _given_condition(self, seqs, y, features):
         codes = self._label_codes(y, len(seqs), fitting=False)
@@ -453,10 +517,13 @@ class AutoregressiveModel(NeuralModel):
 
     def bits_per_token(self, X, lengths=None, *, y=None, features=None) -> float:
         """The mean negative log-likelihood per token in bits (bits per character for a
-        character model, bits per dimension for images)."""
+        character model, bits per dimension for images; with an end token, each sequence's
+        end counts as one more token)."""
         self._check_fitted()
         seqs = self._token_lists(X, lengths, fitting=False)
-        total = self._score_token_lists(seqs, *self._given_condition(seqs, y, features)).sum()
+        given = self._given_condition(seqs, y, features)
+        seqs = self._with_end(seqs)
+        total = self._score_token_lists(seqs, *given).sum()
         return float(-total / sum(len(s) for s in seqs) / math.log(2))
 
     # -- generation -------------------------------------------------------------------------
@@ -473,14 +540,18 @@ class AutoregressiveModel(NeuralModel):
         generator: torch.Generator,
         use_cache: bool,
         cond: Condition | None = None,
+        stop: int | None = None,
     ) -> torch.Tensor:
         """``n_new`` tokens after each row of ``prefixes`` (n, P) (input streams starting
         with BOS, equal lengths): (n, n_new). ``cond``: the condition of the input
-        positions 0 .. P + n_new - 2 (labels, local features), for a conditioned model."""
+        positions 0 .. P + n_new - 2 (labels, local features), for a conditioned model.
+        ``stop``: a token id that ends a row: every later position of the row holds it,
+        and generation ends early once every row has stopped."""
         net = self.module_.eval()
         n, p = prefixes.shape
         u = torch.empty(n, p + n_new, dtype=prefixes.dtype, device=prefixes.device)
         u[:, :p] = prefixes
+        done = torch.zeros(n, dtype=torch.bool, device=prefixes.device)
         width = self._step_width()
         cache, cache_start = None, -1
         for j in range(p - 1, p - 1 + n_new):  # predict the token after input position j
@@ -500,6 +571,12 @@ class AutoregressiveModel(NeuralModel):
                 with cpu_threads(threads_for(n * width)):
                     logits, cache = net.step(u[:, j], cache, *extra)
             u[:, j + 1] = draw(logits, temperature, top_k, top_p, generator)
+            if stop is not None:
+                u[:, j + 1] = u[:, j + 1].masked_fill(done, stop)
+                done |= u[:, j + 1] == stop
+                if bool(done.all()):
+                    u[:, j + 2 :] = stop
+                    break
         return u[:, p:]
 
     def _step_width(self) -> int:
@@ -526,10 +603,14 @@ class AutoregressiveModel(NeuralModel):
         random_state=None,
         return_latent: bool = False,
         use_cache: bool = True,
+        stop_at_end: bool | None = None,
     ):
         """``n_samples`` sequences of ``length`` tokens (default 100, or all the frames of
         ``features``), (n_samples, length, 1) integer codes (as floats, like every sequence
-        model's frames); ``sample_text`` gives strings. ``y``: the class label of every
+        model's frames); ``sample_text`` gives strings. For a model fitted with an end
+        token, a sequence stops at its first end token (``end_id_``), which then fills the
+        rest of its row, and ``length`` is the most tokens a sequence may have
+        (``stop_at_end=False``: draw on past it). ``y``: the class label of every
         sample or one per sample, for a model fitted on labels; ``features``: local
         features, one (frames, F) array for all or one per sample, for a model fitted with
         them. ``temperature`` 0 decodes greedily; ``top_k`` / ``top_p`` filter each draw.
@@ -547,6 +628,7 @@ class AutoregressiveModel(NeuralModel):
                 length = _frames_in(features) * self._hop()
         length = self._check_length(length)
         t, k, p = check_sampling(temperature, top_k, top_p, owner)
+        stop = self._stop_token(stop_at_end)
         codes = self._label_codes(y, n, fitting=False, what="sample")
         frames = self._sample_frames(features, n, length)
         dev = self._device()
@@ -562,6 +644,7 @@ class AutoregressiveModel(NeuralModel):
             generator=gen,
             use_cache=use_cache,
             cond=cond,
+            stop=stop,
         )
         return to_numpy(toks).astype(np.float64)[..., None]
 
@@ -578,16 +661,19 @@ class AutoregressiveModel(NeuralModel):
         top_p: float | None = None,
         random_state=None,
         use_cache: bool = True,
+        stop_at_end: bool | None = None,
     ):
         """Continue ``prefix`` (a text for a model with a tokenizer, else a 1-D array of
         token ids) by ``n_tokens`` tokens, ``n_samples`` times: a list of strings (prefix
         included) for text, else an (n_samples, len(prefix) + n_tokens) int array. ``y``
-        and ``features`` (covering the prefix and the new tokens) as in ``sample``."""
+        and ``features`` (covering the prefix and the new tokens) as in ``sample``; a
+        model with an end token stops there as in ``sample`` (a text ends before it)."""
         self._check_fitted()
         owner = type(self).__name__
         n_tokens = self._check_length(n_tokens, "n_tokens")
         n = self._check_length(n_samples, "n_samples")
         t, k, p = check_sampling(temperature, top_k, top_p, owner)
+        stop = self._stop_token(stop_at_end)
         text = isinstance(prefix, str)
         if text:
             ids = self._encode_text([prefix], fitting=False)[0] if prefix else np.zeros(0, np.int64)
@@ -620,6 +706,7 @@ class AutoregressiveModel(NeuralModel):
                 generator=gen,
                 use_cache=use_cache,
                 cond=cond,
+                stop=stop,
             )
         )
         full = np.concatenate([np.repeat(ids[None], n, 0), new], axis=1)

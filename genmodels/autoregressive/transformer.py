@@ -10,7 +10,7 @@ import numpy as np
 from .. import attributes as A
 from ..base import Capabilities
 from ..registry import register
-from ..validation import NONE, Interval, OneOf
+from ..validation import BOOL, NONE, Interval, OneOf
 from ._transformer_net import GPT
 from .base import AutoregressiveModel
 
@@ -23,6 +23,7 @@ _PARAM_SPEC: dict[str, list] = {
     "positions": [OneOf(("learned", "rotary"))],
     "vocab_size": [NONE, Interval(int, 2, None)],
     "tokenizer": [OneOf(("char", "bpe"))],
+    "end_token": [BOOL],
 }
 
 #: The byte-level BPE vocabulary when ``vocab_size`` is not given (256 bytes + merges).
@@ -92,15 +93,22 @@ class Transformer(AutoregressiveModel):
         the largest id seen + 1); the BPE vocabulary for ``tokenizer="bpe"`` (default
         512); ignored for characters.
     tokenizer : {"char", "bpe"}, default "char": how text is tokenised.
+    end_token : bool, default False: end every training sequence with an end-of-sequence
+        token (``end_id_``, one id past the data's), so that the model learns where a
+        sequence ends: fit on many short strings (``fit(["CCO", "c1ccccc1", ...])``, each
+        its own sequence) and ``sample_text`` returns strings that stop where the model
+        ends them (``length`` is then the most characters one may have).
+        ``score_samples`` includes log p(end | text).
     epochs, batch_size, optimizer, lr, weight_decay, lr_schedule, warmup_steps, grad_clip,
     early_stopping, checkpoint_dir, checkpoint_every, device, mixed_precision, random_state,
     verbose : the trainer's, as on every neural model (see :mod:`genmodels.nn`).
 
     Attributes
     ----------
-    vocab_size_ : int; vocabulary_ : str (the characters, in id order) or None;
-    tokenizer_json_ : str or None (the trained BPE tokenizer as its JSON, read back with
-    ``tokenizers.Tokenizer.from_str``: data, never code);
+    vocab_size_ : int (the end token included); end_id_ : int or None (the end token);
+    vocabulary_ : str (the characters, in id order) or None; tokenizer_json_ : str or None
+    (the trained BPE tokenizer as its JSON, read back with ``tokenizers.Tokenizer.from_str``:
+    data, never code);
     n_features_in_ : 1; module_ : the network; history_, n_epochs_, best_epoch_,
     stopped_early_ : the training record (``loss`` in nats per token).
     """
@@ -130,6 +138,7 @@ class Transformer(AutoregressiveModel):
         positions: str = "learned",
         vocab_size: int | None = None,
         tokenizer: str = "char",
+        end_token: bool = False,
         epochs: int = 1,
         batch_size: int = 32,
         optimizer: str = "adamw",
@@ -154,6 +163,7 @@ class Transformer(AutoregressiveModel):
         self.positions = positions
         self.vocab_size = vocab_size
         self.tokenizer = tokenizer
+        self.end_token = end_token
         self.epochs = epochs
         self.batch_size = batch_size
         self.optimizer = optimizer
@@ -240,12 +250,14 @@ class Transformer(AutoregressiveModel):
     def _decode_text(self, tokens: np.ndarray) -> str:
         if not self._has_text:
             return super()._decode_text(tokens)
+        tokens = self._until_end(tokens)
         if getattr(self, "tokenizer_json_", None) is not None:
             return self._bpe().decode([int(i) for i in tokens], skip_special_tokens=False)
         return "".join(self.vocabulary_[int(i)] for i in tokens)
 
     def sample_text(self, n_samples: int = 1, *, length: int = 100, **kwargs) -> list[str]:
-        """``sample`` as strings (a model fitted on text)."""
+        """``sample`` as strings (a model fitted on text); with an end token, each string
+        ends before it (``stop_at_end=True``, the default for such a model)."""
         if not self._has_text:
             raise TypeError("Transformer was fitted on integer codes: use sample()")
         toks = self.sample(n_samples, length=length, **kwargs)[..., 0].astype(np.int64)

@@ -30,6 +30,7 @@ from . import (
     info,
     interpolate,
     models,
+    molecules,
     predict,
     recommend,
     sample,
@@ -54,6 +55,7 @@ VERBS = (
     anomalies,
     synth,
     recommend,
+    molecules,
     info,
     demo,
     models,
@@ -137,6 +139,10 @@ Examples:
   genmodels recommend multvae.safetensors --movielens --user 42 -n 10
       the 10 movies a recommender (multvae, categorical-rbm) ranks first for MovieLens
       user 42, with titles (--ratings u.data-style file, --items u.item for other data)
+  genmodels fit gpt mols.smi --set end_token=true --set block_size=64 -o smiles_gpt.safetensors
+      a SMILES language model: a .smi file is one molecule a line, each its own sequence
+  genmodels molecules smiles_gpt.safetensors -n 1000 -o mols.smi --train mols.smi --report rep/
+      sample molecules (canonical SMILES) and print the MOSES metrics (genmodels[chem])
   genmodels info gmm.safetensors
       what a model file holds: class, hyper-parameters, fitted attributes
   genmodels demo --quick --output demo-report

@@ -36,6 +36,8 @@ __all__ = [
 
 #: The suffix of text files (a text model's training data, one document per file).
 TEXT_SUFFIX = ".txt"
+#: A file of one short text a line, each its own sequence (SMILES: the first field a line).
+LINES_SUFFIX = ".smi"
 
 #: File types :func:`save_sequences` writes.
 SEQUENCE_WRITE_SUFFIXES = (".csv", ".npy", ".npz")
@@ -105,15 +107,23 @@ def load_sequences(
 
 
 def is_text_source(source: str | os.PathLike) -> bool:
-    """Whether ``source`` is text for a text model: a ``.txt`` file or a folder."""
+    """Whether ``source`` is text for a text model: a ``.txt`` or ``.smi`` file or a
+    folder."""
     path = Path(source)
-    return path.suffix.lower() == TEXT_SUFFIX or path.is_dir()
+    return path.suffix.lower() in (TEXT_SUFFIX, LINES_SUFFIX) or path.is_dir()
 
 
 def load_texts(source: str | os.PathLike) -> list[str]:
-    """The documents of ``source``: a UTF-8 ``.txt`` file (one document), or a folder whose
-    ``.txt`` files (sorted by name) are one document each."""
+    """The documents of ``source``: a UTF-8 ``.txt`` file (one document), a ``.smi`` file
+    (one molecule a line, its SMILES the line's first field, each its own sequence; blank
+    lines skipped: fit with ``end_token=True`` to learn where each ends), or a folder
+    whose ``.txt`` files (sorted by name) are one document each."""
     path = Path(source)
+    if path.suffix.lower() == LINES_SUFFIX and path.is_file():
+        lines = [line.split()[0] for line in read_text(path).splitlines() if line.strip()]
+        if not lines:
+            raise ValueError(f"{path}: the file holds no lines of text")
+        return lines
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.suffix.lower() == TEXT_SUFFIX and p.is_file())
         if not files:

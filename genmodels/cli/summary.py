@@ -205,17 +205,24 @@ def _text_fit_summary(
     """A text model's rows: the documents, the vocabulary, training, and the exact
     training log-likelihood per character (nats and bits)."""
     n_chars = sum(len(t) for t in texts)
+    ended = getattr(model, "end_id_", None) is not None
+    vocabulary = f"{model.vocab_size_} characters"
+    per, note = "character", ""
+    if ended:  # each text's end is one more token, scored with it
+        vocabulary = f"{model.vocab_size_ - 1} characters and an end token"
+        per, note = "token", "; a token is a character or a text's end"
+        n_chars += len(texts)
     rows = [
         ("model", type(model).__name__),
-        ("data", f"{len(texts)} text(s), {n_chars} characters ({source})"),
-        ("vocabulary", f"{model.vocab_size_} characters"),
+        ("data", f"{len(texts)} text(s), {n_chars - ended * len(texts)} characters ({source})"),
+        ("vocabulary", vocabulary),
     ]
     rows.extend(training_summary(model))
     ll = float(np.sum(model.score_samples(texts)))
     rows.append(
         (
             "train log-likelihood",
-            f"{num(ll / n_chars)} nats/character ({num(-ll / n_chars / np.log(2))} bits/character)",
+            f"{num(ll / n_chars)} nats/{per} ({num(-ll / n_chars / np.log(2))} bits/{per}{note})",
         )
     )
     return rows

@@ -111,10 +111,12 @@ def save_checkpoint(
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     tensors: dict[str, torch.Tensor] = {}
+    # copies: a network with tied weights (the transformer's input and output embeddings)
+    # has two state-dict entries on one storage, which safetensors refuses to write
     for k, v in module_state.items():
-        tensors[f"module/{k}"] = v.detach().cpu().contiguous()
+        tensors[f"module/{k}"] = v.detach().cpu().contiguous().clone()
     for k, v in (best_state or {}).items():
-        tensors[f"best/{k}"] = v.detach().cpu().contiguous()
+        tensors[f"best/{k}"] = v.detach().cpu().contiguous().clone()
     optim_meta: dict[str, Any] = {}
     for name, sd in optimizers.items():
         _flatten_optimizer(name, sd, tensors, optim_meta)
