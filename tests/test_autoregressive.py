@@ -608,3 +608,17 @@ def test_command_line_inpaints_the_lower_rows_of_a_png(tmp_path, capsys):
     assert "8x8" in capsys.readouterr().err
     assert main(["complete", str(path), "ab", "--image", str(tmp_path / "big.png")]) == 1
     assert "not both" in capsys.readouterr().err
+
+
+def test_lists_of_equal_length_sequences_and_2d_arrays_are_sequences_of_ids():
+    """A frame of a token model is one id, so a list of 1-D sequences (equal lengths
+    included, as one sequence alone) and an (n_sequences, length) array are sequences, not
+    rows of many features; all layouts score alike."""
+    rng = np.random.RandomState(0)
+    seqs = rng.randint(0, 5, (3, 12))
+    model = Transformer(1, 1, 8, block_size=8, epochs=1, random_state=0).fit(list(seqs))
+    frames = seqs.reshape(-1, 1)
+    by_frames = model.score_samples(frames, [12, 12, 12])
+    np.testing.assert_allclose(model.score_samples(seqs), by_frames)
+    np.testing.assert_allclose(model.score_samples(list(seqs)), by_frames)
+    np.testing.assert_allclose(model.score_samples([seqs[1]]), by_frames[1:2])

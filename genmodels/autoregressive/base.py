@@ -83,6 +83,21 @@ def _frames_in(features) -> int:
     return len(features[0])
 
 
+def _sequences_of_ids(X, lengths):
+    """``(frames, lengths)`` for the two layouts of token sequences that hmmlearn's frame
+    convention would read as rows of many features: a list of 1-D sequences (equal lengths
+    included), and an (n_sequences, length) array. A frame of a token model is one id, so
+    neither is ambiguous. Anything else passes through unchanged."""
+    if lengths is not None:
+        return X, lengths
+    if isinstance(X, list | tuple) and X and all(np.ndim(s) == 1 for s in X):
+        seqs = [np.asarray(s).reshape(-1, 1) for s in X]
+        return np.concatenate(seqs), np.array([len(s) for s in seqs])
+    if isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[1] != 1:
+        return X.reshape(-1, 1), np.full(X.shape[0], X.shape[1])
+    return X, lengths
+
+
 def context_start(j: int, block_size: int) -> int:
     """s(j): where the context of the prediction after input position ``j`` starts."""
     if j < block_size:
@@ -147,6 +162,7 @@ class AutoregressiveModel(NeuralModel):
                 raise ValueError(f"{owner}: a text is empty (a sequence needs at least 1 token)")
             seqs = self._encode_text(texts, fitting=fitting)
         else:
+            X, lengths = _sequences_of_ids(X, lengths)
             frames, lens = check_sequences(X, lengths, owner=owner, allow_nan=False)
             if frames.shape[1] != 1:
                 raise ValueError(
