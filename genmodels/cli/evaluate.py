@@ -128,9 +128,9 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"-n must be at least 10 samples, got {args.n_samples}")
     if not args.scale > 0:
         raise CommandError(f"--scale must be positive, got {args.scale}")
-    reference = read_reference(args.reference)
     model = load_model(args.model_file)
-    X = draw(model, args.n_samples, args.seed) / args.scale
+    X = draw(model, args.n_samples, args.seed) / args.scale  # a wrong-shaped model first
+    reference = read_reference(args.reference)
     n_ref = len(reference)
     if n_ref > args.n_samples:
         rng = np.random.default_rng(args.seed)
