@@ -146,6 +146,52 @@ def _foreign_kind(data: bytes) -> str:
     return ""
 
 
+def read_own_format(
+    path: str | os.PathLike, fmt: str, version: int, what: str, writer: str
+) -> tuple[bytes, dict[str, str]]:
+    """``(bytes, metadata)`` of a file in one of genmodels' own formats besides model files
+    (a super-resolution model, a synthesizer): its header checked with
+    :func:`safetensors_header`, its ``format`` and ``format_version`` checked against
+    ``fmt`` and ``version``; ``what`` names the kind of file, ``writer`` the method that
+    writes it (for the messages)."""
+    from ._version import __version__
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no {what} at {path}")
+    data = path.read_bytes()
+    meta = safetensors_header(data, path, what).get("__metadata__") or {}
+    if meta.get("format") == FORMAT_NAME and fmt != FORMAT_NAME:
+        raise ModelFileError(
+            f"{path}: a genmodels {meta.get('class', '?')} model file, not a {what} "
+            f"({writer} writes those; genmodels.load reads this one)"
+        )
+    if meta.get("format") != fmt:
+        raise ModelFileError(
+            f"{path}: not a genmodels {what} (format {meta.get('format', 'none')!r}, "
+            f"expected {fmt!r}; {writer} writes those)"
+        )
+    if meta.get("format_version") != str(version):
+        raise ModelFileError(
+            f"{path}: {what} format {meta.get('format_version')!r}; this genmodels "
+            f"{__version__} reads format {version}"
+        )
+    return data, meta
+
+
+def instance_from_params(cls, params: dict[str, Any], path: Path):
+    """``cls(**params)`` with its hyper-parameters validated, for a file being loaded; a
+    :class:`ModelFileError` naming the file when they do not fit."""
+    from .validation import validate_params
+
+    try:
+        obj = cls(**params)
+        validate_params(obj, cls._param_spec)
+    except (TypeError, ValueError) as exc:
+        raise ModelFileError(f"{path}: hyper-parameters do not fit {cls.__name__}: {exc}") from None
+    return obj
+
+
 def safetensors_header(data: bytes, path: Path, what: str = "model file") -> dict[str, Any]:
     """Parse and check a safetensors header without touching a tensor: the JSON header,
     whose tensors' byte ranges must end exactly at the end of ``data``. Anything else is a

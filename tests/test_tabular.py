@@ -259,7 +259,7 @@ def test_save_load_gives_identical_samples(gmm, tmp_path):
 
 def test_load_refuses_other_files(tmp_path, gmm):
     gmm.model_.save(tmp_path / "gm.safetensors")  # a plain model file
-    with pytest.raises(ModelFileError, match="not a genmodels synthesizer"):
+    with pytest.raises(ModelFileError, match="GaussianMixture model file, not a synthesizer file"):
         Synthesizer.load(tmp_path / "gm.safetensors")
     (tmp_path / "junk.safetensors").write_bytes(b"\x80\x04junk")
     with pytest.raises(ModelFileError, match="pickle"):

@@ -599,13 +599,6 @@ class AutoregressiveModel(NeuralModel):
         """Values of the widest activation one position makes (for the thread choice)."""
         return 4 * int(getattr(self, "d_model", 256))
 
-    def _check_length(self, length, name: str = "length") -> int:
-        if not isinstance(length, int | np.integer) or isinstance(length, bool) or length < 1:
-            raise ValueError(
-                f"{type(self).__name__}: {name} must be a positive integer, got {length!r}"
-            )
-        return int(length)
-
     def sample(
         self,
         n_samples: int = 1,
@@ -642,7 +635,7 @@ class AutoregressiveModel(NeuralModel):
             length = 100
             if features is not None and self._n_local:
                 length = _frames_in(features) * self._hop()
-        length = self._check_length(length)
+        length = self._check_count(length, "length")
         t, k, p = check_sampling(temperature, top_k, top_p, owner)
         stop = self._stop_token(stop_at_end)
         codes = self._label_codes(y, n, fitting=False, what="sample")
@@ -686,8 +679,8 @@ class AutoregressiveModel(NeuralModel):
         model with an end token stops there as in ``sample`` (a text ends before it)."""
         self._check_fitted()
         owner = type(self).__name__
-        n_tokens = self._check_length(n_tokens, "n_tokens")
-        n = self._check_length(n_samples, "n_samples")
+        n_tokens = self._check_count(n_tokens, "n_tokens")
+        n = self._check_count(n_samples, "n_samples")
         t, k, p = check_sampling(temperature, top_k, top_p, owner)
         stop = self._stop_token(stop_at_end)
         text = isinstance(prefix, str)

@@ -235,13 +235,6 @@ class StepSequenceModel(NeuralModel):
             prev = v
         return to_numpy(torch.stack(steps, dim=1))
 
-    def _check_count(self, value, name: str) -> int:
-        if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < 1:
-            raise ValueError(
-                f"{type(self).__name__}: {name} must be a positive integer, got {value!r}"
-            )
-        return int(value)
-
     def sample(
         self,
         n_samples: int = 1,
@@ -255,10 +248,9 @@ class StepSequenceModel(NeuralModel):
         self._check_fitted()
         if return_latent:
             raise ValueError(f"{type(self).__name__} has no latent variables (return_latent=True)")
-        if not isinstance(n_samples, int | np.integer) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
+        n = self._check_n(n_samples)
         length = self._check_count(length, "length")
-        values = self._generate(int(n_samples), length, None, random_state)
+        values = self._generate(n, length, None, random_state)
         return np.stack([self._decode(v) for v in values])
 
     def complete(

@@ -203,14 +203,18 @@ class NeuralModel(GenerativeModel):
         seed = self.random_state if random_state is None else random_state
         return torch_generator(check_random_state(seed), self._device())
 
-    @staticmethod
-    def _check_n(n_samples) -> int:
-        """``n_samples`` of ``sample``: a positive integer (not a bool), as an int."""
-        if isinstance(n_samples, bool) or not isinstance(n_samples, int | np.integer):
-            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
-        if n_samples < 1:
-            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
-        return int(n_samples)
+    def _check_count(self, value, name: str) -> int:
+        """A count argument (``n_samples``, ``length``, ``n_tokens`` ...): a positive
+        integer, not a bool, as an int; else a ValueError naming the model and ``name``."""
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+            raise ValueError(
+                f"{type(self).__name__}: {name} must be a positive integer, got {value!r}"
+            )
+        return int(value)
+
+    def _check_n(self, n_samples) -> int:
+        """``n_samples`` of ``sample``: :meth:`_check_count`."""
+        return self._check_count(n_samples, "n_samples")
 
     def _device(self) -> torch.device:
         return next(self.module_.parameters()).device

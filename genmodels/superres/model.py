@@ -38,7 +38,13 @@ from .._version import __version__
 from ..backend import cpu_threads, resolve_device, threads_for
 from ..exceptions import ModelFileError, NotFittedError
 from ..nn.trainer import StepContext, Trainer
-from ..persistence import from_json_value, safetensors_header, to_json_value
+from ..persistence import (
+    from_json_value,
+    instance_from_params,
+    read_own_format,
+    safetensors_header,
+    to_json_value,
+)
 from ..validation import BOOL, DEVICE, NONE, SEED, Interval, OneOf, Satisfies, validate_params
 from ._network import SRResNet
 from ._resize import imresize
@@ -295,26 +301,9 @@ class SuperResolution(BaseEstimator):
         from safetensors.torch import load as st_load
 
         path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"no model file at {path}")
-        data = path.read_bytes()
-        meta = safetensors_header(data, path, "super-resolution model file").get("__metadata__")
-        meta = meta or {}
-        if meta.get("format") == "genmodels":
-            raise ModelFileError(
-                f"{path}: a genmodels {meta.get('class', '?')} model file, not a "
-                "super-resolution model (SuperResolution.save writes those)"
-            )
-        if meta.get("format") != FORMAT:
-            raise ModelFileError(
-                f"{path}: not a genmodels super-resolution model file (format "
-                f"{meta.get('format', 'none')!r}, expected {FORMAT!r})"
-            )
-        if meta.get("format_version") != str(FORMAT_VERSION):
-            raise ModelFileError(
-                f"{path}: super-resolution file format {meta.get('format_version')!r}; this "
-                f"genmodels {__version__} reads format {FORMAT_VERSION}"
-            )
+        data, meta = read_own_format(
+            path, FORMAT, FORMAT_VERSION, "super-resolution model file", "SuperResolution.save"
+        )
         try:
             params = {k: from_json_value(v) for k, v in json.loads(meta["params"]).items()}
             attrs = json.loads(meta["attributes"])
@@ -323,13 +312,7 @@ class SuperResolution(BaseEstimator):
             raise ModelFileError(f"{path}: corrupt super-resolution model file ({exc})") from None
         if device is not None:
             params["device"] = device
-        try:
-            model = cls(**params)
-            validate_params(model, cls._param_spec)
-        except (TypeError, ValueError) as exc:
-            raise ModelFileError(
-                f"{path}: hyper-parameters do not fit {cls.__name__}: {exc}"
-            ) from None
+        model = instance_from_params(cls, params, path)
         module = model._build_module()
         state = {k.removeprefix("module/"): v for k, v in tensors.items()}
         try:

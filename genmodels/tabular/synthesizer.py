@@ -43,7 +43,7 @@ from sklearn.base import BaseEstimator
 
 from .._version import __version__
 from ..exceptions import ModelFileError, NotFittedError
-from ..persistence import model_from_parts, model_parts, safetensors_header
+from ..persistence import instance_from_params, model_from_parts, model_parts, read_own_format
 from ..progress import logger
 from ..validation import DEVICE, NONE, SEED, Interval, OneOf, Satisfies, validate_params
 from ._columns import KINDS
@@ -294,21 +294,9 @@ class Synthesizer(BaseEstimator):
         from safetensors.numpy import load as st_load
 
         path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"no synthesizer file at {path}")
-        data = path.read_bytes()
-        meta = safetensors_header(data, path, "synthesizer file").get("__metadata__") or {}
-        if meta.get("format") != FORMAT:
-            raise ModelFileError(
-                f"{path}: not a genmodels synthesizer file (format "
-                f"{meta.get('format', 'none')!r}, expected {FORMAT!r}; Synthesizer.save "
-                "writes those)"
-            )
-        if meta.get("format_version") != str(FORMAT_VERSION):
-            raise ModelFileError(
-                f"{path}: synthesizer file format {meta.get('format_version')!r}; this "
-                f"genmodels {__version__} reads format {FORMAT_VERSION}"
-            )
+        data, meta = read_own_format(
+            path, FORMAT, FORMAT_VERSION, "synthesizer file", "Synthesizer.save"
+        )
         try:
             params = json.loads(meta["params"])
             params["hidden_dims"] = tuple(params["hidden_dims"])
@@ -320,13 +308,7 @@ class Synthesizer(BaseEstimator):
             }
         except (KeyError, ValueError, TypeError) as exc:
             raise ModelFileError(f"{path}: corrupt synthesizer file ({exc})") from None
-        try:
-            synth = cls(**params)
-            validate_params(synth, cls._param_spec)
-        except (TypeError, ValueError) as exc:
-            raise ModelFileError(
-                f"{path}: hyper-parameters do not fit {cls.__name__}: {exc}"
-            ) from None
+        synth = instance_from_params(cls, params, path)
         inner = model_from_parts(inner_meta, tensors, path)
         if inner.n_features_in_ != encoder.n_features_:
             raise ModelFileError(
