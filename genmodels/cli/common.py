@@ -213,11 +213,8 @@ def model_rows(model: GenerativeModel, source: str, args: argparse.Namespace, ta
     convention ``fit --pixels auto`` chose) and its class subfolders' labels."""
     if images.is_image_source(source):
         data = images.load_images(source)
-        cls, params = type(model), model.get_params(deep=False)
-        how = getattr(args, "pixels", "auto")
-        how = images.model_pixels(cls, params) if how == "auto" else how
-        X = images.pixels_for(data.images, how, int(params.get("n_levels", 256) or 256))
-        X = X.reshape(X.shape[0], -1)
+        params = model.get_params(deep=False)
+        X = images.rows_for(type(model), params, data, getattr(args, "pixels", "auto"))
         check_n = getattr(model, "n_features_in_", X.shape[1])
         if X.shape[1] != check_n:
             raise CommandError(

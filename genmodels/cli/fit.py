@@ -344,10 +344,7 @@ def _image_data(cls: type[GenerativeModel], args: argparse.Namespace, params):
 
 def _pixel_rows(cls, args: argparse.Namespace, params: dict, data: images.ImageData):
     """The images of ``data`` as flat rows of model values (``--pixels``)."""
-    how = images.model_pixels(cls, params) if args.pixels == "auto" else args.pixels
-    n_levels = int({**cls().get_params(deep=False), **params}.get("n_levels", 256) or 256)
-    X = images.pixels_for(data.images, how, n_levels)
-    return X.reshape(X.shape[0], -1)
+    return images.rows_for(cls, params, data, args.pixels)
 
 
 def training_options(

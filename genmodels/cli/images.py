@@ -25,6 +25,7 @@ __all__ = [
     "load_images",
     "model_pixels",
     "pixels_for",
+    "rows_for",
 ]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
@@ -150,3 +151,14 @@ def pixels_for(images: np.ndarray, how: str, n_levels: int = 256) -> np.ndarray:
             return x
         return np.floor(x * n_levels / 256.0)
     raise ValueError(f"unknown pixel convention {how!r}; use one of {', '.join(PIXEL_CHOICES)}")
+
+
+def rows_for(cls, params: dict, data: ImageData, how: str = "auto") -> np.ndarray:
+    """The images of ``data`` as flat channel-last rows of model values for a model of
+    class ``cls`` with hyper-parameters ``params`` (``how``: a :data:`PIXEL_CHOICES`
+    convention, ``auto`` choosing by :func:`model_pixels`)."""
+    merged = {**cls().get_params(deep=False), **params}
+    if how == "auto":
+        how = model_pixels(cls, merged)
+    X = pixels_for(data.images, how, int(merged.get("n_levels", 256) or 256))
+    return X.reshape(X.shape[0], -1)
