@@ -71,28 +71,39 @@ SMALL_STEP = 1 << 16
 
 #: How long one look at the run queue is trusted, in seconds.
 _BUSY_TTL = 0.5
-_busy_seen: list[float] = [-1.0, 0.0]  # [time of the last look, whether it was busy]
+_free_seen: list[float] = [-1.0, 0.0]  # [time of the last look, the free cores seen]
+
+
+def free_cores() -> int:
+    """The cores this process may use that other processes' runnable threads do not want
+    right now, at least 1: the usable cores less Linux's count of runnable threads
+    (``procs_running`` in /proc/stat) other than this process's own (those in state R in
+    /proc/self/task). Looked at most every half second; all usable cores where the counts
+    cannot be read (other systems)."""
+    now = time.monotonic()
+    if now - _free_seen[0] < _BUSY_TTL:
+        return int(_free_seen[1])
+    cores = _usable_cores()
+    try:
+        with open("/proc/stat", "rb") as fh:
+            running = next(int(line.split()[1]) for line in fh if line.startswith(b"procs_running"))
+        own = 0
+        for task in os.listdir("/proc/self/task"):
+            try:
+                with open(f"/proc/self/task/{task}/stat", "rb") as fh:
+                    own += fh.read().rsplit(b")", 1)[1].split()[0] == b"R"
+            except OSError:  # the thread ended meanwhile
+                pass
+        free = max(1, cores - max(0, running - max(own, 1)))
+    except (OSError, ValueError, IndexError, StopIteration):
+        free = cores
+    _free_seen[0], _free_seen[1] = now, float(free)
+    return free
 
 
 def machine_is_busy() -> bool:
-    """Whether more threads want to run than there are cores, right now: Linux's count of
-    runnable threads (``procs_running`` in /proc/stat, which includes this one) above the
-    cores this process may use. Looked at most every half second; False where the count
-    cannot be read (other systems)."""
-    now = time.monotonic()
-    if now - _busy_seen[0] < _BUSY_TTL:
-        return bool(_busy_seen[1])
-    busy = False
-    try:
-        with open("/proc/stat", "rb") as fh:
-            for line in fh:
-                if line.startswith(b"procs_running"):
-                    busy = int(line.split()[1]) > _usable_cores()
-                    break
-    except (OSError, ValueError, IndexError):
-        busy = False
-    _busy_seen[0], _busy_seen[1] = now, float(busy)
-    return busy
+    """Whether other processes' runnable threads hold any of this process's usable cores."""
+    return free_cores() < _usable_cores()
 
 
 def _usable_cores() -> int:
@@ -104,15 +115,15 @@ def _usable_cores() -> int:
 
 def threads_for(work: int) -> int:
     """The CPU threads for a kernel that touches ``work`` elements per step (or per call,
-    for a call of one big step): one for small work, or when the machine is oversubscribed
-    (a second thread would wait for a core and stall the first at every barrier); else the
-    current limit. The limit is ``torch.get_num_threads()``, which ``torch.set_num_threads``,
-    ``OMP_NUM_THREADS`` and ``threadpoolctl.threadpool_limits`` all set; genmodels never
-    goes above it."""
+    for a call of one big step): one for small work; else the current limit, but no more
+    than the cores other processes leave free (a thread without a core would stall the
+    others at every barrier). The limit is ``torch.get_num_threads()``, which
+    ``torch.set_num_threads``, ``OMP_NUM_THREADS`` and ``threadpoolctl.threadpool_limits``
+    all set; genmodels never goes above it."""
     limit = torch.get_num_threads()
-    if limit == 1 or work < SMALL_STEP or machine_is_busy():
+    if limit == 1 or work < SMALL_STEP:
         return 1
-    return limit
+    return max(1, min(limit, free_cores()))
 
 
 @contextmanager

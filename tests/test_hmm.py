@@ -123,6 +123,46 @@ def test_segmented_kernel_equals_one_pass(seg_len):
     np.testing.assert_allclose(logp, ref_logp, rtol=1e-12)
 
 
+@pytest.mark.parametrize("length", [120, 126, 1])
+def test_one_long_sequence_segmented_equals_one_pass(length):
+    """One sequence (its own padding fast path, a last segment full or not) cut into
+    segments gives the one-pass posteriors, likelihood and Viterbi path."""
+    rng = np.random.RandomState(5)
+    k = 3
+    start = rng.dirichlet(np.ones(k))
+    trans = rng.dirichlet(np.ones(k), size=k)
+    log_b = rng.randn(length, k) * 2
+    ref, ref_path, ref_logp = run_kernel(log_b, [length], start, trans, seg_len=1000)
+    got, path, logp = run_kernel(log_b, [length], start, trans, seg_len=7)
+    np.testing.assert_allclose(got.log_likelihood, ref.log_likelihood, rtol=1e-12)
+    np.testing.assert_allclose(got.gamma, ref.gamma, atol=1e-10)
+    np.testing.assert_array_equal(path, ref_path)
+    np.testing.assert_allclose(logp, ref_logp, rtol=1e-12)
+
+
+@pytest.mark.parametrize("settle_frames", [1, 64])
+def test_viterbi_reruns_stop_early_or_run_to_the_end_alike(settle_frames, monkeypatch):
+    """A repeated sweep stops once its segments' paths have merged, or (past the frames it
+    checks) runs to the end: the path and score are the one-pass ones either way."""
+    monkeypatch.setattr(K, "_SETTLE_FRAMES", settle_frames)
+    rng = np.random.RandomState(6)
+    k, lengths = 4, [2000, 333]
+    start = rng.dirichlet(np.ones(k))
+    trans = 0.6 * np.eye(k) + 0.4 * rng.dirichlet(np.ones(k), size=k)
+    log_b = rng.randn(sum(lengths), k)
+    _, ref_path, ref_logp = run_kernel(log_b, lengths, start, trans, seg_len=5000)
+    layout = K.make_layout(np.asarray(lengths), "cpu", seg_len=50)
+    assert (
+        K._viterbi_sweeps(
+            layout, K._pad_tm(layout, t64(log_b), 0.0), t64(np.log(start)), t64(np.log(trans))
+        )
+        is not None
+    )
+    _, path, logp = run_kernel(log_b, lengths, start, trans, seg_len=50)
+    np.testing.assert_array_equal(path, ref_path)
+    np.testing.assert_allclose(logp, ref_logp, rtol=1e-12)
+
+
 @pytest.mark.parametrize("sticky", [False, True])
 def test_segmented_viterbi_both_routes_equal_one_pass(sticky, monkeypatch):
     """Segmented Viterbi takes the incoming scores from Jacobi sweeps when the segments'

@@ -34,7 +34,7 @@ def _spy(monkeypatch, obj, name):
 
 
 def test_threads_for_follows_the_limit_and_the_work(two_threads, monkeypatch):
-    monkeypatch.setattr(backend, "machine_is_busy", lambda: False)
+    monkeypatch.setattr(backend, "free_cores", lambda: 2)
     assert backend.threads_for(10) == 1
     assert backend.threads_for(10**7) == 2
     with threadpool_limits(1):
@@ -42,8 +42,11 @@ def test_threads_for_follows_the_limit_and_the_work(two_threads, monkeypatch):
     torch.set_num_threads(1)
     assert backend.threads_for(10**7) == 1
     torch.set_num_threads(2)
-    monkeypatch.setattr(backend, "machine_is_busy", lambda: True)
+    monkeypatch.setattr(backend, "free_cores", lambda: 1)  # another process holds a core
     assert backend.threads_for(10**7) == 1
+    torch.set_num_threads(8)
+    monkeypatch.setattr(backend, "free_cores", lambda: 5)
+    assert backend.threads_for(10**7) == 5
 
 
 def test_cpu_threads_restores_the_limit_and_never_raises_it(two_threads):
@@ -57,23 +60,25 @@ def test_cpu_threads_restores_the_limit_and_never_raises_it(two_threads):
     assert torch.get_num_threads() == 2
 
 
-def test_machine_is_busy_reads_the_run_queue():
-    backend._busy_seen[0] = -1.0
-    busy = backend.machine_is_busy()
-    assert isinstance(busy, bool)
+def test_free_cores_reads_the_run_queue_less_this_process():
+    backend._free_seen[0] = -1.0
+    free = backend.free_cores()
+    cores = backend._usable_cores()
+    assert isinstance(free, int) and 1 <= free <= cores
     try:
         with open("/proc/stat") as fh:
             running = next(int(line.split()[1]) for line in fh if line.startswith("procs_running"))
     except OSError:
         pytest.skip("no /proc/stat here")
-    # the answer is the run queue against the usable cores (give or take a moment's change)
-    if abs(running - backend._usable_cores()) > 2:
-        assert busy == (running > backend._usable_cores())
+    # this process runs (it is reading): what other processes run can only hold the rest
+    if running <= 1:
+        assert free == cores
+    assert backend.machine_is_busy() == (free < cores)
 
 
 @pytest.mark.parametrize("busy", [False, True])
 def test_hmm_runs_big_inputs_threaded_unless_the_machine_is_busy(two_threads, monkeypatch, busy):
-    monkeypatch.setattr(backend, "machine_is_busy", lambda: busy)
+    monkeypatch.setattr(backend, "free_cores", lambda: 1 if busy else 2)
     rng = np.random.RandomState(0)
     model = GaussianHMM(4, n_iter=2, random_state=0).fit(rng.randn(500, 3))
     emission = _spy(monkeypatch, type(model), "_log_emission")
@@ -91,7 +96,7 @@ def test_sparse_naive_bayes_products_are_single_threaded_when_busy(two_threads, 
     y = np.arange(400) % 3
     model = MultinomialNB().fit(X, y)
     for busy, expected in ((False, 2), (True, 1)):
-        monkeypatch.setattr(backend, "machine_is_busy", lambda busy=busy: busy)
+        monkeypatch.setattr(backend, "free_cores", lambda busy=busy: 1 if busy else 2)
         seen = _spy(monkeypatch, type(model), "_joint_log_likelihood")
         model.predict_proba(sp.vstack([X] * 10).tocsr())  # 240k stored values
         assert seen == [expected]

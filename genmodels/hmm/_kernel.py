@@ -165,6 +165,17 @@ def _pad_tm(layout: Layout, frames: torch.Tensor, fill: float) -> torch.Tensor:
     k = frames.shape[1]
     if layout.dense:
         return frames.view(layout.n_batch, layout.seg_len, k).transpose(0, 1).contiguous()
+    if len(layout.lengths) == 1:
+        # one sequence: its segments are in order, all full but the last, so the layout is
+        # a transpose of the frames' (B, L) view, padded at the end of the last segment
+        L, B = layout.seg_len, layout.n_batch
+        out = torch.empty(L, B, k, dtype=frames.dtype, device=frames.device)
+        full = (B - 1) * L
+        out[:, : B - 1] = frames[:full].view(B - 1, L, k).transpose(0, 1)
+        rest = frames.shape[0] - full
+        out[:rest, B - 1] = frames[full:]
+        out[rest:, B - 1] = fill
+        return out
     out = torch.full(
         (layout.seg_len * layout.n_batch, k), fill, dtype=frames.dtype, device=frames.device
     )
@@ -426,6 +437,11 @@ def _time_loops(layout: Layout, b, A, init, end, posteriors: bool):
 #: Jacobi sweeps tried before falling back to max-plus segment products (see ``viterbi``)
 _VITERBI_SWEEPS = 3
 
+#: steps between the checks of a repeated sweep for having settled, and the frames it
+#: checks before running to the end (see ``_viterbi_inside``)
+_SETTLE_CHECK = 4
+_SETTLE_FRAMES = 64
+
 
 def _settle_rtol(dtype: torch.dtype) -> float:
     """How far from constant (relative to the scores' size) a segment's change of incoming
@@ -434,21 +450,63 @@ def _settle_rtol(dtype: torch.dtype) -> float:
     return 1e-9 if dtype == torch.float64 else 1e-5
 
 
-def _viterbi_inside(layout: Layout, lb, log_trans, init_sorted):
+def _constant_shift(new: torch.Tensor, old: torch.Tensor, rtol: float):
+    """Per row of (M, K) scores: whether ``new - old`` is one constant over the finite
+    entries (and both are finite in the same places, at least one), and that constant."""
+    fin = torch.isfinite(new)
+    d = new - old
+    hi = torch.where(fin, d, -math.inf).amax(1)
+    lo = torch.where(fin, d, math.inf).amin(1)
+    size = torch.where(fin, new.abs(), 0.0).amax(1)
+    same = (fin == torch.isfinite(old)).all(1) & fin.any(1)
+    return same & ((hi - lo) <= rtol * (1.0 + size)), 0.5 * (hi + lo)
+
+
+def _viterbi_inside(layout: Layout, lb, log_trans, init_sorted, back, memo=None, rerun=False):
     """Viterbi recursion inside all segments at once (time-major sorted) from the scores
-    ``init_sorted`` (B, K) into their first frames: the final scores (B, K) and the
-    back-pointers (L, B, K). Padding keeps delta and maps a state to itself."""
+    ``init_sorted`` (B, K) into their first frames, writing the back-pointers into ``back``
+    (L, B, K; row 0 unused); returns the final scores (B, K). Padding keeps a segment's
+    scores and maps a state to itself.
+
+    ``memo`` (H + 1, B, K) receives the scores of the first H frames and the final ones.
+    With ``rerun``, it and ``back`` hold an earlier run from other incoming scores: once
+    this run's scores at some frame differ from that run's by one constant per segment
+    (its best paths from every start state have merged), every later back-pointer is the
+    earlier run's (argmax ignores a constant) and the final scores are the earlier ones
+    plus the constant, so the run stops there, usually after a few frames (checked every
+    ``_SETTLE_CHECK`` steps). Past H frames it runs to the end without checks.
+    """
     L, B, K = lb.shape
-    delta = init_sorted + lb[0]
-    back = torch.arange(K, device=lb.device).expand(L, B, K).clone()
+    H = 0 if memo is None else memo.shape[0] - 1
+    rtol = _settle_rtol(lb.dtype)
+    states = torch.arange(K, device=lb.device)
     cand = torch.empty(B, K, K, dtype=lb.dtype, device=lb.device)
     vals = torch.empty(B, K, dtype=lb.dtype, device=lb.device)
-    for t in range(1, L):
-        n = layout.active[t]
-        torch.add(delta[:n, :, None], log_trans, out=cand[:n])
-        torch.max(cand[:n], 1, out=(vals[:n], back[t, :n]))
-        torch.add(vals[:n], lb[t, :n], out=delta[:n])
-    return delta, back
+    bufs = (torch.empty_like(vals), torch.empty_like(vals))
+    prev = None
+    for t in range(L):
+        out = bufs[t % 2]
+        if t == 0:
+            torch.add(init_sorted, lb[0], out=out)
+        else:
+            n = layout.active[t]
+            torch.add(prev[:n, :, None], log_trans, out=cand[:n])
+            torch.max(cand[:n], 1, out=(vals[:n], back[t, :n]))
+            torch.add(vals[:n], lb[t, :n], out=out[:n])
+            if n < B:
+                out[n:] = prev[n:]
+                back[t, n:] = states
+        if t < H:
+            if rerun and (t % _SETTLE_CHECK == 0 or t == H - 1):
+                settled, shift = _constant_shift(out, memo[t], rtol)
+                if bool(settled.all()):
+                    memo[t:].add_(shift[:, None])  # the earlier run's scores, made this one's
+                    return memo[H].clone()
+            memo[t].copy_(out)
+        prev = out
+    if memo is not None:
+        memo[H].copy_(prev)
+    return prev
 
 
 def _viterbi_sweeps(layout: Layout, lb, log_start, log_trans):
@@ -459,11 +517,12 @@ def _viterbi_sweeps(layout: Layout, lb, log_start, log_trans):
     to adding a constant, so once a segment's new incoming scores differ from those it ran
     with by a constant d (its best paths from every start state have merged, which takes a
     few frames on most models), its back-pointers are exact and its scores are off by the
-    sum of the d's before it along its sequence. Two sweeps (T·K² each) usually settle,
+    sum of the d's before it along its sequence. The first sweep costs T·K², each later one
+    only the frames until its segments' paths merge (``_viterbi_inside``'s ``rerun``),
     against T·K³ for the segment products; models whose paths never merge (e.g. a
     near-identity transition matrix) fall back to those.
     """
-    B, K = layout.n_batch, log_trans.shape[0]
+    L, B, K = lb.shape
     rtol = _settle_rtol(lb.dtype)
     has_pred = layout.seg_pos > 0
     seg = torch.nonzero(has_pred).squeeze(1)
@@ -471,25 +530,19 @@ def _viterbi_sweeps(layout: Layout, lb, log_start, log_trans):
     cur = log_start.expand(B, K).clone()
     cur[seg] = 0.0  # a flat guess
     order, inv = layout.order, layout.inv
-    for _ in range(_VITERBI_SWEEPS):
-        delta, back = _viterbi_inside(layout, lb, log_trans, cur[order])
-        final = delta[inv]
+    memo = torch.empty(min(L, _SETTLE_FRAMES) + 1, B, K, dtype=lb.dtype, device=lb.device)
+    back = torch.empty(L, B, K, dtype=torch.long, device=lb.device)
+    for sweep in range(_VITERBI_SWEEPS):
+        final = _viterbi_inside(layout, lb, log_trans, cur[order], back, memo, sweep > 0)[inv]
         new, arg = (final[pred][:, :, None] + log_trans).max(1)  # (M, K)
-        old = cur[seg]
-        fin = torch.isfinite(new)
-        d = new - old
-        hi = torch.where(fin, d, -math.inf).amax(1)
-        lo = torch.where(fin, d, math.inf).amin(1)
-        size = torch.where(fin, new.abs(), 0.0).amax(1)
-        settled = (fin == torch.isfinite(old)).all(1) & fin.any(1)
-        settled &= (hi - lo) <= rtol * (1.0 + size)
+        settled, d = _constant_shift(new, cur[seg], rtol)
         if bool(settled.all()):
             bp_in = torch.zeros(B, K, dtype=torch.long, device=lb.device)
             bp_in[seg] = arg
             shift = torch.zeros(B, dtype=lb.dtype, device=lb.device)
-            shift[seg] = 0.5 * (hi + lo)
+            shift[seg] = d
             along = torch.where(layout.chain_valid, shift[layout.chain_index], 0.0).cumsum(0)
-            return delta, back, bp_in, _chain_to_segments(layout, along)
+            return final[order], back, bp_in, _chain_to_segments(layout, along)
         cur[seg] = new
     return None
 
@@ -553,7 +606,7 @@ def _viterbi(layout: Layout, log_b, log_start, log_trans):
     dev = log_b.device
     lb = _pad_tm(layout, log_b, 0.0)  # (L, B, K) time-major sorted
     inv, order = layout.inv, layout.order
-    ci, cact = layout.chain_index, layout.chain_active
+    ci = layout.chain_index
     G, S = ci.shape
     offset = None
     swept = _viterbi_sweeps(layout, lb, log_start, log_trans) if G > 1 else None
@@ -571,12 +624,13 @@ def _viterbi(layout: Layout, log_b, log_start, log_trans):
         else:
             init = log_start.expand(B, K)
             bp_in = torch.zeros(B, K, dtype=torch.long, device=dev)
-        delta, back = _viterbi_inside(layout, lb, log_trans, init[order])
-    # paths[t, i, k]: the state at t on segment i's best path that ends in state k.
-    paths = torch.empty(L, B, K, dtype=torch.long, device=dev)
-    paths[L - 1] = torch.arange(K, device=dev)
-    for t in range(L - 1, 0, -1):
-        torch.gather(back[t], 1, paths[t], out=paths[t - 1])
+        back = torch.empty(L, B, K, dtype=torch.long, device=dev)
+        delta = _viterbi_inside(layout, lb, log_trans, init[order], back)
+    # first[i, k]: the state in which segment i's best path that ends in state k starts.
+    first = torch.arange(K, device=dev).expand(B, K).contiguous()
+    if G > 1:
+        for t in range(L - 1, 0, -1):
+            first = torch.gather(back[t], 1, first)
     delta = delta[inv]
     last_seg = torch.as_tensor(layout.seg_first + layout.seg_count - 1, device=dev)
     logp, end_state = delta[last_seg].max(1)  # (S,)
@@ -587,20 +641,32 @@ def _viterbi(layout: Layout, log_b, log_start, log_trans):
     if G == 1:
         chosen = end_state  # one segment per sequence, in sequence order
     else:
-        prev = torch.gather(bp_in, 1, paths[0][inv])  # (B, K)
-        prev_c = prev[ci]  # (G, S, K)
+        prev = torch.gather(bp_in, 1, first[inv])  # (B, K)
         seq_order = ci[0]  # (S,) first segments, in chain order
         ends = end_state[layout.seg_seq[seq_order]]  # each chain's end state
-        state = torch.empty(G, S, dtype=torch.long, device=dev)
-        for g in range(G - 1, -1, -1):
-            n = cact[g]
-            m = cact[g + 1] if g + 1 < G else 0
-            state[g, m:n] = ends[m:n]  # chains that end in segment g
-            if g > 0:
-                torch.gather(prev_c[g, :n], 1, state[g, :n, None], out=state[g - 1, :n, None])
+        # state[g] = step[g](state[g + 1]) along each chain, where step[g] is prev of
+        # segment g + 1, the constant map to the chain's end state on its last segment
+        # (and the identity past it): the composed suffixes step[g] o ... o step[G - 1],
+        # by doubling, give every state in log2(G) batched gathers instead of G steps.
+        valid = layout.chain_valid
+        nxt = torch.zeros_like(valid)
+        nxt[:-1] = valid[1:]
+        ident = torch.arange(K, device=dev).expand(G, S, K)
+        step = ident.clone()
+        step[:-1] = torch.where(nxt[:-1, :, None], prev[ci[1:]], ident[:-1])
+        step = torch.where((valid & ~nxt)[:, :, None], ends[None, :, None].expand(G, S, K), step)
+        span = 1
+        while span < G:
+            step[:-span] = torch.gather(step[:-span], 2, step[span:])
+            span *= 2
+        state = step[:, :, 0]
         chosen = _chain_to_segments(layout, state)
-    path_pad = torch.gather(paths, 2, chosen[order].expand(L, B)[:, :, None]).squeeze(2)
-    path = _unpad_tm(layout, path_pad[:, :, None]).squeeze(1)
+    # Back-track every segment from its chosen end state.
+    path_pad = torch.empty(L, B, 1, dtype=torch.long, device=dev)
+    path_pad[L - 1] = chosen[order][:, None]
+    for t in range(L - 1, 0, -1):
+        torch.gather(back[t], 1, path_pad[t], out=path_pad[t - 1])
+    path = _unpad_tm(layout, path_pad).squeeze(1)
     if lb.dtype != torch.float64:
         # The recursion's float32 rounding adds up along a long sequence, and with a bias
         # (the same terms are added again and again): score the path itself, in float64.

@@ -52,7 +52,7 @@ class Frames:
     (log-densities and statistics are then one GEMM each), the incomplete ones apart."""
 
     X: torch.Tensor  # (N, D), NaN where missing
-    complete: torch.Tensor  # (n,) indices of frames without NaN
+    complete: torch.Tensor | None  # (n,) indices of frames without NaN (None: all are)
     design: G.Design
     nan: torch.Tensor  # (N, D)
     rows_nan: torch.Tensor  # (N,)
@@ -63,7 +63,7 @@ def prepare_frames(X: torch.Tensor, ct: str, k: int) -> Frames:
     nan = torch.isnan(X)
     rows_nan = nan.any(1)
     any_nan = bool(rows_nan.any())
-    complete = (~rows_nan).nonzero().squeeze(1)
+    complete = (~rows_nan).nonzero().squeeze(1) if any_nan else None  # None: every frame
     Xc = X[complete] if any_nan else X
     centre = Xc.mean(0) if len(Xc) else torch.zeros(X.shape[1], dtype=X.dtype, device=X.device)
     if len(Xc) and not (torch.isfinite(centre).all() and Xc.abs().max() <= G._DESIGN_MAX_ABS):
