@@ -227,9 +227,7 @@ def summarise(results: dict, detectors: list[str], args) -> list[str]:
         in17 = [i for i, d in enumerate(datasets) if d in PYOD17]
         if len(in17) == len(PYOD17):
             means = np.nanmean(M[in17], 0)
-            lines.append(
-                "| mean of PyOD's 17 | " + " | ".join(f"{v:.3f}" for v in means) + " |"
-            )
+            lines.append("| mean of PyOD's 17 | " + " | ".join(f"{v:.3f}" for v in means) + " |")
         ok = np.all(np.isfinite(M), axis=1)
         if ok.sum() < 2:
             lines.append("\n(too few datasets without failures for the rank tests)")

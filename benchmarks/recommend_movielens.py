@@ -399,9 +399,7 @@ def main() -> int:
     p.add_argument("--vae-epochs", type=int, default=100)
     p.add_argument("--vae-grid", type=float, nargs="+", default=[0.2], help="KL caps")
     p.add_argument("--vae-dropout", type=float, nargs="+", default=[0.5])
-    p.add_argument(
-        "--vae-shape", nargs="+", default=["600:200"], help="HIDDEN:LATENT sizes (grid)"
-    )
+    p.add_argument("--vae-shape", nargs="+", default=["600:200"], help="HIDDEN:LATENT sizes (grid)")
     p.add_argument("--rbm-epochs", type=int, default=20, help="the click RBM's")
     p.add_argument("--rbm-grid", type=int, nargs="+", default=[200], help="hidden units")
     p.add_argument("--rbm-rating-epochs", type=int, default=50)

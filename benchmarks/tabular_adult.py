@@ -218,13 +218,26 @@ def evaluate(rows, train, test, metadata, seed: int) -> dict:
 
 
 def summarise(results: dict, reference: dict, names) -> None:
-    keys = ("quality", "column_shapes", "pair_trends", "correlation_difference", "f1",
-            "accuracy", "dcr_median", "exact_copies", "fit_s", "fit_cpu_s", "sample_s")
+    keys = (
+        "quality",
+        "column_shapes",
+        "pair_trends",
+        "correlation_difference",
+        "f1",
+        "accuracy",
+        "dcr_median",
+        "exact_copies",
+        "fit_s",
+        "fit_cpu_s",
+        "sample_s",
+    )
     ctgan_fit = np.mean(
         [r["fit_cpu_s"] for k, r in results.items() if k.startswith("ctgan/")] or [np.nan]
     )
-    print(f"\nreal training rows: F1 {reference['f1']:.3f}, accuracy "
-          f"{reference['accuracy']:.3f}, real-to-real DCR median {reference['dcr_median']:.3f}")
+    print(
+        f"\nreal training rows: F1 {reference['f1']:.3f}, accuracy "
+        f"{reference['accuracy']:.3f}, real-to-real DCR median {reference['dcr_median']:.3f}"
+    )
     head = "model            seeds " + " ".join(f"{k[:12]:>12}" for k in keys) + "  fit/CTGAN"
     print(head)
     for name in names:
@@ -236,8 +249,7 @@ def summarise(results: dict, reference: dict, names) -> None:
             v = np.array([r[k] for r in runs])
             cells.append(f"{v.mean():7.3f}±{v.std():.3f}" if len(v) > 1 else f"{v[0]:12.3f}")
         ratio = np.mean([r["fit_cpu_s"] for r in runs]) / ctgan_fit  # CPU time
-        print(f"{name:16} {len(runs):5} " + " ".join(f"{c:>12}" for c in cells) +
-              f"  {ratio:9.3f}")
+        print(f"{name:16} {len(runs):5} " + " ".join(f"{c:>12}" for c in cells) + f"  {ratio:9.3f}")
     print("\nper-column distance (mean over seeds):")
     cols = list(next(iter(results.values()))["column_distance"])
     print(f"{'column':16} " + " ".join(f"{n:>14}" for n in names))
@@ -255,8 +267,13 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--only", default=",".join(OURS + PEERS), help="comma-separated names")
     ap.add_argument("--results", default=None, help="JSON file that keeps finished fits")
-    ap.add_argument("--merge", nargs="*", default=[], metavar="JSON",
-                    help="other runs' --results files to show in the table (read only)")
+    ap.add_argument(
+        "--merge",
+        nargs="*",
+        default=[],
+        metavar="JSON",
+        help="other runs' --results files to show in the table (read only)",
+    )
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--quick", action="store_true", help="2,000 training rows, 2 epochs, 1 seed")
     args = ap.parse_args(argv)
@@ -281,8 +298,11 @@ def main(argv=None) -> int:
     for other in args.merge:
         shown.update(json.loads(Path(other).read_text())["runs"])
     metadata = sdv_metadata(train)
-    print(f"UCI Adult: {len(train)} training rows, {len(test)} test rows; epochs "
-          f"{args.epochs}; seeds {args.seeds}; {args.threads} thread(s)", flush=True)
+    print(
+        f"UCI Adult: {len(train)} training rows, {len(test)} test rows; epochs "
+        f"{args.epochs}; seeds {args.seeds}; {args.threads} thread(s)",
+        flush=True,
+    )
     if "reference" not in stored:
         ref = efficacy(train, train, test)
         ref["dcr_median"], _ = dcr(test, train, 0)
@@ -298,13 +318,19 @@ def main(argv=None) -> int:
             r = evaluate(rows, train, test, metadata, seed)
             r.update(fit_s=fit_s, sample_s=sample_s, fit_cpu_s=cpu_s, epochs=args.epochs)
             results[key] = shown[key] = r
-            print(f"{key}: quality {r['quality']:.3f}, F1 {r['f1']:.3f}, accuracy "
-                  f"{r['accuracy']:.3f}, DCR {r['dcr_median']:.3f}, fit {fit_s:.1f} s, "
-                  f"sample {sample_s:.1f} s", flush=True)
+            print(
+                f"{key}: quality {r['quality']:.3f}, F1 {r['f1']:.3f}, accuracy "
+                f"{r['accuracy']:.3f}, DCR {r['dcr_median']:.3f}, fit {fit_s:.1f} s, "
+                f"sample {sample_s:.1f} s",
+                flush=True,
+            )
             if path:
                 path.write_text(json.dumps(stored, indent=1))
-    summarise(shown, stored["reference"], [n for n in OURS + PEERS if n in names or any(
-        k.startswith(n + "/") for k in shown)])
+    summarise(
+        shown,
+        stored["reference"],
+        [n for n in OURS + PEERS if n in names or any(k.startswith(n + "/") for k in shown)],
+    )
     return 0
 
 

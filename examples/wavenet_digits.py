@@ -158,13 +158,16 @@ def judge(data, test, asked, waves, real_test, real_y) -> dict:
     from spoken_digits import DEFAULT, DigitClassifier, Recording, mfcc_features
 
     def recordings(ws, ys):
-        return [Recording(int(y), "", 0, mfcc_features(w.astype(np.float32))) for w, y in
-                zip(ws, ys, strict=True)]
+        return [
+            Recording(int(y), "", 0, mfcc_features(w.astype(np.float32)))
+            for w, y in zip(ws, ys, strict=True)
+        ]
 
     asked, real_y = np.asarray(asked).astype(int), np.asarray(real_y).astype(int)
     index = [int(f.stem.split("_")[2]) for f in data.files]
-    train = recordings([w for w, i in zip(data.waves, index, strict=True) if i >= 5],
-                       data.labels[~test])
+    train = recordings(
+        [w for w, i in zip(data.waves, index, strict=True) if i >= 5], data.labels[~test]
+    )
     t0 = time.perf_counter()
     clf = DigitClassifier(DEFAULT).fit(train)
     fit_s = time.perf_counter() - t0

@@ -194,6 +194,8 @@ def jsb_chorales(resolution: str = "quarter") -> dict[str, list[np.ndarray]]:
     if resolution == "separated":
         return {k: [np.asarray(p, np.float64).reshape(-1, 4) for p in data[k]] for k in splits}
     return {k: pieces_to_rolls(data[k]) for k in splits}
+
+
 #: The columns of UCI Adult's ``adult.data``, in file order (``adult.names``).
 ADULT_COLUMNS = (
     "age",
@@ -236,6 +238,8 @@ def uci_adult():
         keep_default_na=False,
         skip_blank_lines=True,
     )
+
+
 def movielens_ratings() -> np.ndarray:
     """All 100,000 MovieLens 100K ratings (ml-100k/u.data): an (n, 3) int64 array of
     (user, item, rating) with 0-based user and item ids (943 users, 1,682 items) and
@@ -253,6 +257,8 @@ def movielens_items() -> list[str]:
     path = dataset_path("movielens_100k", "ml-100k", "u.item")
     with open(path, encoding="latin-1") as fh:
         return [line.split("|")[1] for line in fh if line.strip()]
+
+
 def _read_smiles_csv(path: Path) -> list[str]:
     """The ``SMILES`` column of a gzip CSV with that one-column header, in file order."""
     import gzip

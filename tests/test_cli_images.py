@@ -14,8 +14,17 @@ import genmodels
 from genmodels.cli import images
 from genmodels.cli.main import main
 
-PIXELCNN = ["--set", "n_layers=1", "--set", "channels=4", "--set", "epochs=1", "--set",
-            "random_state=0", "--quiet"]
+PIXELCNN = [
+    "--set",
+    "n_layers=1",
+    "--set",
+    "channels=4",
+    "--set",
+    "epochs=1",
+    "--set",
+    "random_state=0",
+    "--quiet",
+]
 
 
 def _grey(n=12, h=5, w=4, seed=0):
@@ -82,8 +91,10 @@ def test_fit_pixelcnn_on_class_folders_scores_the_images_it_read(tmp_path, capsy
     labels = [i % 2 for i in range(12)]
     folder = _write(tmp_path / "digits", arrays, labels)
     out = tmp_path / "p.safetensors"
-    assert main(["fit", "pixelcnn", str(folder), "--set", "n_levels=256", *PIXELCNN,
-                 "-o", str(out)]) == 0
+    assert (
+        main(["fit", "pixelcnn", str(folder), "--set", "n_levels=256", *PIXELCNN, "-o", str(out)])
+        == 0
+    )
     model = genmodels.load(out)
     assert tuple(model.image_shape_) == (5, 4) and model.classes_.tolist() == ["0", "1"]
     data = images.load_images(folder)
@@ -120,8 +131,22 @@ def test_colour_vae_gets_image_shape_and_draws_a_colour_grid(tmp_path):
     colour[..., 0] = 255  # red everywhere: the grid must show colour, not grey
     folder = _write(tmp_path / "col", colour)
     out = tmp_path / "v.safetensors"
-    args = ["fit", "vae", str(folder), "--set", "likelihood=gaussian", "--set", "epochs=1",
-            "--set", "latent_dim=2", "--set", "random_state=0", "-q", "-o", str(out)]
+    args = [
+        "fit",
+        "vae",
+        str(folder),
+        "--set",
+        "likelihood=gaussian",
+        "--set",
+        "epochs=1",
+        "--set",
+        "latent_dim=2",
+        "--set",
+        "random_state=0",
+        "-q",
+        "-o",
+        str(out),
+    ]
     assert main(args) == 0
     model = genmodels.load(out)
     assert tuple(model.image_shape) == (4, 4, 3) and model.feature_shape_ == (3, 4, 4)
@@ -147,8 +172,10 @@ def test_validation_images_keep_their_labels_for_a_conditional_model(tmp_path):
     folder = _write(tmp_path / "train", arrays[:8], [i % 2 for i in range(8)])
     held = _write(tmp_path / "val", arrays[8:], [0, 1, 0, 1])
     out = tmp_path / "p.safetensors"
-    assert main(["fit", "pixelcnn", str(folder), "--validation", str(held), *PIXELCNN,
-                 "-o", str(out)]) == 0
+    assert (
+        main(["fit", "pixelcnn", str(folder), "--validation", str(held), *PIXELCNN, "-o", str(out)])
+        == 0
+    )
     model = genmodels.load(out)
     data = images.load_images(held)
     rows = (data.images.reshape(4, -1) >= 128).astype(np.float64)
@@ -165,8 +192,20 @@ def test_validation_csv_keeps_the_target_column_for_a_conditional_model(tmp_path
     (tmp_path / "t.csv").write_text("\n".join(lines[:7]) + "\n")
     (tmp_path / "v.csv").write_text("\n".join([lines[0], *lines[7:]]) + "\n")
     out = tmp_path / "p.safetensors"
-    args = ["fit", "pixelcnn", str(tmp_path / "t.csv"), "--target", "label", "--set",
-            "image_shape=2,3", "--validation", str(tmp_path / "v.csv"), *PIXELCNN, "-o", str(out)]
+    args = [
+        "fit",
+        "pixelcnn",
+        str(tmp_path / "t.csv"),
+        "--target",
+        "label",
+        "--set",
+        "image_shape=2,3",
+        "--validation",
+        str(tmp_path / "v.csv"),
+        *PIXELCNN,
+        "-o",
+        str(out),
+    ]
     assert main(args) == 0
     model = genmodels.load(out)
     held, labels = X[6:].astype(np.float64), np.arange(6, 10) % 2
@@ -194,13 +233,27 @@ def test_score_a_conditional_model_given_the_classes(tmp_path, capsys):
     got = np.loadtxt(scores, delimiter=",", skiprows=1)
     np.testing.assert_allclose(got, model.score_samples(rows, y=data.labels), rtol=1e-6)
     np.save(tmp_path / "rows.npy", rows)
-    assert main(["score", str(out), str(tmp_path / "rows.npy"), "--class", "1", "-o",
-                 str(scores)]) == 0
+    assert (
+        main(["score", str(out), str(tmp_path / "rows.npy"), "--class", "1", "-o", str(scores)])
+        == 0
+    )
     ones = model.score_samples(rows, y=np.full(12, "1"))
     np.testing.assert_allclose(np.loadtxt(scores, delimiter=",", skiprows=1), ones, rtol=1e-6)
     (tmp_path / "y.txt").write_text("\n".join(data.labels) + "\n")
-    assert main(["score", str(out), str(tmp_path / "rows.npy"), "--labels",
-                 str(tmp_path / "y.txt"), "-o", str(scores)]) == 0
+    assert (
+        main(
+            [
+                "score",
+                str(out),
+                str(tmp_path / "rows.npy"),
+                "--labels",
+                str(tmp_path / "y.txt"),
+                "-o",
+                str(scores),
+            ]
+        )
+        == 0
+    )
     np.testing.assert_allclose(np.loadtxt(scores, delimiter=",", skiprows=1), got, rtol=1e-6)
     capsys.readouterr()
     assert main(["score", str(out), str(tmp_path / "rows.npy")]) == 1

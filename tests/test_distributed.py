@@ -88,7 +88,10 @@ def _launch(tmp_path_factory, name: str, source: str, *args: str, timeout: int =
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
     run = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--standalone"]
     done = subprocess.run(
-        [*run, str(script), *args, str(out)], env=env, capture_output=True, text=True,
+        [*run, str(script), *args, str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=timeout,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

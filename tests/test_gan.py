@@ -298,8 +298,15 @@ def test_colour_rows_fold_channel_last_and_come_back_in_order():
     rng = np.random.default_rng(0)
     images = rng.random((6, 4, 6, 3))
     rows = images.reshape(6, -1)
-    gan = GAN(2, image_shape=(4, 6, 3), generator_channels=(4,), discriminator_channels=(4,),
-              epochs=1, batch_size=3, random_state=0).fit(rows)
+    gan = GAN(
+        2,
+        image_shape=(4, 6, 3),
+        generator_channels=(4,),
+        discriminator_channels=(4,),
+        epochs=1,
+        batch_size=3,
+        random_state=0,
+    ).fit(rows)
     assert gan.feature_shape_ == (3, 4, 6)
     net = gan._to_net(rows)
     expected = (images - gan.data_offset_.reshape(4, 6, 3)) / gan.data_scale_.reshape(4, 6, 3)

@@ -194,11 +194,15 @@ def write_user_files(folder: Path) -> None:
     edu = rng.integers(5, 16, n)
     rows = [
         [str(a), w, str(e), str(h), ">50K" if e + rng.normal(0, 3) > 13 else "<=50K"]
-        for a, w, e, h in zip(rng.integers(17, 80, n), work, edu, rng.integers(10, 70, n),
-                              strict=True)
+        for a, w, e, h in zip(
+            rng.integers(17, 80, n), work, edu, rng.integers(10, 70, n), strict=True
+        )
     ]
-    _write_csv(folder / "adult.csv", ["age", "workclass", "education-num", "hours-per-week",
-                                      "income"], rows)
+    _write_csv(
+        folder / "adult.csv",
+        ["age", "workclass", "education-num", "hours-per-week", "income"],
+        rows,
+    )
 
 
 def _write_csv(path: Path, header: list[str], rows) -> None:

@@ -24,17 +24,19 @@ N = 400
 def make_frame(n: int = N, seed: int = 0):
     rng = np.random.default_rng(seed)
     bimodal = np.where(rng.random(n) < 0.4, rng.normal(-5, 0.5, n), rng.normal(5, 1.0, n))
-    return pd.DataFrame({
-        "x": bimodal,
-        "count": rng.integers(10, 60, n),
-        "colour": rng.choice(["red", "green", "blue"], n, p=[0.6, 0.3, 0.1]),
-        "flag": rng.random(n) < 0.3,
-        "day": pd.date_range("2021-03-01", periods=n, freq="D").strftime("%Y-%m-%d"),
-        "stamp": pd.Timestamp("2022-01-01") + pd.to_timedelta(rng.integers(0, 10**7, n), "s"),
-        "gap": np.where(rng.random(n) < 0.25, np.nan, rng.normal(2, 1, n)),
-        "igap": np.where(rng.random(n) < 0.2, np.nan, rng.integers(0, 5, n)).astype(float),
-        "cgap": np.where(rng.random(n) < 0.15, None, rng.choice(["u", "v"], n)),
-    })
+    return pd.DataFrame(
+        {
+            "x": bimodal,
+            "count": rng.integers(10, 60, n),
+            "colour": rng.choice(["red", "green", "blue"], n, p=[0.6, 0.3, 0.1]),
+            "flag": rng.random(n) < 0.3,
+            "day": pd.date_range("2021-03-01", periods=n, freq="D").strftime("%Y-%m-%d"),
+            "stamp": pd.Timestamp("2022-01-01") + pd.to_timedelta(rng.integers(0, 10**7, n), "s"),
+            "gap": np.where(rng.random(n) < 0.25, np.nan, rng.normal(2, 1, n)),
+            "igap": np.where(rng.random(n) < 0.2, np.nan, rng.integers(0, 5, n)).astype(float),
+            "cgap": np.where(rng.random(n) < 0.15, None, rng.choice(["u", "v"], n)),
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +62,14 @@ def gmm(frame):
 def test_kinds_are_inferred(frame):
     kinds = column_kinds(frame)
     assert kinds == {
-        "x": "continuous", "count": "integer", "colour": "categorical", "flag": "boolean",
-        "day": "datetime", "stamp": "datetime", "gap": "continuous", "igap": "integer",
+        "x": "continuous",
+        "count": "integer",
+        "colour": "categorical",
+        "flag": "boolean",
+        "day": "datetime",
+        "stamp": "datetime",
+        "gap": "continuous",
+        "igap": "integer",
         "cgap": "categorical",
     }
 
@@ -276,8 +284,15 @@ def test_mixed_likelihood_is_the_sum_of_its_parts():
     with torch.no_grad():
         lik.raw_log_var.copy_(torch.tensor([0.3, -0.5, 0.1]))
     out = torch.randn(5, 8, 1)
-    x = torch.cat([torch.randn(5, 2), torch.eye(3)[[0, 2, 1, 1, 0]], torch.randn(5, 1),
-                   torch.eye(2)[[1, 0, 0, 1, 1]]], dim=1)
+    x = torch.cat(
+        [
+            torch.randn(5, 2),
+            torch.eye(3)[[0, 2, 1, 1, 0]],
+            torch.randn(5, 1),
+            torch.eye(2)[[1, 0, 0, 1, 1]],
+        ],
+        dim=1,
+    )
     o = out[..., 0]
     var = torch.exp(lik.log_var())
     g = torch.distributions.Normal(o[:, [0, 1, 5]], var.sqrt()).log_prob(x[:, [0, 1, 5]]).sum(1)
@@ -293,8 +308,9 @@ def test_vae_refuses_bad_groups():
 
     X = np.c_[np.zeros((10, 1)), np.eye(2)[np.arange(10) % 2]]
     with pytest.raises(ValueError, match="one-hot"):
-        VAE(likelihood="mixed", feature_groups=(("gaussian", 1), ("categorical", 2)),
-            epochs=1).fit(X * 2)
+        VAE(likelihood="mixed", feature_groups=(("gaussian", 1), ("categorical", 2)), epochs=1).fit(
+            X * 2
+        )
     with pytest.raises(ValueError, match="feature_groups"):
         VAE(likelihood="mixed", feature_groups=(("poisson", 3),), epochs=1).fit(X)
 
@@ -307,8 +323,21 @@ def test_synth_command_end_to_end(tmp_path, capsys):
     make_frame(120).drop(columns=["stamp"]).to_csv(src, index=False)
     out = tmp_path / "synthetic.csv"
     model = tmp_path / "s.safetensors"
-    args = ["synth", str(src), "-n", "300", "-o", str(out), "--model", "gmm", "--seed", "0",
-            "--quiet", "--save", str(model)]
+    args = [
+        "synth",
+        str(src),
+        "-n",
+        "300",
+        "-o",
+        str(out),
+        "--model",
+        "gmm",
+        "--seed",
+        "0",
+        "--quiet",
+        "--save",
+        str(model),
+    ]
     assert main(args) == 0
     assert "300 synthetic rows" in capsys.readouterr().out
     real, fake = pd.read_csv(src), pd.read_csv(out)
@@ -324,8 +353,24 @@ def test_synth_command_column_override_and_errors(tmp_path, capsys):
     src = tmp_path / "t.csv"
     src.write_text("a,b\n1,x\n2,y\n3,x\n4,?\n")
     out = tmp_path / "o.csv"
-    assert main(["synth", str(src), "-o", str(out), "--model", "gmm", "--quiet",
-                 "--column", "a=categorical", "--missing", "?"]) == 0
+    assert (
+        main(
+            [
+                "synth",
+                str(src),
+                "-o",
+                str(out),
+                "--model",
+                "gmm",
+                "--quiet",
+                "--column",
+                "a=categorical",
+                "--missing",
+                "?",
+            ]
+        )
+        == 0
+    )
     assert "a (categorical)" in capsys.readouterr().out
     fake = pd.read_csv(out, keep_default_na=False)
     assert set(fake["a"]) <= {1, 2, 3, 4}

@@ -377,8 +377,14 @@ def test_colour_rows_are_channel_last_images_as_numpy_lays_them_out():
     rng = np.random.default_rng(0)
     images = rng.random((5, 4, 6, 3))
     rows = images.reshape(5, -1)
-    m = VAE(latent_dim=2, hidden_dims=(4,), image_shape=(4, 6, 3), likelihood="gaussian",
-            epochs=1, random_state=0).fit(rows)
+    m = VAE(
+        latent_dim=2,
+        hidden_dims=(4,),
+        image_shape=(4, 6, 3),
+        likelihood="gaussian",
+        epochs=1,
+        random_state=0,
+    ).fit(rows)
     assert m.feature_shape_ == (3, 4, 6)
     net_in = m._tensor(rows).numpy()
     np.testing.assert_allclose(net_in, images.transpose(0, 3, 1, 2), atol=1e-6)

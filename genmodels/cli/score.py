@@ -120,8 +120,11 @@ def _given_classes(model: GenerativeModel, args: argparse.Namespace, X, y) -> di
     """``{"y": labels}`` for a model fitted on class labels (not a classifier, whose
     log p(x) sums over the classes): from ``--target``, ``--labels`` or ``--class``."""
     name = type(model).__name__
-    given = [o for o, v in (("--target", args.target), ("--labels", args.labels),
-                            ("--class", args.label)) if v is not None]
+    given = [
+        o
+        for o, v in (("--target", args.target), ("--labels", args.labels), ("--class", args.label))
+        if v is not None
+    ]
     if len(given) > 1:
         raise CommandError(f"give the classes once: {' and '.join(given)} were both given")
     conditioned = getattr(model, "classes_", None) is not None and not model.capabilities.supervised

@@ -21,24 +21,45 @@ def add_parser(sub) -> None:
         "genmodels synth adult.csv -n 10000 -o synthetic.csv --model vae --seed 0",
     )
     p.add_argument("data", metavar="DATA", nargs="?", help="a CSV file with a header row")
-    p.add_argument("-n", "--rows", type=int, default=None, metavar="N",
-                   help="rows to write (default: as many as DATA has)")
+    p.add_argument(
+        "-n",
+        "--rows",
+        type=int,
+        default=None,
+        metavar="N",
+        help="rows to write (default: as many as DATA has)",
+    )
     p.add_argument("-o", "--output", required=True, help="the CSV file to write")
-    p.add_argument("--model", default="auto", choices=("auto", "gmm", "vae"),
-                   help="auto (a Gaussian mixture for tables of up to 256 encoded features, "
-                   "else the VAE), gmm or vae (TVAE-like)")
+    p.add_argument(
+        "--model",
+        default="auto",
+        choices=("auto", "gmm", "vae"),
+        help="auto (a Gaussian mixture for tables of up to 256 encoded features, "
+        "else the VAE), gmm or vae (TVAE-like)",
+    )
     p.add_argument("--seed", type=int, default=0, help="the random seed (default 0)")
     p.add_argument("--epochs", type=int, default=None, help="the VAE's epochs (default 300)")
-    p.add_argument("--column", action="append", default=[], metavar="NAME=TYPE",
-                   help="a column's type, overriding the inferred one: continuous, integer, "
-                   "categorical, boolean or datetime (repeatable)")
-    p.add_argument("--missing", action="append", default=[], metavar="TEXT",
-                   help="a cell text that means missing, besides empty cells and NA "
-                   "(repeatable; e.g. --missing '?'); the first one also marks the "
-                   "missing cells of the output")
+    p.add_argument(
+        "--column",
+        action="append",
+        default=[],
+        metavar="NAME=TYPE",
+        help="a column's type, overriding the inferred one: continuous, integer, "
+        "categorical, boolean or datetime (repeatable)",
+    )
+    p.add_argument(
+        "--missing",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="a cell text that means missing, besides empty cells and NA "
+        "(repeatable; e.g. --missing '?'); the first one also marks the "
+        "missing cells of the output",
+    )
     p.add_argument("--save", metavar="FILE", help="also write the fitted synthesizer here")
-    p.add_argument("--load", metavar="FILE",
-                   help="sample from a saved synthesizer instead of fitting DATA")
+    p.add_argument(
+        "--load", metavar="FILE", help="sample from a saved synthesizer instead of fitting DATA"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 

@@ -121,9 +121,7 @@ def column_kinds(frame, overrides: dict[str, str] | None = None) -> dict[str, Co
                     f"{', '.join(KINDS)}"
                 )
             if frame[name].dropna().empty:
-                raise ValueError(
-                    f"column {name!r} has no observed values (every value is missing)"
-                )
+                raise ValueError(f"column {name!r} has no observed values (every value is missing)")
             kinds[name] = kind
         else:
             kinds[name] = infer_kind(frame[name])

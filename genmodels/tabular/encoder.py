@@ -79,10 +79,12 @@ class _Numeric:
         state["mode_means"], state["mode_stds"] = means.tolist(), stds.tolist()
         k = _assign(z, weights, means, stds)
         off = (z - means[k]) / (MODE_SCALE * stds[k])
-        state["offset_lo"] = [float(off[k == j].min()) if (k == j).any() else 0.0
-                              for j in range(len(means))]
-        state["offset_hi"] = [float(off[k == j].max()) if (k == j).any() else 0.0
-                              for j in range(len(means))]
+        state["offset_lo"] = [
+            float(off[k == j].min()) if (k == j).any() else 0.0 for j in range(len(means))
+        ]
+        state["offset_hi"] = [
+            float(off[k == j].max()) if (k == j).any() else 0.0 for j in range(len(means))
+        ]
         state["fill_mode"] = int(np.bincount(k, minlength=len(means)).argmax())
         return cls(state)
 
@@ -292,8 +294,9 @@ class TableEncoder:
     n_features_ : int, the encoded row's length.
     """
 
-    def __init__(self, columns: dict[str, str] | None = None, max_modes: int = 10,
-                 random_state: int = 0):
+    def __init__(
+        self, columns: dict[str, str] | None = None, max_modes: int = 10, random_state: int = 0
+    ):
         self.columns = columns
         self.max_modes = max_modes
         self.random_state = random_state
@@ -366,8 +369,11 @@ class TableEncoder:
         """The fitted encoder as plain JSON values (a model file's metadata)."""
         self._check_fitted()
         return {
-            "params": {"columns": self.columns, "max_modes": int(self.max_modes),
-                       "random_state": int(self.random_state)},
+            "params": {
+                "columns": self.columns,
+                "max_modes": int(self.max_modes),
+                "random_state": int(self.random_state),
+            },
             "transforms": [t.s for t in self._transforms],
         }
 

@@ -105,8 +105,14 @@ class Synthesizer(BaseEstimator):
         "epochs": [NONE, Interval(int, 1, None)],
         "batch_size": [Interval(int, 1, None)],
         "latent_dim": [Interval(int, 1, None)],
-        "hidden_dims": [Satisfies(lambda v: isinstance(v, tuple | list) and all(
-            isinstance(h, int) and h > 0 for h in v), "a tuple of positive integers")],
+        "hidden_dims": [
+            Satisfies(
+                lambda v: (
+                    isinstance(v, tuple | list) and all(isinstance(h, int) and h > 0 for h in v)
+                ),
+                "a tuple of positive integers",
+            )
+        ],
         "lr": [Interval(float, 0, None, closed="neither")],
         "weight_decay": [Interval(float, 0, None)],
         "beta": [Interval(float, 0, None)],
@@ -229,7 +235,10 @@ class Synthesizer(BaseEstimator):
             logger.warning(
                 "Synthesizer(model='vae'): %d rows x %d encoded columns for %d epochs will "
                 "take about %s here; fewer epochs= or model='gmm' fit faster",
-                len(X), X.shape[1], vae.epochs, _duration(estimate),
+                len(X),
+                X.shape[1],
+                vae.epochs,
+                _duration(estimate),
             )
 
     # -- sample ----------------------------------------------------------------------------
@@ -246,8 +255,10 @@ class Synthesizer(BaseEstimator):
         and dtypes. Without ``random_state`` the synthesizer's own is used (the same
         rows each call)."""
         self._check_fitted()
-        if isinstance(n_samples, bool) or not isinstance(n_samples, int | np.integer) or (
-            n_samples < 1
+        if (
+            isinstance(n_samples, bool)
+            or not isinstance(n_samples, int | np.integer)
+            or (n_samples < 1)
         ):
             raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
         rs = self.random_state if random_state is None else random_state
@@ -274,12 +285,14 @@ class Synthesizer(BaseEstimator):
             "params": json.dumps(params),
             "encoder": json.dumps(self.encoder_.to_state()),
             "model": json.dumps(inner),
-            "attributes": json.dumps({
-                "model_name_": self.model_name_,
-                "n_rows_": self.n_rows_,
-                "fit_seconds_": self.fit_seconds_,
-                "history_": self.history_,
-            }),
+            "attributes": json.dumps(
+                {
+                    "model_name_": self.model_name_,
+                    "n_rows_": self.n_rows_,
+                    "fit_seconds_": self.fit_seconds_,
+                    "history_": self.history_,
+                }
+            ),
         }
         data = st_save({f"model/{k}": v for k, v in tensors.items()}, metadata=metadata)
         path = Path(path)
@@ -303,9 +316,7 @@ class Synthesizer(BaseEstimator):
             encoder = TableEncoder.from_state(json.loads(meta["encoder"]))
             inner_meta = json.loads(meta["model"])
             attrs = json.loads(meta["attributes"])
-            tensors = {
-                k.removeprefix("model/"): v for k, v in st_load(data).items()
-            }
+            tensors = {k.removeprefix("model/"): v for k, v in st_load(data).items()}
         except (KeyError, ValueError, TypeError) as exc:
             raise ModelFileError(f"{path}: corrupt synthesizer file ({exc})") from None
         synth = instance_from_params(cls, params, path)
