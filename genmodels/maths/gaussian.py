@@ -261,12 +261,15 @@ def design_log_prob(
     pc: torch.Tensor,
     covariance_type: str,
     log_weights: torch.Tensor,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """(N, K) log w_k + log N(x | mean_k, cov_k) of the design's rows."""
+    """(N, K) log w_k + log N(x | mean_k, cov_k) of the design's rows (into ``out`` when
+    given)."""
     mc = means - design.centre  # (K, D)
     k, d = means.shape
     if design.A is None:
-        return log_gaussian_prob(design.X, mc, pc, covariance_type) + log_weights
+        lp = log_gaussian_prob(design.X, mc, pc, covariance_type) + log_weights
+        return lp if out is None else out.copy_(lp)
     if covariance_type in ("full", "tied"):
         pcs = pc if covariance_type == "full" else pc.expand(k, d, d)
         prec = pcs @ pcs.transpose(-1, -2)  # (K, D, D)
@@ -280,7 +283,7 @@ def design_log_prob(
         log_det = 0.5 * torch.log(p2).sum(1)
     const = -0.5 * ((pm * mc).sum(1) + d * _LOG_2PI) + log_det + log_weights  # (K,)
     C = torch.cat([-0.5 * quad_coef.T, pm.T, const[None, :]], 0)  # (Q + D + 1, K)
-    return design.A @ C
+    return design.A @ C if out is None else torch.matmul(design.A, C, out=out)
 
 
 def design_stats(design: Design, resp: torch.Tensor, shift: torch.Tensor) -> GaussianStats:

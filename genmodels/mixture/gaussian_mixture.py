@@ -343,21 +343,26 @@ class GaussianMixture(GenerativeModel):
     # ------------------------------------------------------------------------------------
     # EM pieces (pure functions of tensors, no state)
 
-    def _weighted_log_prob(self, X: torch.Tensor, p: dict[str, torch.Tensor], design=None):
+    def _weighted_log_prob(
+        self, X: torch.Tensor, p: dict[str, torch.Tensor], design=None, out=None
+    ):
         """(N, K) log w_k + log N(x | k), marginalising NaN features, and the groups
         (rows, xhat, cond_cov) of incomplete rows that the M-step needs.
 
         ``design`` holds the complete rows prepared once per fit (see ``_prepare``); without
-        it they are prepared here, centred on the mixture mean.
+        it they are prepared here, centred on the mixture mean. ``out``: an (N, K) buffer
+        to write into (EM reuses one, instead of a fresh allocation every iteration).
         """
         ct = self.covariance_type
         k, d = p["means"].shape
         if design is None:
             design = self._prepare(X, p["weights"] @ p["means"])
         complete, incomplete, nan = design
-        lp = torch.empty(X.shape[0], k, dtype=X.dtype, device=X.device)
-        groups = []
         log_w = torch.log(p["weights"])
+        if isinstance(complete[0], slice) and complete[1].n:  # every row complete
+            return G.design_log_prob(complete[1], p["means"], p["pc"], ct, log_w, out=out), []
+        lp = torch.empty(X.shape[0], k, dtype=X.dtype, device=X.device) if out is None else out
+        groups = []
         if complete[1].n:
             lp[complete[0]] = G.design_log_prob(complete[1], p["means"], p["pc"], ct, log_w)
         if incomplete.numel():
@@ -390,15 +395,16 @@ class GaussianMixture(GenerativeModel):
         design = G.make_design(Xc, centre, self.covariance_type, self.n_components)
         return (rows, design), has_nan.nonzero().squeeze(1), nan
 
-    def _e_step(self, X, p, design, weights):
+    def _e_step(self, X, p, design, weights, out=None):
         """(N,) log p(x), the (N, K) responsibilities times the sample weights, and the
         incomplete-row groups. The normaliser, the responsibilities and the weighting share
-        one exp pass and one scaling pass (a fused log-sum-exp)."""
-        wlp, groups = self._weighted_log_prob(X, p, design)
+        one exp pass and one scaling pass (a fused log-sum-exp), in place in ``out`` (an
+        (N, K) buffer reused by every iteration) when given."""
+        wlp, groups = self._weighted_log_prob(X, p, design, out=out)
         top = wlp.amax(1, keepdim=True)  # (N, 1)
         # Terms below e^-80 of the largest cannot change the sum (e^-80 << eps^2); clamping
         # them keeps exp off its slow underflow path (4-5x faster on well-separated data).
-        resp = torch.exp_((wlp - top).clamp_(min=-80.0))  # (N, K), unnormalised
+        resp = wlp.sub_(top).clamp_(min=-80.0).exp_()  # (N, K), unnormalised
         total = resp.sum(1, keepdim=True)
         resp *= weights[:, None] / total
         return (top + torch.log(total)).squeeze(1), resp, groups
@@ -566,6 +572,7 @@ class GaussianMixture(GenerativeModel):
 
         best: tuple | None = None
         total = n_init * self.max_iter
+        work = torch.empty(Xt.shape[0], self.n_components, dtype=dt, device=dev)
         with Progress(total, f"{name} EM", enabled=self.verbose > 0) as bar:
             for _ in range(n_init):
                 p = self._initialize(Xt, wt, rng) if do_init else self._params_tensors(dev, dt)
@@ -574,7 +581,7 @@ class GaussianMixture(GenerativeModel):
                 converged, n_iter = False, 0
                 for n_iter in range(1, self.max_iter + 1):  # noqa: B007 (used after the loop)
                     prev = lower
-                    log_norm, resp_w, groups = self._e_step(Xt, p, design, wt)
+                    log_norm, resp_w, groups = self._e_step(Xt, p, design, wt, out=work)
                     lower = float((log_norm * wt).sum() / wt.sum())
                     stats = self._stats(Xt, resp_w, p["means"], groups, design)
                     p = self._params_from_stats(stats, Xt, wt, log_norm, resp_w)
