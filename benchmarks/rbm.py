@@ -12,7 +12,7 @@ libraries alternating. The AIS rows time ``log_partition("ais")`` with 100 runs 
 10,000 temperatures on the RBM genmodels trained, with float32 chains (the default) and
 float64 chains (the issue's goal: under a minute on 2 cores).
 
-    python benchmarks/rbm.py             # 20,000 rows, batch sizes 10 and 100
+    python benchmarks/rbm.py             # 20,000 rows, batch sizes 10, 64 and 100
     python benchmarks/rbm.py --quick     # 2,000 rows, a smoke test
 """
 
@@ -60,7 +60,7 @@ def main() -> None:
     X32 = X.astype(np.float32)
     with busy_machine(args.busy) as machine, threadpool_limits(args.threads):
         print(f"# {machine}\n")
-        for bs in (10, 100):
+        for bs in (10, 64, 100):
             times = {"sk": np.inf, "gm": np.inf, "gm32": np.inf, "sk32": np.inf}
             for _ in range(args.repeats):
                 for lib in times:

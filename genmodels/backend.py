@@ -120,10 +120,17 @@ def threads_for(work: int) -> int:
     others at every barrier). The limit is ``torch.get_num_threads()``, which
     ``torch.set_num_threads``, ``OMP_NUM_THREADS`` and ``threadpoolctl.threadpool_limits``
     all set; genmodels never goes above it."""
-    limit = torch.get_num_threads()
-    if limit == 1 or work < SMALL_STEP:
+    if work < SMALL_STEP:
         return 1
-    return max(1, min(limit, free_cores()))
+    return available_threads()
+
+
+def available_threads(limit: int | None = None) -> int:
+    """The thread limit (default: the current one), but no more than the cores other
+    processes leave free (``free_cores``): what a loop of big steps, such as a training
+    epoch, should use."""
+    limit = torch.get_num_threads() if limit is None else limit
+    return 1 if limit <= 1 else max(1, min(limit, free_cores()))
 
 
 @contextmanager

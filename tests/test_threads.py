@@ -101,3 +101,27 @@ def test_sparse_naive_bayes_products_are_single_threaded_when_busy(two_threads, 
         model.predict_proba(sp.vstack([X] * 10).tocsr())  # 240k stored values
         assert seen == [expected]
         monkeypatch.undo()
+
+
+def test_training_epochs_leave_the_cores_other_processes_hold(two_threads, monkeypatch):
+    """The trainer runs its batches on the cores other processes leave free (one, here),
+    and gives the user's limit back after the epoch."""
+    from genmodels import BernoulliRBM
+
+    monkeypatch.setattr(backend, "free_cores", lambda: 1)
+    seen = []
+    original = BernoulliRBM._gradient
+
+    def spy(self, *args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(BernoulliRBM, "_gradient", spy)
+    X = (np.random.RandomState(0).uniform(size=(60, 20)) < 0.3).astype(float)
+    BernoulliRBM(8, batch_size=20, n_iter=2, random_state=0).fit(X)
+    assert seen and set(seen) == {1}
+    assert torch.get_num_threads() == 2
+    seen.clear()
+    monkeypatch.setattr(backend, "free_cores", lambda: 2)
+    BernoulliRBM(8, batch_size=20, n_iter=1, random_state=0).fit(X)
+    assert set(seen) == {2}

@@ -75,6 +75,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset, TensorDataset, default_collate
 
+from ..backend import available_threads
 from ..progress import Progress, logger
 from . import _checkpoint as ckpt
 from . import _distributed as dist
@@ -673,30 +674,25 @@ class _Run:
         t0 = time.perf_counter()
         self.module.train()
         sums = _Sums(self.device)
-        opt, world, step_counts = self.opt, self.world, self.state.group_step
-        after_step, n_batches = self.hooks.after_step, len(self.batches)
-        for b, (batch, batch_rows) in enumerate(self.batches.epoch(epoch)):
-            seen = epoch * n_batches + b + 1  # batches since the run began, this one included
-            for name, n_steps in opt.steps_per_batch.items():
-                if seen % opt.every[name]:
-                    continue
-                for _ in range(n_steps):
-                    step = step_counts[name]
-                    lr = opt.rate(name, step, epoch)
-                    ctx = StepContext(epoch, step, name, self.gens.step, lr, batch_rows, world)
-                    if opt.manual:
-                        opt.manual_step(self.task, name, batch, ctx, world, sums)
-                    else:
-                        opt.step(self.task, name, batch, ctx, batch_rows, world, sums, b)
-                    step_counts[name] += 1
-                    if after_step is not None:
-                        after_step(name, ctx)
-            if self.show:
-                if b % 10 == 0 and sums.sums:  # running means every 10 batches (sync a GPU)
-                    running.update(sums.shown(opt.prefix.values()))
-                bar.update(1, **running)
+        opt, n_batches = self.opt, len(self.batches)
+        limit = torch.get_num_threads()
+        try:
+            for b, (batch, batch_rows) in enumerate(self.batches.epoch(epoch)):
+                seen = epoch * n_batches + b + 1  # batches since the run began, this included
+                # Beside other busy processes, no thread without a core: it would stall
+                # every parallel kernel at its barrier (docs/benchmarks.md, busy machine).
+                threads = available_threads(limit)
+                if threads != torch.get_num_threads():
+                    torch.set_num_threads(threads)
+                self._batch_steps(epoch, b, seen, batch, batch_rows, sums)
+                if self.show:
+                    if b % 10 == 0 and sums.sums:  # running means every 10 batches (GPU sync)
+                        running.update(sums.shown(opt.prefix.values()))
+                    bar.update(1, **running)
+        finally:
+            torch.set_num_threads(limit)
         with torch.no_grad():
-            world.average_norm_statistics(self.module)
+            self.world.average_norm_statistics(self.module)
         metrics = self.world.mean_metrics(sums.sums, sums.rows)
         if self.hooks.epoch_metrics is not None:
             own = self.hooks.epoch_metrics(epoch)
@@ -709,6 +705,25 @@ class _Run:
         metrics.update(self.opt.lr_metrics())
         metrics["epoch_time"] = time.perf_counter() - t0
         return metrics
+
+    def _batch_steps(self, epoch: int, b: int, seen: int, batch, batch_rows, sums) -> None:
+        """The steps every group takes on batch ``b`` (those due at this batch)."""
+        opt, world, step_counts = self.opt, self.world, self.state.group_step
+        after_step = self.hooks.after_step
+        for name, n_steps in opt.steps_per_batch.items():
+            if seen % opt.every[name]:
+                continue
+            for _ in range(n_steps):
+                step = step_counts[name]
+                lr = opt.rate(name, step, epoch)
+                ctx = StepContext(epoch, step, name, self.gens.step, lr, batch_rows, world)
+                if opt.manual:
+                    opt.manual_step(self.task, name, batch, ctx, world, sums)
+                else:
+                    opt.step(self.task, name, batch, ctx, batch_rows, world, sums, b)
+                step_counts[name] += 1
+                if after_step is not None:
+                    after_step(name, ctx)
 
     def _end_epoch(self, epoch: int, metrics: dict[str, float], bar, running) -> None:
         """Record the epoch, let the monitor see it, report it, checkpoint."""
