@@ -101,12 +101,12 @@ def bare_epoch(make, data, seed: int = 0) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=None, help="pairs (default 5, --quick 2)")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", default=None, help="run the models whose name has this")
     args = parser.parse_args()
     data = _data(args.quick)
-    repeats = 2 if args.quick else args.repeats
+    repeats = args.repeats or (2 if args.quick else 5)
     print(
         f"# Trainer overhead, autoregressive models: one epoch a run, {repeats} alternating "
         f"pairs; {torch.get_num_threads()} threads, torch {torch.__version__}\n"
