@@ -101,11 +101,6 @@ def free_cores() -> int:
     return free
 
 
-def machine_is_busy() -> bool:
-    """Whether other processes' runnable threads hold any of this process's usable cores."""
-    return free_cores() < _usable_cores()
-
-
 def _usable_cores() -> int:
     try:
         return len(os.sched_getaffinity(0))

@@ -626,11 +626,6 @@ def _viterbi(layout: Layout, log_b, log_start, log_trans):
             bp_in = torch.zeros(B, K, dtype=torch.long, device=dev)
         back = torch.empty(L, B, K, dtype=torch.long, device=dev)
         delta = _viterbi_inside(layout, lb, log_trans, init[order], back)
-    # first[i, k]: the state in which segment i's best path that ends in state k starts.
-    first = torch.arange(K, device=dev).expand(B, K).contiguous()
-    if G > 1:
-        for t in range(L - 1, 0, -1):
-            first = torch.gather(back[t], 1, first)
     delta = delta[inv]
     last_seg = torch.as_tensor(layout.seg_first + layout.seg_count - 1, device=dev)
     logp, end_state = delta[last_seg].max(1)  # (S,)
@@ -641,6 +636,10 @@ def _viterbi(layout: Layout, log_b, log_start, log_trans):
     if G == 1:
         chosen = end_state  # one segment per sequence, in sequence order
     else:
+        # first[i, k]: the state in which segment i's best path that ends in k starts.
+        first = torch.arange(K, device=dev).expand(B, K).contiguous()
+        for t in range(L - 1, 0, -1):
+            first = torch.gather(back[t], 1, first)
         prev = torch.gather(bp_in, 1, first[inv])  # (B, K)
         seq_order = ci[0]  # (S,) first segments, in chain order
         ends = end_state[layout.seg_seq[seq_order]]  # each chain's end state
