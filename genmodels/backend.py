@@ -94,11 +94,17 @@ def free_cores() -> int:
                     own += fh.read().rsplit(b")", 1)[1].split()[0] == b"R"
             except OSError:  # the thread ended meanwhile
                 pass
-        free = max(1, cores - max(0, running - max(own, 1)))
+        free = _free_of(cores, running, own)
     except (OSError, ValueError, IndexError, StopIteration):
         free = cores
     _free_seen[0], _free_seen[1] = now, float(free)
     return free
+
+
+def _free_of(cores: int, running: int, own: int) -> int:
+    """Free cores, given the run queue's runnable threads and this process's running ones
+    (at least this one, which is reading)."""
+    return max(1, cores - max(0, running - max(own, 1)))
 
 
 def _usable_cores() -> int:
