@@ -175,10 +175,13 @@ class BaseBoltzmann(GenerativeModel):
 
     @abstractmethod
     def _gradient(
-        self, P, v, mask, chains, rnd: Random, share: Share
+        self, P, v, mask, chains, rnd: Random, share: Share, work: dict | None = None
     ) -> tuple[dict[str, Grad], Any]:
         """Log-likelihood ascent direction on a mini-batch, and the new persistent chains
-        (this process's share of both under ``torchrun``: see ``_training.Share``)."""
+        (this process's share of both under ``torchrun``: see ``_training.Share``).
+        ``work`` is a dict the model may keep buffers in from one update to the next (the
+        statistics it returns may be views of them: they are applied before the next
+        call)."""
 
     @abstractmethod
     def _init_chains(self, P, V, mask, n: int, rnd: Random):

@@ -126,15 +126,25 @@ class BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseBoltzmann):
 
     # -- training ---------------------------------------------------------------------------
 
-    def _gradient(self, P, v, mask, chains, rnd: Random, share: Share):
+    def _gradient(self, P, v, mask, chains, rnd: Random, share: Share, work=None):
         """CD-k (chains from the data) or PCD-k (the persistent chains); the model
         statistics use the last hidden probabilities (Rao-Blackwellised), as scikit-learn.
-        Under ``torchrun``: this process's rows and chains, means over the global ones."""
+        Under ``torchrun``: this process's rows and chains, means over the global ones.
+
+        The data and the chains share two buffers, S = [s(v); s(v_neg)] and
+        A = [h_pos / n_pos; -h_neg / n_neg], written in place (kept in ``work`` from one
+        update to the next): the weights' step is then the single GEMM A^T S, and the
+        visible biases' the GEMV S^T w, with no concatenation or fresh (B, D) tensor."""
         units = self._units(P)
         W, c = P["W"], P["c"]
-        s_pos = units.stat(v)
-        h_pos = torch.sigmoid(hidden_input(W, c, s_pos))  # (B, H)
         pcd = self.method == "pcd"
+        n_rows = v.shape[0]
+        n_chains = share.chains.stop - share.chains.start if pcd else n_rows
+        n_pos, n_neg = share.n_rows, (share.n_chains if pcd else share.n_rows)
+        A, S, w = _pair_buffers(work, n_rows, n_chains, n_pos, n_neg, W)
+        s_pos, s_neg, h_pos, h_neg = S[:n_rows], S[n_rows:], A[:n_rows], A[n_rows:]
+        s_pos.copy_(units.stat(v))
+        torch.addmm(c, s_pos, W.T, out=h_pos).sigmoid_()  # (B, H)
         if pcd:  # this process's persistent chains, and noise drawn for all of them
             h, rnd = share.my_chains(chains), share.chain_draws(rnd)
         else:  # chains start at the batch's rows
@@ -142,19 +152,19 @@ class BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseBoltzmann):
             h = bernoulli(h_pos, rnd)
         for step in range(self.n_gibbs_steps):
             v_neg = units.sample(torch.addmm(units.b, h, W), rnd, None if pcd else mask)
-            s_neg = units.stat(v_neg)
-            h_neg = torch.sigmoid(hidden_input(W, c, s_neg))  # (R, H)
+            s_neg.copy_(units.stat(v_neg))
+            torch.addmm(c, s_neg, W.T, out=h_neg).sigmoid_()  # (R, H)
             if pcd or step + 1 < self.n_gibbs_steps:
-                h = bernoulli(h_neg, rnd)
-        n_pos, n_neg = share.n_rows, (share.n_chains if pcd else share.n_rows)
-        # W += lr [h_pos / B; -h_neg / R]^T [s_pos; s_neg]: one GEMM into W (sgd_update)
-        A = torch.cat([h_pos / n_pos, h_neg / -n_neg])  # (B + R, H)
-        grads: dict[str, Grad] = {
-            "W": (A, torch.cat([s_pos, s_neg])),
-            "b": units.bias_grad(v).sum(0) / n_pos - units.bias_grad(v_neg).sum(0) / n_neg,
-            "c": A.sum(0),
-        }
-        grads.update(self._extra_grads(units, P, v, h_pos, v_neg, h_neg, n_pos, n_neg))
+                # the chains' new state, in place when this process owns its own copy
+                h = bernoulli(h_neg, rnd, out=h if pcd and h.is_contiguous() else None)
+        extra = self._extra_grads(units, P, v, h_pos, v_neg, h_neg, n_pos, n_neg)
+        if units.bias_grad_is_stat:
+            b_grad = torch.mv(S.T, w)
+        else:
+            b_grad = units.bias_grad(v).sum(0) / n_pos - units.bias_grad(v_neg).sum(0) / n_neg
+        A.mul_(w[:, None])  # W += lr A^T S: one GEMM into W (sgd_update)
+        grads: dict[str, Grad] = {"W": (A, S), "b": b_grad, "c": A.sum(0)}
+        grads.update(extra)
         return grads, (h if pcd else None)
 
     def _init_chains(self, P, V, mask, n: int, rnd: Random):
@@ -339,3 +349,19 @@ class BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseBoltzmann):
         tags = super().__sklearn_tags__()
         tags.estimator_type = "density_estimator"
         return tags
+
+
+def _pair_buffers(work: dict | None, n_rows: int, n_chains: int, n_pos: int, n_neg: int, W):
+    """The (B + R, H) and (B + R, M) buffers of ``_gradient`` and its row weights
+    w = [1 / n_pos] * B + [-1 / n_neg] * R, from ``work`` when their shapes match (fresh
+    ones, kept there, when not: the last batch of an epoch may be short)."""
+    key = (n_rows, n_chains, n_pos, n_neg, W.shape, W.dtype, W.device)
+    if work is not None and work.get("key") == key:
+        return work["A"], work["S"], work["w"]
+    n = n_rows + n_chains
+    A = W.new_empty((n, W.shape[0]))
+    S = W.new_empty((n, W.shape[1]))
+    w = torch.cat([W.new_full((n_rows,), 1.0 / n_pos), W.new_full((n_chains,), -1.0 / n_neg)])
+    if work is not None:
+        work.update(key=key, A=A, S=S, w=w)
+    return A, S, w

@@ -139,6 +139,7 @@ class BoltzmannTask:
         if velocity is None and self.momentum > 0:
             velocity = {k: torch.zeros_like(t) for k, t in self.P.items()}
         self.velocity = velocity
+        self.work: dict = {}  # the model's reusable buffers, from one update to the next
 
     @property
     def chains(self) -> torch.Tensor | None:
@@ -159,7 +160,7 @@ class BoltzmannTask:
         v, mask = batch[0], (batch[1] if len(batch) > 1 else None)
         chains = self.chains
         share = Share.of(ctx.world, ctx.rows, 0 if chains is None else chains.shape[0])
-        grads, new = self.model._gradient(self.P, v, mask, chains, self.rnd, share)
+        grads, new = self.model._gradient(self.P, v, mask, chains, self.rnd, share, self.work)
         if new is not None:
             grads[CHAINS] = share.all_chains(new)
         return grads

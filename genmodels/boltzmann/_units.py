@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields, replace
+from typing import ClassVar
 
 import torch
 from torch.nn import functional as F
@@ -46,6 +47,7 @@ class BernoulliUnits:
     """Binary visible units: p(v_i = 1 | h) = sigmoid(a_i)."""
 
     b: torch.Tensor  # (D,) visible biases
+    bias_grad_is_stat: ClassVar[bool] = True  # bias_grad(v) == stat(v)
 
     def stat(self, v: torch.Tensor) -> torch.Tensor:
         return v
@@ -80,6 +82,7 @@ class GaussianUnits:
 
     b: torch.Tensor  # (D,) visible means when the hidden units are off
     var: torch.Tensor  # (D,) visible variances
+    bias_grad_is_stat: ClassVar[bool] = False
 
     def stat(self, v: torch.Tensor) -> torch.Tensor:
         return v / self.var
@@ -119,6 +122,7 @@ class CategoricalUnits:
 
     b: torch.Tensor  # (D * K,) biases, item-major
     n_categories: int
+    bias_grad_is_stat: ClassVar[bool] = True
 
     def stat(self, v: torch.Tensor) -> torch.Tensor:
         return v

@@ -232,7 +232,7 @@ class BoltzmannMachine(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseBo
         rows = rnd.permutation(V.shape[0]).to(V.device)
         return V.index_select(0, rows[torch.arange(n, device=V.device) % V.shape[0]]).clone()
 
-    def _gradient(self, P, v, mask, chains, rnd: Random, share: Share):
+    def _gradient(self, P, v, mask, chains, rnd: Random, share: Share, work=None):
         """Data statistics (h summed out exactly) minus the model's: by enumeration
         ("exact") or from Gibbs sweeps of persistent chains or of chains started at the
         data (h Rao-Blackwellised). Under ``torchrun``: this process's rows and chains,
