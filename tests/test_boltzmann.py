@@ -771,3 +771,42 @@ def test_a_fit_killed_with_sigkill_resumes_to_the_same_parameters(tmp_path):
         np.testing.assert_array_equal(resumed[k], reference[k], err_msg=k)
     resumed_log = (tmp_path / "resumed.npz.json").read_text()
     assert resumed_log == (tmp_path / "uninterrupted.npz.json").read_text()
+
+
+def test_update_buffers_give_the_textbook_pcd_gradient_call_after_call():
+    """_gradient writes its statistics into buffers it reuses between updates: each call's
+    W, b and c steps equal the PCD-1 formulas computed afresh from the same draws."""
+    from genmodels.boltzmann._random import Random
+    from genmodels.boltzmann._training import Share
+    from genmodels.boltzmann._units import bernoulli
+
+    g = torch.Generator().manual_seed(0)
+    D, H, B, R = 7, 5, 4, 3
+    P = {
+        "W": torch.randn(H, D, generator=g, dtype=torch.float64) * 0.3,
+        "b": torch.randn(D, generator=g, dtype=torch.float64) * 0.1,
+        "c": torch.randn(H, generator=g, dtype=torch.float64) * 0.1,
+    }
+    model = BernoulliRBM(H, method="pcd")
+    share = Share(B, slice(0, B), R, slice(0, R))  # one process: every row and chain
+    work: dict = {}
+    chains = (torch.rand(R, H, generator=g) < 0.5).double()
+    rnd, ref = Random.from_seed(3, torch.device("cpu")), Random.from_seed(3, torch.device("cpu"))
+    for _ in range(3):
+        v = (torch.rand(B, D, generator=g) < 0.4).double()
+        h0 = chains.clone()
+        grads, chains = model._gradient(P, v, None, chains, rnd, share, work)
+        A, S = grads["W"]
+        W, b, c = P["W"], P["b"], P["c"]
+        h_pos = torch.sigmoid(c + v @ W.T)
+        v_neg = bernoulli(torch.sigmoid(b + h0 @ W), ref)
+        h_neg = torch.sigmoid(c + v_neg @ W.T)
+        h_new = bernoulli(h_neg, ref)
+        want_W = h_pos.T @ v / B - h_neg.T @ v_neg / R
+        torch.testing.assert_close(A.T @ S, want_W, rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(grads["b"], v.mean(0) - v_neg.mean(0), rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(
+            grads["c"], h_pos.mean(0) - h_neg.mean(0), rtol=1e-12, atol=1e-12
+        )
+        torch.testing.assert_close(chains, h_new, rtol=0, atol=0)
+    assert work["A"].data_ptr() == A.data_ptr()  # reused, not reallocated
