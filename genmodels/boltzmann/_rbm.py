@@ -134,7 +134,8 @@ class BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseBoltzmann):
         The data and the chains share two buffers, S = [s(v); s(v_neg)] and
         A = [h_pos / n_pos; -h_neg / n_neg], written in place (kept in ``work`` from one
         update to the next): the weights' step is then the single GEMM A^T S, and the
-        visible biases' the GEMV S^T w, with no concatenation or fresh (B, D) tensor."""
+        visible biases' the GEMV S^T w (less the units' shift), with no concatenation or
+        fresh (B, D) tensor."""
         units = self._units(P)
         W, c = P["W"], P["c"]
         pcd = self.method == "pcd"
@@ -158,10 +159,8 @@ class BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseBoltzmann):
                 # the chains' new state, in place when this process owns its own copy
                 h = bernoulli(h_neg, rnd, out=h if pcd and h.is_contiguous() else None)
         extra = self._extra_grads(units, P, v, h_pos, v_neg, h_neg, n_pos, n_neg)
-        if units.bias_grad_is_stat:
-            b_grad = torch.mv(S.T, w)
-        else:
-            b_grad = units.bias_grad(v).sum(0) / n_pos - units.bias_grad(v_neg).sum(0) / n_neg
+        # d bias_term / d b = s(v) - shift, so the weighted sum over the rows is S^T w - ...
+        b_grad = torch.mv(S.T, w).sub_(units.bias_grad_shift() * w.sum())
         A.mul_(w[:, None])  # W += lr A^T S: one GEMM into W (sgd_update)
         grads: dict[str, Grad] = {"W": (A, S), "b": b_grad, "c": A.sum(0)}
         grads.update(extra)

@@ -16,7 +16,7 @@ units. Given h the visible units are independent, driven by their *input* ``a = 
                        exp(its bias term + its statistic · (a - b)), (N, D)
 ``sample(a, gen)``     v ~ p(v | h) for the input a
 ``mean(a)``            E[v | h]
-``bias_grad(v)``       d bias_term / d b, (N, M)
+``bias_grad_shift()``  d bias_term / d b = s(v) - this: 0, or a (M,) tensor
 =====================  ===================================================================
 
 so that the free energy is F(v) = -bias_term(v) - sum_j softplus(c_j + W_j s(v)) and
@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields, replace
-from typing import ClassVar
 
 import torch
 from torch.nn import functional as F
@@ -47,7 +46,6 @@ class BernoulliUnits:
     """Binary visible units: p(v_i = 1 | h) = sigmoid(a_i)."""
 
     b: torch.Tensor  # (D,) visible biases
-    bias_grad_is_stat: ClassVar[bool] = True  # bias_grad(v) == stat(v)
 
     def stat(self, v: torch.Tensor) -> torch.Tensor:
         return v
@@ -64,8 +62,8 @@ class BernoulliUnits:
     def sample(self, a: torch.Tensor, rnd: Random, mask=None) -> torch.Tensor:
         return bernoulli(torch.sigmoid(a), rnd)
 
-    def bias_grad(self, v: torch.Tensor) -> torch.Tensor:
-        return v
+    def bias_grad_shift(self) -> float:
+        return 0.0
 
     def with_bias(self, b: torch.Tensor) -> BernoulliUnits:
         return replace(self, b=b)
@@ -82,7 +80,6 @@ class GaussianUnits:
 
     b: torch.Tensor  # (D,) visible means when the hidden units are off
     var: torch.Tensor  # (D,) visible variances
-    bias_grad_is_stat: ClassVar[bool] = False
 
     def stat(self, v: torch.Tensor) -> torch.Tensor:
         return v / self.var
@@ -100,8 +97,8 @@ class GaussianUnits:
         noise = rnd.normal(a.shape, a.dtype)
         return torch.addcmul(a, noise, self.var.sqrt())
 
-    def bias_grad(self, v: torch.Tensor) -> torch.Tensor:
-        return (v - self.b) / self.var
+    def bias_grad_shift(self) -> torch.Tensor:
+        return self.b / self.var  # d bias_term / d b = (v - b) / var = s(v) - b / var
 
     def log_var_grad(self, v: torch.Tensor, hW: torch.Tensor) -> torch.Tensor:
         """d(-E)/d log var_i with the hidden input ``hW`` (N, D) (E[h | v] W for the data)."""
@@ -122,7 +119,6 @@ class CategoricalUnits:
 
     b: torch.Tensor  # (D * K,) biases, item-major
     n_categories: int
-    bias_grad_is_stat: ClassVar[bool] = True
 
     def stat(self, v: torch.Tensor) -> torch.Tensor:
         return v
@@ -150,8 +146,8 @@ class CategoricalUnits:
             v *= mask[..., None]
         return v.reshape(a.shape)
 
-    def bias_grad(self, v: torch.Tensor) -> torch.Tensor:
-        return v
+    def bias_grad_shift(self) -> float:
+        return 0.0
 
     def with_bias(self, b: torch.Tensor) -> CategoricalUnits:
         return replace(self, b=b)
