@@ -61,6 +61,15 @@ _EPS10 = {
     torch.float32: 10 * np.finfo(np.float32).eps,
 }
 
+#: Unnormalised float32 responsibilities at or below this are set to zero. Smaller ones,
+#: times a difference from a mean, are subnormal numbers, which the CPU handles in
+#: microcode: one such value in the M-step's GEMM made it 7x slower (a 10-component full
+#: mixture of UCI Adult's 161 encoded columns: 1.4 s against 0.2 s an iteration). Dropping
+#: them moves a count by at most N * 1e-20, and a mean by 1e-14 of itself at the counts'
+#: 10 * eps floor, far below float32's eps; float64 keeps every responsibility (its
+#: subnormals start at 1e-308).
+_FLOAT32_RESP_FLOOR = 1e-20
+
 
 @register("gmm", "gaussian-mixture")
 class GaussianMixture(GenerativeModel):
@@ -405,6 +414,8 @@ class GaussianMixture(GenerativeModel):
         # Terms below e^-80 of the largest cannot change the sum (e^-80 << eps^2); clamping
         # them keeps exp off its slow underflow path (4-5x faster on well-separated data).
         resp = wlp.sub_(top).clamp_(min=-80.0).exp_()  # (N, K), unnormalised
+        if resp.dtype == torch.float32:
+            torch.nn.functional.threshold_(resp, _FLOAT32_RESP_FLOOR, 0.0)
         total = resp.sum(1, keepdim=True)
         resp *= weights[:, None] / total
         return (top + torch.log(total)).squeeze(1), resp, groups
