@@ -40,6 +40,9 @@ _WHERE = {
     "ComplementNB": "naive_bayes",
     "GaussianNB": "naive_bayes",
     "MultinomialNB": "naive_bayes",
+    "config_context": "config",
+    "get_config": "config",
+    "set_config": "config",
     "load": "persistence",
     "model_class": "registry",
     "register": "registry",
@@ -59,6 +62,7 @@ if TYPE_CHECKING:
     from .autoregressive import PianoRollRNN, PixelCNN, PixelRNN, Transformer, VoicesRNN, WaveNet
     from .base import Capabilities, GenerativeModel
     from .boltzmann import BernoulliRBM, BoltzmannMachine, CategoricalRBM, GaussianBernoulliRBM
+    from .config import config_context, get_config, set_config
     from .exceptions import (
         ComponentReseededWarning,
         ModelFileError,
@@ -123,8 +127,11 @@ __all__ = [
     "VoicesRNN",
     "WaveNet",
     "__version__",
+    "config_context",
+    "get_config",
     "load",
     "model_class",
     "register",
     "registered_models",
+    "set_config",
 ]

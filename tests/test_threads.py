@@ -133,3 +133,73 @@ def test_training_epochs_leave_the_cores_other_processes_hold(two_threads, monke
     monkeypatch.setattr(backend, "free_cores", lambda: 2)
     BernoulliRBM(8, batch_size=20, n_iter=1, random_state=0).fit(X)
     assert set(seen) == {2}
+
+
+def _blas_threads() -> int:
+    from threadpoolctl import threadpool_info
+
+    return min(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+
+
+def test_n_jobs_setting_caps_torch_and_blas_and_is_restored(two_threads, monkeypatch):
+    """genmodels.config_context / set_config(n_jobs=...): joblib's conventions; torch's
+    threads and numpy's BLAS pool follow it inside and come back after, also on errors."""
+    import genmodels
+    from genmodels.config import resolve_n_jobs
+
+    monkeypatch.setattr(backend, "free_cores", lambda: 2)
+    blas = _blas_threads()
+    with genmodels.config_context(n_jobs=1):
+        assert genmodels.get_config() == {"n_jobs": 1}
+        assert torch.get_num_threads() == 1 and _blas_threads() == 1
+        assert backend.threads_for(10**9) == 1  # a big kernel stays under the setting
+        with genmodels.config_context(n_jobs=None):  # None: leave it as it is
+            assert torch.get_num_threads() == 1
+    assert genmodels.get_config() == {"n_jobs": None}
+    assert torch.get_num_threads() == 2 and _blas_threads() == blas
+    with pytest.raises(RuntimeError), genmodels.config_context(n_jobs=1):
+        raise RuntimeError("boom")
+    assert torch.get_num_threads() == 2
+
+    cores = backend._usable_cores()
+    assert resolve_n_jobs(-1) == cores and resolve_n_jobs(-2) == max(1, cores - 1)
+    assert resolve_n_jobs(-1000) == 1 and resolve_n_jobs(np.int64(3)) == 3
+    try:
+        genmodels.set_config(n_jobs=1)
+        assert torch.get_num_threads() == 1
+        genmodels.set_config(n_jobs=3)  # a second change replaces the first
+        assert torch.get_num_threads() == 3
+    finally:
+        genmodels.set_config(n_jobs=None)  # back to the limits from before the first
+    assert torch.get_num_threads() == 2 and genmodels.get_config() == {"n_jobs": None}
+    for bad in (0, 1.5, True, "2"):
+        with pytest.raises(ValueError, match="n_jobs must be"):
+            genmodels.set_config(n_jobs=bad)
+        with pytest.raises(ValueError, match="n_jobs must be"), genmodels.config_context(
+            n_jobs=bad
+        ):
+            pass
+    assert torch.get_num_threads() == 2
+
+
+def test_a_fit_under_n_jobs_one_runs_on_one_thread_with_the_same_result(two_threads, monkeypatch):
+    import genmodels
+
+    monkeypatch.setattr(backend, "free_cores", lambda: 2)
+    X = np.random.RandomState(0).randn(50_000, 3)
+    ref = GaussianHMM(3, n_iter=3, random_state=0).fit(X)
+    emission = _spy(monkeypatch, GaussianHMM, "_log_emission")
+    with genmodels.config_context(n_jobs=1):
+        one = GaussianHMM(3, n_iter=3, random_state=0).fit(X)
+    assert emission and set(emission) == {1}
+    np.testing.assert_allclose(one.means_, ref.means_, rtol=1e-10)
+
+
+def test_cli_n_jobs(tmp_path, capsys):
+    from genmodels.cli import main
+
+    out = tmp_path / "m.safetensors"
+    assert main(["fit", "gmm", "builtin:iris", "-o", str(out), "--n-jobs", "1"]) == 0
+    assert out.exists()
+    assert main(["fit", "gmm", "builtin:iris", "-o", str(out), "--n-jobs", "0"]) == 1
+    assert "n_jobs must be" in capsys.readouterr().err

@@ -56,6 +56,14 @@ def add_verb(sub, name: str, help: str, handler: Handler, example: str) -> argpa
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.set_defaults(handler=handler)
+    p.add_argument(
+        "--n-jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="use at most N CPU threads (-1: every core, -2: all but one; default: torch's "
+        "thread count); see genmodels.set_config",
+    )
     return p
 
 

@@ -19,6 +19,7 @@ import warnings
 from collections.abc import Sequence
 
 from .._version import __version__
+from ..config import config_context
 from . import (
     anomalies,
     complete,
@@ -170,7 +171,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not debug:
             warnings.showwarning = show_warning
         try:
-            return args.handler(args)
+            with config_context(n_jobs=getattr(args, "n_jobs", None)):
+                return args.handler(args)
         except BrokenPipeError:  # `genmodels info m | head`: the reader has gone; no error
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())

@@ -52,8 +52,14 @@ def add_parser(sub) -> None:
         "--length", type=int, default=100, help="most characters a sample may have (default 100)"
     )
     p.add_argument("--temperature", type=float, default=1.0, help="divides the logits (1.0)")
-    p.add_argument("--n-jobs", type=int, default=1, help="processes canonicalising (default 1)")
     p.add_argument("--no-filters", action="store_true", help="skip the MOSES filters' share")
+
+
+def _processes(args) -> int:
+    """The processes that canonicalise SMILES: the --n-jobs count, else one."""
+    from ..config import resolve_n_jobs
+
+    return resolve_n_jobs(args.n_jobs) or 1
 
 
 def _chem():
@@ -111,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         random_state=args.seed,
         temperature=args.temperature,
     )
-    canonical = chem.canonical_smiles(samples, n_jobs=args.n_jobs)
+    canonical = chem.canonical_smiles(samples, n_jobs=_processes(args))
     valid = [c for c in canonical if c is not None]
     if args.output is not None:
         Path(args.output).write_text("".join(c + "\n" for c in valid), encoding="utf-8")
@@ -121,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
         )
     ks = tuple(k for k in KS if k <= len(valid))
     metrics = chem.moses_metrics(
-        samples, train, n_jobs=args.n_jobs, ks=ks, filters=not args.no_filters
+        samples, train, n_jobs=_processes(args), ks=ks, filters=not args.no_filters
     )
     print(f"MOSES metrics of {len(samples)} samples from {args.model_file}:")
     print_rows(_metric_rows(metrics), indent="  ")
