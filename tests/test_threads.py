@@ -175,8 +175,9 @@ def test_n_jobs_setting_caps_torch_and_blas_and_is_restored(two_threads, monkeyp
     for bad in (0, 1.5, True, "2"):
         with pytest.raises(ValueError, match="n_jobs must be"):
             genmodels.set_config(n_jobs=bad)
-        with pytest.raises(ValueError, match="n_jobs must be"), genmodels.config_context(
-            n_jobs=bad
+        with (
+            pytest.raises(ValueError, match="n_jobs must be"),
+            genmodels.config_context(n_jobs=bad),
         ):
             pass
     assert torch.get_num_threads() == 2
