@@ -7,7 +7,8 @@ of EM iterations (tolerance disabled), float64 and the same number of threads (t
 the BLAS behind numpy). Times are the best of ``--repeats`` runs. The final log-likelihood
 of each fitted model is computed by one common scorer (genmodels, with the other library's
 fitted parameters), so equal results are checked, not assumed. pomegranate runs in float32
-(its DenseHMM fails on float64) and also learns end probabilities.
+(its DenseHMM fails on float64) and also learns end probabilities; genmodels also runs in
+float32 beside it, the like-for-like ratio.
 
     python benchmarks/hmm.py            # 500 x 200 frames and one sequence of 100,000
     python benchmarks/hmm.py --quick    # smaller, for a smoke test
@@ -73,8 +74,10 @@ def make_problem(case: Case, seed: int = 0):
     return X, lengths, init
 
 
-def genmodels_model(case, init, n_iter):
-    m = GaussianHMM(case.k, n_iter=n_iter, tol=0.0, init_params=(), min_covar=1e-3)
+def genmodels_model(case, init, n_iter, dtype="float64"):
+    m = GaussianHMM(
+        case.k, n_iter=n_iter, tol=0.0, init_params=(), min_covar=1e-3, dtype=dtype
+    )
     m.startprob_, m.transmat_ = init["startprob"].copy(), init["transmat"].copy()
     m.means_, m.covars_ = init["means"].copy(), init["covars"].copy()
     return m
@@ -137,6 +140,12 @@ def run_case(case: Case, repeats: int, pomegranate: bool) -> list[list[str]]:
 
     t, m = best_of(fit_ours, repeats)
     results["genmodels"] = (t, m)
+    if pomegranate and DenseHMM is not None:  # like for like with pomegranate's float32
+
+        def fit_ours32():
+            return genmodels_model(case, init, case.iters, "float32").fit(X, lengths)
+
+        results["genmodels float32"] = best_of(fit_ours32, repeats)
     if hl is not None:
 
         def fit_hl():
@@ -163,7 +172,7 @@ def run_case(case: Case, repeats: int, pomegranate: bool) -> list[list[str]]:
     ours_t = results["genmodels"][0]
     for lib, (t, model) in results.items():
         ll = model.score_samples(X, lengths).sum() / len(X)
-        ratio = "1.0" if lib == "genmodels" else f"{t / ours_t:.1f}x"
+        ratio = ratio_text(lib, t, ours_t, results.get("genmodels float32", (None,))[0])
         rows.append([f"Baum-Welch, {case.iters} iterations", lib, f"{t:.2f}", ratio, f"{ll:.5f}"])
 
     # Inference alone, with genmodels' fitted parameters in every library.
@@ -181,6 +190,26 @@ def run_case(case: Case, repeats: int, pomegranate: bool) -> list[list[str]]:
         )
         t_ours, _ = best_of(ours, repeats)
         rows.append([what, "genmodels", f"{t_ours:.3f}", "1.0", ""])
+        t32 = None
+        if pomegranate and DenseHMM is not None:
+            f32 = genmodels_model(
+                case,
+                {
+                    "startprob": fitted.startprob_,
+                    "transmat": fitted.transmat_,
+                    "means": fitted.means_,
+                    "covars": fitted.covars_,
+                },
+                1,
+                "float32",
+            )
+            ours32 = (
+                (lambda: f32.decode(X, lengths))
+                if what == "Viterbi"
+                else (lambda: f32.score_samples(X, lengths))
+            )
+            t32, _ = best_of(ours32, repeats)
+            rows.append([what, "genmodels float32", f"{t32:.3f}", "", ""])
         if ref is not None:
             fn = (
                 (lambda: ref.decode(X, lengths))
@@ -202,8 +231,23 @@ def run_case(case: Case, repeats: int, pomegranate: bool) -> list[list[str]]:
             )
             method = pg.viterbi if what == "Viterbi" else pg.forward
             t, _ = best_of(partial(method, seqs), repeats)
-            rows.append([what, "pomegranate", f"{t:.3f}", f"{t / t_ours:.1f}x", ""])
+            rows.append(
+                [what, "pomegranate", f"{t:.3f}", ratio_text("pomegranate", t, t_ours, t32), ""]
+            )
     return rows
+
+
+def ratio_text(lib: str, t: float, t_ours: float, t_ours32: float | None) -> str:
+    """The peer's time over genmodels' (float64); pomegranate's also over genmodels'
+    float32, its like for like."""
+    if lib == "genmodels":
+        return "1.0"
+    if lib == "genmodels float32":
+        return ""
+    text = f"{t / t_ours:.1f}x"
+    if lib == "pomegranate" and t_ours32:
+        text += f" (float32: {t / t_ours32:.1f}x)"
+    return text
 
 
 def main() -> None:
