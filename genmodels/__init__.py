@@ -29,6 +29,7 @@ _WHERE = {
     "NotFittedError": "exceptions",
     "GAN": "gan",
     "ConditionalGAN": "gan",
+    "TabularGAN": "gan",
     "GMMHMM": "hmm",
     "CategoricalHMM": "hmm",
     "GaussianHMM": "hmm",
@@ -70,7 +71,7 @@ if TYPE_CHECKING:
         NoLikelihoodError,
         NotFittedError,
     )
-    from .gan import GAN, ConditionalGAN
+    from .gan import GAN, ConditionalGAN, TabularGAN
     from .hmm import GMMHMM, CategoricalHMM, GaussianHMM, MultinomialHMM, PoissonHMM
     from .mixture import GaussianMixture
     from .naive_bayes import BernoulliNB, CategoricalNB, ComplementNB, GaussianNB, MultinomialNB
@@ -122,6 +123,7 @@ __all__ = [
     "PixelCNN",
     "PixelRNN",
     "PoissonHMM",
+    "TabularGAN",
     "Transformer",
     "VAE",
     "VoicesRNN",

@@ -5,6 +5,8 @@ distributions, conditioning, and the errors a user meets."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -312,3 +314,97 @@ def test_colour_rows_fold_channel_last_and_come_back_in_order():
     expected = (images - gan.data_offset_.reshape(4, 6, 3)) / gan.data_scale_.reshape(4, 6, 3)
     np.testing.assert_allclose(net.numpy(), expected.transpose(0, 3, 1, 2), atol=1e-5)
     np.testing.assert_allclose(gan._from_net(net), rows, atol=1e-5)
+
+
+# -- TabularGAN (CTGAN-like) ------------------------------------------------------------------
+
+
+def _toy_table(n=600, seed=0, p=(0.8, 0.15, 0.05)):
+    """One offset whose mean depends on a 3-category column with skewed frequencies."""
+    rng = np.random.RandomState(seed)
+    cat = rng.choice(3, size=n, p=p)
+    offset = np.array([-0.6, 0.0, 0.6])[cat] + 0.05 * rng.randn(n)
+    return np.column_stack([offset, np.eye(3)[cat]]), cat
+
+
+_GROUPS = (("gaussian", 1), ("categorical", 3))
+
+
+def test_pac_gradient_penalty_matches_its_closed_form():
+    """A linear critic on packs of ``pac`` rows, D(pack) = sum_i w . x_i, has the gradient w
+    in every row of a pack, so the pack's norm is sqrt(pac) |w| and the penalty
+    (sqrt(pac) |w| - 1)^2 exactly, whatever the interpolation."""
+    from genmodels.gan import _losses
+
+    torch.manual_seed(0)
+    w = torch.randn(5)
+    for pac in (1, 2, 5):
+
+        def critic(x, pac=pac):
+            return (x @ w).reshape(-1, pac).sum(1)
+
+        real, fake = torch.randn(20, 5), torch.randn(20, 5)
+        gp = _losses.gradient_penalty(critic, real, fake, pac=pac)
+        expected = (math.sqrt(pac) * w.norm() - 1.0) ** 2
+        assert float(gp) == pytest.approx(float(expected), rel=1e-5)
+
+
+def test_training_by_sampling_draws_log_frequencies_and_matching_rows():
+    from genmodels.gan import TabularGAN
+
+    X, cat = _toy_table()
+    model = TabularGAN(_GROUPS, epochs=1, batch_size=100, pac=5, random_state=0).fit(X)
+    counts = np.bincount(cat, minlength=3)
+    np.testing.assert_allclose(model.condition_frequency_, counts / counts.sum())
+    gen = torch.Generator().manual_seed(1)
+    codes, cond = model._draw_conditions(60_000, model._train_prob, gen, torch.device("cpu"))
+    share = np.bincount(codes.numpy(), minlength=3) / 60_000
+    expected = np.log1p(counts) / np.log1p(counts).sum()  # the rare category drawn far more
+    np.testing.assert_allclose(share, expected, atol=0.01)
+    assert torch.equal(cond.argmax(1), codes) and torch.equal(cond.sum(1), torch.ones(60_000))
+    rows = model._real_rows(codes[:5000], 5000, gen, torch.device("cpu"))
+    assert torch.equal(rows[:, 1:].argmax(1), codes[:5000])  # each real row has its category
+    # samples draw the conditions at the data's own frequencies instead
+    np.testing.assert_allclose(model._sample_prob().numpy(), counts / counts.sum())
+
+
+def test_tabular_gan_learns_the_conditioned_category_and_the_rare_one():
+    """After a short fit the generator makes the category its conditional vector asks for
+    (the cross-entropy term), and samples keep the categories' frequencies, the rare one
+    (5%) included."""
+    from genmodels.gan import TabularGAN
+
+    X, cat = _toy_table()
+    kw = dict(latent_dim=8, generator_dims=(32, 32), discriminator_dims=(32, 32), pac=5)
+    model = TabularGAN(_GROUPS, epochs=40, batch_size=100, lr=1e-3, random_state=0, **kw)
+    model.fit(X)
+    condition = model.history_["generator_condition"]
+    assert condition[-1] < 0.1 * condition[0]
+    G = model.module_.sampler().eval()  # noqa: N806
+    gen = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        for k in range(3):
+            cond = torch.nn.functional.one_hot(torch.full((500,), k), 3).float()
+            z = torch.randn(500, 8, generator=gen)
+            out = G(z, cond, gen)
+            assert float((out[:, 1:].argmax(1) == k).float().mean()) > 0.95
+    S = model.sample(3000, random_state=0)
+    share = np.bincount(S[:, 1:].argmax(1), minlength=3) / 3000
+    np.testing.assert_allclose(share, np.bincount(cat) / len(cat), atol=0.06)
+    assert share[2] > 0.01
+
+
+def test_tabular_gan_refuses_rows_that_do_not_fit_its_groups():
+    from genmodels.gan import TabularGAN
+
+    X, _ = _toy_table(n=50)
+    with pytest.raises(ValueError, match="feature_groups cover 4 features, X has 3"):
+        TabularGAN(_GROUPS, epochs=1).fit(X[:, :3])
+    bad = X.copy()
+    bad[0, 1:] = [0.5, 0.5, 0.0]
+    with pytest.raises(ValueError, match="not one hot"):
+        TabularGAN(_GROUPS, epochs=1).fit(bad)
+    with pytest.raises(ValueError, match="conditional_groups must index categorical"):
+        TabularGAN(_GROUPS, conditional_groups=(0,), epochs=1).fit(X)
+    with pytest.raises(ValueError, match="feature_groups"):
+        TabularGAN((("gaussian", 2),), epochs=1).fit(X[:, :2])

@@ -243,6 +243,29 @@ def test_vae_synthesizer_samples_the_table(frame, tmp_path):
     assert Synthesizer.load(path).sample(100, random_state=7).equals(a.sample(100, random_state=7))
 
 
+def test_gan_synthesizer_samples_the_table(frame, tmp_path):
+    small = frame.iloc[:200]
+    a = Synthesizer("gan", epochs=2, batch_size=100, verbose=0).fit(small)
+    b = Synthesizer("gan", epochs=2, batch_size=100, verbose=0).fit(small)
+    out = a.sample(500, random_state=0)
+    assert out.dtypes.equals(frame.dtypes) and list(out.columns) == list(frame.columns)
+    assert out.equals(b.sample(500, random_state=0))  # same seed, same fit and rows
+    assert out["count"].between(frame["count"].min(), frame["count"].max()).all()
+    assert a.model_name_ == "gan" and len(a.history_["generator_loss"]) == 2
+    assert "generator_condition" in a.history_  # the conditional vector's cross-entropy
+    # it conditions on the categorical columns only, not on the numbers' mode indicators
+    enc = a.encoder_
+    kinds = [k for k, _ in enc.groups_]
+    covered = list(a.model_.condition_groups_)
+    assert covered == list(enc.category_groups()) and all(
+        kinds[g] == "categorical" for g in covered
+    )
+    assert len(covered) < kinds.count("categorical")  # x's modes are a group it leaves out
+    path = tmp_path / "gan.safetensors"
+    a.save(path)
+    assert Synthesizer.load(path).sample(100, random_state=7).equals(a.sample(100, random_state=7))
+
+
 def test_auto_picks_by_encoded_width(frame, monkeypatch):
     import genmodels.tabular.synthesizer as S
 

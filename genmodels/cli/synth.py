@@ -33,12 +33,14 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--model",
         default="auto",
-        choices=("auto", "gmm", "vae"),
+        choices=("auto", "gmm", "vae", "gan"),
         help="auto (a Gaussian mixture for tables of up to 256 encoded features, "
-        "else the VAE), gmm or vae (TVAE-like)",
+        "else the VAE), gmm, vae (TVAE-like) or gan (CTGAN-like)",
     )
     p.add_argument("--seed", type=int, default=0, help="the random seed (default 0)")
-    p.add_argument("--epochs", type=int, default=None, help="the VAE's epochs (default 300)")
+    p.add_argument(
+        "--epochs", type=int, default=None, help="the VAE's or GAN's epochs (default 300)"
+    )
     p.add_argument(
         "--column",
         action="append",

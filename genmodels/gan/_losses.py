@@ -48,12 +48,18 @@ def gradient_penalty(
     real: torch.Tensor,
     fake: torch.Tensor,
     generator: torch.Generator | None = None,
+    pac: int = 1,
 ) -> torch.Tensor:
     """E[(||grad_x critic(x_hat)||_2 - 1)^2] with x_hat = e real + (1 - e) fake, e ~ U(0, 1)
-    per row; differentiable in the critic's parameters (``create_graph``)."""
-    shape = (real.shape[0],) + (1,) * (real.dim() - 1)
+    per row; differentiable in the critic's parameters (``create_graph``). With ``pac``
+    > 1 (PacGAN's critic, which scores packs of ``pac`` consecutive rows) e is drawn per
+    pack and the norm is the whole pack's gradient's, as the critic sees one input."""
+    n = real.shape[0]
+    shape = (n // pac,) + (1,) * (real.dim() - 1)
     eps = torch.rand(shape, generator=generator, device=real.device, dtype=real.dtype)
+    if pac > 1:
+        eps = eps.repeat_interleave(pac, dim=0)
     x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
     out = critic(x_hat)
     (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)
-    return (grad.flatten(1).norm(dim=1) - 1.0).square().mean()
+    return (grad.reshape(n // pac, -1).norm(dim=1) - 1.0).square().mean()

@@ -325,6 +325,19 @@ class TableEncoder:
         self._widths = [sum(n for _, n in t.groups()) for t in self._transforms]
         self.n_features_ = sum(self._widths)
 
+    def category_groups(self) -> tuple[int, ...]:
+        """The indices into ``groups_`` of the one-hot groups of categorical and boolean
+        columns (not the mode indicators of numbers): what a CTGAN-like model conditions
+        on."""
+        self._check_fitted()
+        out, i = [], 0
+        for t in self._transforms:
+            n = len(t.groups())
+            if isinstance(t, _Categorical) and n:
+                out.append(i)
+            i += n
+        return tuple(out)
+
     def columns_with_missing(self) -> list[str]:
         """The columns that had missing values in the fitted table."""
         self._check_fitted()

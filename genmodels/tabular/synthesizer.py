@@ -18,7 +18,11 @@ rows:
   wider tables. On UCI Adult (152 encoded features) the mixture had the better quality
   and efficacy of the two at the budget measured in docs/results.md.
 
-A CTGAN-like conditional GAN is not offered (see docs/results.md).
+* ``"gan"``: a :class:`~genmodels.gan.TabularGAN`, CTGAN's design (Xu et al. 2019): a
+  conditional vector over the categorical columns with training by sampling, tanh and
+  Gumbel-softmax outputs, a residual generator, a PacGAN WGAN-GP critic, and CTGAN's
+  optimiser settings (Adam at 2e-4, betas (0.5, 0.9), weight decay 1e-6; ``epochs`` and
+  ``batch_size`` shared with the VAE);
 
 Samples come back as a DataFrame with the input's columns, order and dtypes; integers stay
 integers, values stay within the observed range, missing values come back at the rate the
@@ -51,7 +55,7 @@ from .encoder import TableEncoder, as_frame
 
 FORMAT = "genmodels-tabular"
 FORMAT_VERSION = 1
-MODELS: tuple[str, ...] = ("auto", "gmm", "vae")
+MODELS: tuple[str, ...] = ("auto", "gmm", "vae", "gan")
 #: ``model="auto"`` fits the mixture to encoded rows of at most this many features, else
 #: the VAE.
 AUTO_GMM_FEATURES = 256
@@ -71,13 +75,14 @@ class Synthesizer(BaseEstimator):
 
     Parameters
     ----------
-    model : {"auto", "gmm", "vae"}, default "auto"
+    model : {"auto", "gmm", "vae", "gan"}, default "auto"
     columns : dict of column name -> kind, optional
         Kinds that override the inferred ones: ``"continuous"``, ``"integer"``,
         ``"categorical"``, ``"boolean"``, ``"datetime"``.
     epochs : int, optional
-        The VAE's training epochs (default :data:`DEFAULT_EPOCHS`).
-    batch_size, latent_dim, hidden_dims, lr, weight_decay, beta : the VAE's (TVAE's values).
+        The VAE's and the GAN's training epochs (default :data:`DEFAULT_EPOCHS`).
+    batch_size, latent_dim, hidden_dims, lr, weight_decay, beta : the VAE's (TVAE's values);
+        the GAN takes ``batch_size`` and keeps CTGAN's own settings for the rest.
     n_components : int, default 10
         The mixture's components (``"gmm"``; at most the number of rows).
     max_modes : int, default 10
@@ -91,12 +96,12 @@ class Synthesizer(BaseEstimator):
     Attributes
     ----------
     encoder_ : TableEncoder, the fitted table encoding.
-    model_ : the fitted GaussianMixture or VAE on the encoded rows.
-    model_name_ : "gmm" or "vae", what ``"auto"`` chose.
+    model_ : the fitted GaussianMixture, VAE or TabularGAN on the encoded rows.
+    model_name_ : "gmm", "vae" or "gan" (what ``"auto"`` chose).
     column_kinds_ : dict, each column's kind.
     n_rows_ : int, training rows.
     fit_seconds_ : float, the wall time of the last fit.
-    history_ : dict, the VAE's per-epoch losses, or the mixture's ``lower_bounds_``.
+    history_ : dict, the VAE's or GAN's per-epoch losses, or the mixture's ``lower_bounds_``.
     """
 
     _param_spec = {
@@ -172,15 +177,20 @@ class Synthesizer(BaseEstimator):
         name = self.model
         if name == "auto":
             name = "gmm" if X.shape[1] <= AUTO_GMM_FEATURES else "vae"
-        inner = self._gmm(len(frame)) if name == "gmm" else self._vae(encoder, len(frame))
-        if name == "vae" and self.verbose:
+        if name == "gmm":
+            inner = self._gmm(len(frame))
+        elif name == "gan":
+            inner = self._gan(encoder, len(frame))
+        else:
+            inner = self._vae(encoder, len(frame))
+        if name in ("vae", "gan") and self.verbose:
             self._announce_if_slow(inner, X)
         inner.fit(X)
         self.encoder_, self.model_, self.model_name_ = encoder, inner, name
         self.column_kinds_ = dict(encoder.kinds_)
         self.n_rows_ = len(frame)
         self.history_ = (
-            dict(inner.history_) if name == "vae" else {"lower_bound": list(inner.lower_bounds_)}
+            {"lower_bound": list(inner.lower_bounds_)} if name == "gmm" else dict(inner.history_)
         )
         self.fit_seconds_ = time.perf_counter() - t0
         return self
@@ -222,6 +232,19 @@ class Synthesizer(BaseEstimator):
             verbose=int(self.verbose),
         )
 
+    def _gan(self, encoder: TableEncoder, n_rows: int):
+        from ..gan import TabularGAN
+
+        return TabularGAN(
+            feature_groups=encoder.groups_,
+            conditional_groups=encoder.category_groups(),
+            epochs=int(self.epochs or DEFAULT_EPOCHS),
+            batch_size=min(int(self.batch_size), n_rows),
+            device=self.device,
+            random_state=self._seed(),
+            verbose=int(self.verbose),
+        )
+
     def _announce_if_slow(self, vae, X: np.ndarray) -> None:
         """Time two short epochs of a throwaway copy (the second, warm one counts) and
         warn when the whole fit will take more than :data:`SLOW_SECONDS` at that pace."""
@@ -233,8 +256,9 @@ class Synthesizer(BaseEstimator):
         estimate = per_step * vae.epochs * math.ceil(len(X) / vae.batch_size)
         if estimate > SLOW_SECONDS:
             logger.warning(
-                "Synthesizer(model='vae'): %d rows x %d encoded columns for %d epochs will "
+                "Synthesizer(model=%r): %d rows x %d encoded columns for %d epochs will "
                 "take about %s here; fewer epochs= or model='gmm' fit faster",
+                "gan" if type(vae).__name__ == "TabularGAN" else "vae",
                 len(X),
                 X.shape[1],
                 vae.epochs,
