@@ -51,7 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from genmodels.datasets import DatasetNotFound, uci_adult  # noqa: E402
 
 TARGET, POSITIVE = "income", ">50K"
-OURS = ("gmm", "vae")
+OURS = ("gmm", "vae", "gan")
 PEERS = ("ctgan", "tvae", "gaussiancopula")
 DCR_ROWS = 2000
 
