@@ -223,3 +223,51 @@ def test_the_training_step_is_the_annealed_elbo():
     assert val.keys() == want.keys()
     for k in want:
         torch.testing.assert_close(val[k], want[k], rtol=0, atol=0)
+
+
+def test_sparse_clicks_fit_score_and_recommend_as_the_dense_ones():
+    """A scipy sparse user-item matrix (how clicks are stored) is taken as it is and
+    densified a batch at a time: the same seed gives the same weights, scores and
+    recommendations as the dense matrix, validation pairs included."""
+    import scipy.sparse as sp
+
+    X, _ = _clicks()
+    Xs = sp.csr_matrix(X)
+    val_in, val_out = X[:20].copy(), X[:20].copy()
+    val_in[:, ::2], val_out[:, 1::2] = 0, 0
+    keep = val_out.sum(1) > 0
+    dense = _model(epochs=5).fit(X, validation_data=(val_in[keep], val_out[keep]))
+    sparse = _model(epochs=5).fit(
+        Xs, validation_data=(sp.csr_matrix(val_in[keep]), sp.coo_matrix(val_out[keep]))
+    )
+    np.testing.assert_allclose(sparse.history_["val_ndcg"], dense.history_["val_ndcg"])
+    for a, b in zip(sparse.module_.parameters(), dense.module_.parameters(), strict=True):
+        torch.testing.assert_close(a, b)
+    np.testing.assert_allclose(sparse.predict_scores(Xs[:30]), dense.predict_scores(X[:30]))
+    np.testing.assert_allclose(
+        sparse.score_samples(Xs[:30], random_state=1), dense.score_samples(X[:30], random_state=1)
+    )
+    np.testing.assert_array_equal(sparse.seen_items(Xs[:30]), X[:30] > 0)
+    np.testing.assert_array_equal(sparse.recommend(Xs[:30], n=5), dense.recommend(X[:30], n=5))
+    np.testing.assert_allclose(sparse.transform(Xs[:10]), dense.transform(X[:10]))
+    bad = Xs.copy()
+    bad.data[0] = -1.0
+    with pytest.raises(ValueError, match="negative values"):
+        _model(epochs=1).fit(bad)
+    bad.data[0] = 0.5
+    with pytest.raises(ValueError, match="fractional"):
+        _model(epochs=1).fit(bad)
+    with pytest.raises(ValueError, match="features"):
+        sparse.predict_scores(sp.csr_matrix(np.ones((2, N_ITEMS + 1))))
+
+
+def test_cli_fits_a_multvae_on_a_sparse_npz(tmp_path, capsys):
+    import scipy.sparse as sp
+
+    from genmodels.cli import main
+
+    X, _ = _clicks()
+    path, out = tmp_path / "clicks.npz", tmp_path / "m.safetensors"
+    sp.save_npz(path, sp.csr_matrix(X))
+    assert main(["fit", "multvae", str(path), "--set", "epochs=2", "-o", str(out)]) == 0
+    assert genmodels.load(out).n_features_in_ == N_ITEMS

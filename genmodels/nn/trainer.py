@@ -800,6 +800,25 @@ class _Sums:
         return {k: float(self.sums[k]) / max(self.rows[k], 1) for k in keys}
 
 
+class SparseRows(Dataset):
+    """The rows of scipy sparse matrices (CSR, the same number of rows) as a dataset that
+    densifies one mini-batch at a time: data too big to hold dense (a user-item matrix of
+    a large catalogue) trains without ever being dense as a whole."""
+
+    def __init__(self, *matrices):
+        self.matrices = [m.tocsr() for m in matrices]
+
+    def __len__(self) -> int:
+        return self.matrices[0].shape[0]
+
+    def batch(self, idx: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        rows = idx.numpy()
+        return tuple(torch.as_tensor(m[rows].toarray(), dtype=torch.float32) for m in self.matrices)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, ...]:
+        return tuple(t[0] for t in self.batch(torch.as_tensor([int(i)])))
+
+
 class _Batches:
     """Global mini-batches in a seeded order; under torchrun each process gets its slice."""
 
@@ -840,6 +859,8 @@ class _Batches:
             idx = self.world.shard(idx)
             if self.tensors is not None:
                 batch = tuple(t[idx].to(self.device, non_blocking=True) for t in self.tensors)
+            elif isinstance(self.data, SparseRows):
+                batch = tuple(t.to(self.device) for t in self.data.batch(idx))
             else:
                 batch = self._collate(idx)
             yield batch, n_global

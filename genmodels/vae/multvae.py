@@ -23,9 +23,16 @@ from ..backend import to_numpy
 from ..base import Capabilities
 from ..metrics import ndcg_at_k, recall_at_k
 from ..nn import StepContext
+from ..nn.trainer import SparseRows
 from ..recommend import Recommender
 from ..registry import register
-from ..validation import Interval
+from ..validation import (
+    Interval,
+    _is_sparse,
+    check_float32_range,
+    check_matrix,
+    check_n_features,
+)
 from . import _latent
 from ._likelihoods import Likelihood, MultinomialLikelihood
 from .base import SHARED_PARAM_SPEC, BaseVAE, TrainingObjective, chunks
@@ -187,6 +194,25 @@ class MultVAE(BaseVAE, Recommender):
 
     # -- data -----------------------------------------------------------------------------
 
+    def _check_X(self, X, *, fitting: bool, name: str = "X"):
+        """As every VAE's, but a scipy sparse matrix (the usual form of clicks) is kept
+        sparse, as CSR: each batch is densified when it is used, never the whole."""
+        if not _is_sparse(X):
+            return super()._check_X(X, fitting=fitting, name=name)
+        owner = type(self).__name__
+        arr = check_matrix(X, name=name, owner=owner, accept_sparse=True)
+        if fitting:
+            self._remember_features(X, arr)
+        else:
+            check_n_features(arr, self.n_features_in_, owner, name)
+        if arr.data.size:
+            check_float32_range(arr.data, owner, f"{name}'s stored values")
+            self._check_values(arr.data, name)
+        return arr
+
+    def _tensor(self, arr) -> torch.Tensor:
+        return super()._tensor(arr.toarray() if _is_sparse(arr) else arr)
+
     def _check_values(self, arr: np.ndarray, name: str) -> None:
         owner = type(self).__name__
         if arr.min() < 0:
@@ -202,11 +228,17 @@ class MultVAE(BaseVAE, Recommender):
 
     def _dataset(self, X, y=None, *, fitting: bool) -> Dataset:
         arr = self._check_X(X, fitting=fitting)
+        sparse = _is_sparse(arr)
         if fitting:  # y is ignored (unsupervised)
             self.feature_shape_ = (arr.shape[1],)
-            self.median_total_ = max(1, int(np.round(np.median(arr.sum(1)))))
-            return TensorDataset(torch.as_tensor(arr, dtype=torch.float32))
-        tensors = [torch.as_tensor(arr, dtype=torch.float32)]
+            totals = np.asarray(arr.sum(1)).ravel()
+            self.median_total_ = max(1, int(np.round(np.median(totals))))
+            return (
+                SparseRows(arr)
+                if sparse
+                else TensorDataset(torch.as_tensor(arr, dtype=torch.float32))
+            )
+        parts = [arr]
         if y is not None:  # validation: (fold-in, held-out) pairs
             held = self._check_X(y, fitting=False, name="the held-out validation items")
             if held.shape != arr.shape:
@@ -214,13 +246,17 @@ class MultVAE(BaseVAE, Recommender):
                     f"{type(self).__name__}: validation_data=(fold-in, held-out) need the same "
                     f"shape, got {arr.shape} and {held.shape}"
                 )
-            if (held.sum(1) == 0).any():
+            if (np.asarray(held.sum(1)).ravel() == 0).any():
                 raise ValueError(
                     f"{type(self).__name__}: every validation user needs at least one "
                     "held-out item (NDCG is undefined without)"
                 )
-            tensors.append(torch.as_tensor(held, dtype=torch.float32))
-        return TensorDataset(*tensors)
+            parts.append(held)
+        if any(_is_sparse(a) for a in parts):
+            import scipy.sparse as sp
+
+            return SparseRows(*(sp.csr_matrix(a) for a in parts))
+        return TensorDataset(*(torch.as_tensor(a, dtype=torch.float32) for a in parts))
 
     # -- the network and its losses ---------------------------------------------------------
 
@@ -257,7 +293,9 @@ class MultVAE(BaseVAE, Recommender):
         }
 
     def _monitor(self, validation) -> tuple[str | None, str]:
-        ranked = isinstance(validation, TensorDataset) and len(validation.tensors) == 2
+        ranked = (isinstance(validation, TensorDataset) and len(validation.tensors) == 2) or (
+            isinstance(validation, SparseRows) and len(validation.matrices) == 2
+        )
         return ("val_ndcg", "max") if ranked else (None, "min")
 
     # -- recommending ------------------------------------------------------------------------
@@ -283,4 +321,5 @@ class MultVAE(BaseVAE, Recommender):
     def seen_items(self, user_rows) -> np.ndarray:
         """The items each row has: a count above 0."""
         self._check_fitted()
-        return self._check_X(user_rows, fitting=False) > 0
+        arr = self._check_X(user_rows, fitting=False)
+        return (arr > 0).toarray() if _is_sparse(arr) else arr > 0
