@@ -203,11 +203,7 @@ def run_case(case: Case, repeats: int, pomegranate: bool) -> list[list[str]]:
                 1,
                 "float32",
             )
-            ours32 = (
-                (lambda: f32.decode(X, lengths))
-                if what == "Viterbi"
-                else (lambda: f32.score_samples(X, lengths))
-            )
+            ours32 = partial(f32.decode if what == "Viterbi" else f32.score_samples, X, lengths)
             t32, _ = best_of(ours32, repeats)
             rows.append([what, "genmodels float32", f"{t32:.3f}", "", ""])
         if ref is not None:
