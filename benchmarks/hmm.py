@@ -75,9 +75,7 @@ def make_problem(case: Case, seed: int = 0):
 
 
 def genmodels_model(case, init, n_iter, dtype="float64"):
-    m = GaussianHMM(
-        case.k, n_iter=n_iter, tol=0.0, init_params=(), min_covar=1e-3, dtype=dtype
-    )
+    m = GaussianHMM(case.k, n_iter=n_iter, tol=0.0, init_params=(), min_covar=1e-3, dtype=dtype)
     m.startprob_, m.transmat_ = init["startprob"].copy(), init["transmat"].copy()
     m.means_, m.covars_ = init["means"].copy(), init["covars"].copy()
     return m
