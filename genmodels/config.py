@@ -27,8 +27,8 @@ from typing import Any
 
 _UNSET = object()
 _STATE: dict[str, Any] = {"n_jobs": None}
-# What set_config replaced: (torch's thread count, threadpoolctl's limiter); restored when
-# n_jobs goes back to None.
+# set_config's "undo": the function that puts back the limits from before its first
+# change (called when n_jobs changes again or goes back to None).
 _SAVED: dict[str, Any] = {}
 
 

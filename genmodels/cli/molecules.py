@@ -117,7 +117,8 @@ def run(args: argparse.Namespace) -> int:
         random_state=args.seed,
         temperature=args.temperature,
     )
-    canonical = chem.canonical_smiles(samples, n_jobs=_processes(args))
+    processes = _processes(args)
+    canonical = chem.canonical_smiles(samples, n_jobs=processes)
     valid = [c for c in canonical if c is not None]
     if args.output is not None:
         Path(args.output).write_text("".join(c + "\n" for c in valid), encoding="utf-8")
@@ -127,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
         )
     ks = tuple(k for k in KS if k <= len(valid))
     metrics = chem.moses_metrics(
-        samples, train, n_jobs=_processes(args), ks=ks, filters=not args.no_filters
+        samples, train, n_jobs=processes, ks=ks, filters=not args.no_filters
     )
     print(f"MOSES metrics of {len(samples)} samples from {args.model_file}:")
     print_rows(_metric_rows(metrics), indent="  ")

@@ -376,8 +376,12 @@ class BaseGAN(NeuralModel):
     # -- sampling and the latent space ------------------------------------------------------
 
     @torch.no_grad()
-    def _generate(self, z: torch.Tensor, labels: torch.Tensor | None) -> np.ndarray:
-        """Rows (data units) from latent codes (and label codes), chunk by chunk."""
+    def _generate(
+        self, z: torch.Tensor, labels: torch.Tensor | None, generator: torch.Generator | None = None
+    ) -> np.ndarray:
+        """Rows (data units) from latent codes (and label codes), chunk by chunk;
+        ``generator``, the sample's random stream, is for generators that draw noise of
+        their own (TabularGAN's Gumbel-softmax), unused here."""
         net = self.module_.eval()
         G = net.sampler()  # noqa: N806
         parts = []
@@ -389,7 +393,7 @@ class BaseGAN(NeuralModel):
     def _sample(self, n: int, labels, random_state, return_latent: bool):
         gen = self._generator(random_state)
         z = self._noise(n, gen, self._device())
-        X = self._generate(z, labels)
+        X = self._generate(z, labels, gen)
         return (X, to_numpy(z).astype(np.float64)) if return_latent else X
 
     def decode(self, Z, y=None) -> np.ndarray:

@@ -42,10 +42,10 @@ from ..nn._checkpoint import checkpoint_owner
 from ..nn.base import _RUN_ONLY
 from ..nn.trainer import StepContext
 from ..registry import register
-from ..validation import NONE, Interval, Satisfies, check_random_state
+from ..validation import NONE, Interval, Satisfies
 from . import _losses
 from ._networks import GANNet
-from .model import _DIMS, _PARAM_SPEC, BaseGAN
+from .model import _CHUNK, _DIMS, _PARAM_SPEC, BaseGAN
 
 _KINDS = ("gaussian", "categorical")
 
@@ -217,7 +217,6 @@ class TabularGAN(BaseGAN):
     )
     _param_spec = _TABULAR_SPEC
     _conditional = False
-    loss = "wgan-gp"  # CTGAN's objective; not a hyper-parameter here
 
     _fitted_spec = {
         "condition_groups_": A.Attr(
@@ -390,6 +389,7 @@ class TabularGAN(BaseGAN):
             self._train_rows = arr.shape[0]
             self._real = x
             self._index_categories(arr, layout)
+            self._spans = self._condition_spans()  # read by every generator step
         return TensorDataset(torch.arange(arr.shape[0]))
 
     def _fit_layout(self, arr: np.ndarray, layout) -> None:
@@ -457,12 +457,6 @@ class TabularGAN(BaseGAN):
     def _betas(self) -> tuple[float, float]:
         return (float(self.betas[0]), float(self.betas[1]))
 
-    def _trainer(self, seed: int, device: torch.device, validation=None):
-        trainer = super()._trainer(seed, device, validation)
-        import dataclasses
-
-        return dataclasses.replace(trainer, drop_last=False)
-
     def epoch_metrics(self, epoch: int) -> dict[str, float]:
         return {}
 
@@ -493,7 +487,7 @@ class TabularGAN(BaseGAN):
         """Mean over rows of the cross-entropy between the generator's logits of each row's
         conditioned group and the category asked for (CTGAN's conditional loss)."""
         total = raw.new_zeros(())
-        for start, size, c0 in self._condition_spans():
+        for start, size, c0 in self._spans:
             mine = (codes >= c0) & (codes < c0 + size)
             if bool(mine.any()):
                 logits = raw[mine, start : start + size]
@@ -547,27 +541,23 @@ class TabularGAN(BaseGAN):
 
     @torch.no_grad()
     def _generate(self, z: torch.Tensor, labels=None, generator=None) -> np.ndarray:
+        """Rows from latent codes, with conditions and Gumbel noise drawn from
+        ``generator`` (the model's own seed when None: ``decode``, ``interpolate``)."""
         net = self.module_.eval()
         G = net.sampler()  # noqa: N806
         if generator is None:
             generator = self._generator(self.random_state)
+        prob = self._sample_prob()
         parts = []
-        for i in range(0, z.shape[0], 1024):
-            zb = z[i : i + 1024]
-            _, cond = self._draw_conditions(zb.shape[0], self._sample_prob(), generator, z.device)
+        for i in range(0, z.shape[0], _CHUNK):
+            zb = z[i : i + _CHUNK]
+            _, cond = self._draw_conditions(zb.shape[0], prob, generator, z.device)
             parts.append(self._from_net(G(zb, cond, generator)))
         return np.concatenate(parts)
-
-    def _sample(self, n: int, labels, random_state, return_latent: bool):
-        gen = self._generator(random_state)
-        z = self._noise(n, gen, self._device())
-        X = self._generate(z, None, gen)
-        return (X, z.cpu().numpy().astype(np.float64)) if return_latent else X
 
     @torch.no_grad()
     def sample(self, n_samples: int = 1, *, random_state=None, return_latent: bool = False):
         """``n_samples`` rows (in the layout of ``feature_groups``; one-hot groups come back
         as Gumbel-softmax values, whose largest entry is the category)."""
         self._check_fitted()
-        check_random_state(random_state)
         return self._sample(self._check_n(n_samples), None, random_state, return_latent)

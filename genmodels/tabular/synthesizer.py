@@ -184,7 +184,7 @@ class Synthesizer(BaseEstimator):
         else:
             inner = self._vae(encoder, len(frame))
         if name in ("vae", "gan") and self.verbose:
-            self._announce_if_slow(inner, X)
+            self._announce_if_slow(inner, X, name)
         inner.fit(X)
         self.encoder_, self.model_, self.model_name_ = encoder, inner, name
         self.column_kinds_ = dict(encoder.kinds_)
@@ -245,7 +245,7 @@ class Synthesizer(BaseEstimator):
             verbose=int(self.verbose),
         )
 
-    def _announce_if_slow(self, vae, X: np.ndarray) -> None:
+    def _announce_if_slow(self, vae, X: np.ndarray, name: str) -> None:
         """Time two short epochs of a throwaway copy (the second, warm one counts) and
         warn when the whole fit will take more than :data:`SLOW_SECONDS` at that pace."""
         rows = min(len(X), 2 * vae.batch_size)
@@ -258,7 +258,7 @@ class Synthesizer(BaseEstimator):
             logger.warning(
                 "Synthesizer(model=%r): %d rows x %d encoded columns for %d epochs will "
                 "take about %s here; fewer epochs= or model='gmm' fit faster",
-                "gan" if type(vae).__name__ == "TabularGAN" else "vae",
+                name,
                 len(X),
                 X.shape[1],
                 vae.epochs,

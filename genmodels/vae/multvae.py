@@ -228,18 +228,12 @@ class MultVAE(BaseVAE, Recommender):
 
     def _dataset(self, X, y=None, *, fitting: bool) -> Dataset:
         arr = self._check_X(X, fitting=fitting)
-        sparse = _is_sparse(arr)
+        parts = [arr]
         if fitting:  # y is ignored (unsupervised)
             self.feature_shape_ = (arr.shape[1],)
             totals = np.asarray(arr.sum(1)).ravel()
             self.median_total_ = max(1, int(np.round(np.median(totals))))
-            return (
-                SparseRows(arr)
-                if sparse
-                else TensorDataset(torch.as_tensor(arr, dtype=torch.float32))
-            )
-        parts = [arr]
-        if y is not None:  # validation: (fold-in, held-out) pairs
+        elif y is not None:  # validation: (fold-in, held-out) pairs
             held = self._check_X(y, fitting=False, name="the held-out validation items")
             if held.shape != arr.shape:
                 raise ValueError(
@@ -293,9 +287,8 @@ class MultVAE(BaseVAE, Recommender):
         }
 
     def _monitor(self, validation) -> tuple[str | None, str]:
-        ranked = (isinstance(validation, TensorDataset) and len(validation.tensors) == 2) or (
-            isinstance(validation, SparseRows) and len(validation.matrices) == 2
-        )
+        item = validation[0] if validation is not None else None
+        ranked = isinstance(item, tuple) and len(item) == 2  # rows of (fold-in, held-out)
         return ("val_ndcg", "max") if ranked else (None, "min")
 
     # -- recommending ------------------------------------------------------------------------
