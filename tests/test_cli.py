@@ -1093,3 +1093,19 @@ def test_conditional_vae_predicts_and_interpolates_with_labels(tmp_path, capsys)
     grid = tmp_path / "threes.png"
     assert main(["sample", str(out), "-n", "8", "--class", "3", "-o", str(grid)]) == 0
     assert grid.read_bytes()[:8] == PNG_MAGIC
+
+
+def test_a_missing_optional_extra_is_one_line_naming_it(tmp_path, capsys, monkeypatch):
+    """A command whose optional library is not installed says which extra to install, in
+    one line and exit code 1, not a traceback (here: synth without pandas)."""
+    import genmodels.tabular._columns as columns
+
+    def no_pandas():
+        raise ImportError("synthetic tables need pandas: pip install 'genmodels[tabular]'")
+
+    monkeypatch.setattr(columns, "pandas", no_pandas)
+    data = tmp_path / "t.csv"
+    data.write_text("a,b\n1,x\n2,y\n")
+    assert main(["synth", str(data), "-o", str(tmp_path / "out.csv")]) == 1
+    err = capsys.readouterr().err
+    assert "pip install 'genmodels[tabular]'" in err and "Traceback" not in err

@@ -187,6 +187,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise
             error(one_line(exc))
             return 1
+        except ImportError as exc:  # an optional extra not installed: its message says which
+            if debug or "pip install" not in str(exc):
+                raise
+            error(one_line(exc))
+            return 1
 
 
 def build_parser() -> argparse.ArgumentParser:
